@@ -1,0 +1,133 @@
+"""Abbreviations and their long forms.
+
+scispaCy's Schwartz-Hearst detector finds "major depressive disorder (MDD)". Web articles
+also define names in apposition: "MDMA, also known as 3,4-methylenedioxymethamphetamine".
+This component runs scispaCy's detector, then adds apposition definitions whose letters pass
+the same Schwartz-Hearst check, so an alias is only accepted when it really abbreviates.
+
+Results: `doc._.abbreviations` (scispaCy's list of short-form spans, each with
+`span._.long_form`) and the `doc.spans["abbreviations"]` group holding every short-form
+occurrence, labelled with its long form.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+from spacy.language import Language
+from spacy.matcher import Matcher
+from spacy.tokens import Doc, Span
+
+ABBREVIATIONS = "abbreviations"
+
+# "<short>, also known as <long>," and "<long>, also known as <short>,"; also "a.k.a.".
+_ALIAS_CUES = [
+    [{"LOWER": ","}, {"LOWER": "also"}, {"LOWER": {"IN": ["known", "called", "termed"]}},
+     {"LOWER": "as", "OP": "?"}],
+    [{"LOWER": ","}, {"LOWER": {"IN": ["aka", "a.k.a."]}}],
+]
+_MAX_ALIAS_TOKENS = 8
+
+
+def _is_short_form(span: Span) -> bool:
+    """An abbreviation: one token, 2-10 chars, starts with a letter, mostly upper case or digits."""
+    if len(span) != 1:
+        return False
+    text = span.text
+    if not 2 <= len(text) <= 10 or not text[0].isalpha():
+        return False
+    capitals = sum(c.isupper() or c.isdigit() for c in text)
+    return capitals >= max(2, len(text) // 2)
+
+
+def _alias_after(doc: Doc, start: int) -> Span | None:
+    """The noun phrase after an alias cue, up to the next comma, bracket or sentence end."""
+    end = start
+    while end < len(doc) and end - start < _MAX_ALIAS_TOKENS:
+        token = doc[end]
+        if token.text in {",", ";", "(", ")", ".", ":"} or token.is_space or (
+            end > start and token.is_sent_start
+        ):
+            break
+        end += 1
+    return doc[start:end] if end > start else None
+
+
+def _whole_words(span: Span, floor: int) -> Span:
+    """Widen a long form to whitespace word boundaries ("3,4-methylenedioxy..." not "methylenedioxy...")."""
+    doc = span.doc
+    start = span.start
+    while start > floor and doc[start - 1].whitespace_ == "":
+        start -= 1
+    return doc[start : span.end]
+
+
+class AbbreviationDetector:
+    """scispaCy's detector plus Schwartz-Hearst-checked "also known as" definitions."""
+
+    def __init__(self, nlp: Language, name: str):
+        from scispacy.abbreviation import AbbreviationDetector as SciSpacyDetector
+        from scispacy.abbreviation import find_abbreviation
+
+        self._scispacy = SciSpacyDetector(nlp, name=name)
+        self._find_abbreviation = find_abbreviation
+        self._alias_matcher = Matcher(nlp.vocab)
+        self._alias_matcher.add("alias", _ALIAS_CUES)
+
+    def __call__(self, doc: Doc) -> Doc:
+        with warnings.catch_warnings():
+            # scispaCy runs its per-document matcher even when it holds no patterns (W036).
+            warnings.filterwarnings("ignore", message=r"\[W036\]")
+            doc = self._scispacy(doc)
+        known_short = {span.text for span in doc._.abbreviations}
+        for short, long in self._alias_definitions(doc):
+            if short.text in known_short:
+                continue
+            known_short.add(short.text)
+            for occurrence in self._occurrences(doc, short.text):
+                occurrence._.long_form = long
+                doc._.abbreviations.append(occurrence)
+        group = []
+        for span in sorted(doc._.abbreviations, key=lambda s: (s.start, s.end)):
+            labelled = Span(doc, span.start, span.end, label=span._.long_form.text)
+            group.append(labelled)
+        doc.spans[ABBREVIATIONS] = group
+        return doc
+
+    def _alias_definitions(self, doc: Doc) -> list[tuple[Span, Span]]:
+        definitions = []
+        for _, cue_start, cue_end in self._alias_matcher(doc):
+            after = _alias_after(doc, cue_end)
+            before_start = cue_start - 1
+            if after is None or before_start < 0:
+                continue
+            before = doc[before_start:cue_start]
+            if _is_short_form(before):
+                short, long = before, after
+            elif _is_short_form(after):
+                # Long form before the cue: take up to the same number of words backwards.
+                short = after
+                start = cue_start
+                while start > 0 and cue_start - start < _MAX_ALIAS_TOKENS:
+                    previous = doc[start - 1]
+                    if previous.is_punct or previous.is_space or doc[start].is_sent_start:
+                        break
+                    start -= 1
+                long = doc[start:cue_start]
+            else:
+                continue
+            if len(long) == 0:
+                continue
+            _, matched_long = self._find_abbreviation(long, short)
+            if matched_long is not None and len(matched_long) > 0:
+                definitions.append((short, _whole_words(matched_long, long.start)))
+        return definitions
+
+    @staticmethod
+    def _occurrences(doc: Doc, text: str) -> list[Span]:
+        return [doc[i : i + 1] for i, token in enumerate(doc) if token.text == text]
+
+
+@Language.factory("claims_abbreviations")
+def make_abbreviation_detector(nlp: Language, name: str) -> AbbreviationDetector:
+    return AbbreviationDetector(nlp, name)

@@ -1,0 +1,334 @@
+"""Read a corpus into documents: plain text, Markdown, HTML and JSON Lines, recursively.
+
+Every document gets a stable `doc_id` (a hash of its normalised text, so the same article
+has the same id in every run and on every machine) and a `source` (its file path, plus the
+record id for JSON Lines). Bad input never stops a corpus: it comes back as an
+`IngestError` with a reason a person can act on, next to the documents that did load.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pipeline.html import parse_html
+
+FORMATS = {
+    ".txt": "txt",
+    ".text": "txt",
+    ".md": "md",
+    ".markdown": "md",
+    ".html": "html",
+    ".htm": "html",
+    ".jsonl": "jsonl",
+}
+DEFAULT_MAX_CHARS = 1_000_000  # spaCy's own default `nlp.max_length`
+_BYTES_PER_CHAR = 4  # UTF-8 worst case: a file larger than this cannot be under the limit
+_MD_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
+_MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_MD_EMPHASIS = re.compile(r"(\*\*|__|(?<!\w)[*_](?=\S)|(?<=\S)[*_](?!\w))")
+
+
+@dataclass(frozen=True)
+class JsonlFields:
+    """Which keys of a JSON Lines record hold what; the first key present wins."""
+
+    id: tuple[str, ...] = ("id", "news_id", "doc_id", "uid", "file")
+    title: tuple[str, ...] = ("title", "headline")
+    text: tuple[str, ...] = ("text", "content", "body", "article")
+    url: tuple[str, ...] = ("url", "canonical_link", "link")
+    date: tuple[str, ...] = ("date", "publish_date", "published", "published_at")
+    format: str = "auto"  # how to read the text field: auto, txt, md or html
+
+    def with_overrides(self, **names: str | None) -> JsonlFields:
+        """Put explicitly named keys first, e.g. `with_overrides(text="body")`."""
+        values = {}
+        for key, name in names.items():
+            if name is None:
+                continue
+            values[key] = name if key == "format" else (name,)
+        return JsonlFields(**{**self.__dict__, **values})
+
+
+@dataclass
+class Document:
+    """One article, its text normalised; char offsets in every table refer to `text`."""
+
+    doc_id: str
+    source: str
+    format: str
+    text: str
+    title: str | None = None
+    url: str | None = None
+    date: datetime | None = None
+    record_id: str | None = None
+    # Character ranges of heading lines known from markup; None means "detect from shape".
+    heading_lines: list[tuple[int, int]] | None = None
+    n_words: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.n_words = count_words(self.text)
+
+
+@dataclass
+class IngestError:
+    """A source that could not be read, and why."""
+
+    source: str
+    error_type: str
+    message: str
+    stage: str = "ingest"
+
+
+class BadInput(Exception):
+    """Raised for input that is readable but not an article we can process."""
+
+    def __init__(self, error_type: str, message: str):
+        super().__init__(message)
+        self.error_type = error_type
+
+
+def count_words(text: str) -> int:
+    """Whitespace-separated words: the unit of every words-per-second figure we print."""
+    return len(text.split())
+
+
+def normalise_text(text: str) -> str:
+    """Unicode NFC, Unix line ends, no trailing spaces, at most one blank line in a row."""
+    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
+    text = "\n".join(line.rstrip() for line in text.split("\n"))
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def make_doc_id(normalised_text: str) -> str:
+    """Stable id of an article: the first 16 hex digits of the SHA-256 of its text."""
+    return hashlib.sha256(normalised_text.encode("utf-8")).hexdigest()[:16]
+
+
+def list_files(corpus: Path) -> list[Path]:
+    """Supported files under `corpus` (or `corpus` itself), sorted, hidden ones skipped."""
+    if corpus.is_file():
+        return [corpus]
+    if not corpus.is_dir():
+        raise FileNotFoundError(f"Corpus not found: {corpus}")
+    files = []
+    for root, dirs, names in os.walk(corpus):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(names):
+            path = Path(root) / name
+            if not name.startswith(".") and path.suffix.lower() in FORMATS:
+                files.append(path)
+    return files
+
+
+def iter_documents(
+    corpus: Path | str,
+    fields: JsonlFields | None = None,
+    max_chars: int = DEFAULT_MAX_CHARS,
+) -> Iterator[Document | IngestError]:
+    """Yield every document of the corpus, or an error for each source that fails.
+
+    Files are listed first and read lazily, one at a time, so memory stays flat however
+    large the corpus is.
+    """
+    fields = fields or JsonlFields()
+    for path in list_files(Path(corpus)):
+        yield from read_file(path, fields, max_chars)
+
+
+def read_file(
+    path: Path, fields: JsonlFields | None = None, max_chars: int = DEFAULT_MAX_CHARS
+) -> Iterator[Document | IngestError]:
+    """Documents from one file: one for text formats, one per line for JSON Lines."""
+    fields = fields or JsonlFields()
+    source = path.resolve().as_posix()
+    kind = FORMATS.get(path.suffix.lower(), "txt")
+    try:
+        if kind == "jsonl":
+            yield from _read_jsonl(path, source, fields, max_chars)
+            return
+        size = path.stat().st_size
+        if size > max_chars * _BYTES_PER_CHAR:
+            raise BadInput("TooLarge", _too_large(size, max_chars))
+        raw = path.read_bytes()
+        yield _build_document(_decode(raw), source, kind, max_chars)
+    except BadInput as error:
+        yield IngestError(source, error.error_type, str(error))
+    except FileNotFoundError:
+        yield IngestError(source, "Vanished", "file vanished before it could be read")
+    except OSError as error:
+        yield IngestError(source, type(error).__name__, f"cannot read file: {error}")
+
+
+def _read_jsonl(
+    path: Path, source: str, fields: JsonlFields, max_chars: int
+) -> Iterator[Document | IngestError]:
+    seen: set[str] = set()
+    with path.open("rb") as handle:
+        for line_number, raw in enumerate(handle, start=1):
+            if not raw.strip():
+                continue
+            record_source = f"{source}#line-{line_number}"
+            try:
+                if len(raw) > max_chars * _BYTES_PER_CHAR:
+                    raise BadInput("TooLarge", _too_large(len(raw), max_chars))
+                try:
+                    record = json.loads(_decode(raw))
+                except json.JSONDecodeError as error:
+                    raise BadInput(
+                        "MalformedJSON", f"malformed JSON on line {line_number}: {error.msg}"
+                    ) from None
+                if not isinstance(record, dict):
+                    raise BadInput(
+                        "MalformedJSON", f"line {line_number} is not a JSON object"
+                    )
+                record_id = _first(record, fields.id)
+                record_id = str(record_id) if record_id not in (None, "") else None
+                if record_id is not None:
+                    record_source = f"{source}#{record_id}"
+                if record_source in seen:
+                    raise BadInput(
+                        "DuplicateId", f"record id {record_id!r} repeats on line {line_number}"
+                    )
+                seen.add(record_source)
+                text = _first(record, fields.text)
+                if not isinstance(text, str):
+                    raise BadInput(
+                        "MissingText",
+                        f"line {line_number} has no text field (looked for "
+                        f"{', '.join(fields.text)})",
+                    )
+                kind = fields.format if fields.format != "auto" else _guess_format(text)
+                document = _build_document(text, record_source, kind, max_chars)
+                document.record_id = record_id or f"line-{line_number}"
+                document.title = document.title or _string(_first(record, fields.title))
+                document.url = document.url or _string(_first(record, fields.url))
+                document.date = document.date or parse_date(_first(record, fields.date))
+                yield document
+            except BadInput as error:
+                yield IngestError(record_source, error.error_type, str(error))
+
+
+def _build_document(raw_text: str, source: str, kind: str, max_chars: int) -> Document:
+    title = url = date = None
+    heading_lines = None
+    if kind == "html":
+        article = parse_html(raw_text)
+        text, heading_lines = _join_lines(article.lines)
+        title, url, date = article.title, article.url, parse_date(article.date)
+    elif kind == "md":
+        text, heading_lines = _join_lines(_markdown_lines(raw_text))
+        title = next((text[s:e] for s, e in heading_lines), None)
+    else:
+        text = normalise_text(raw_text)
+    if not text.strip():
+        raise BadInput("Empty", "empty document: no text to process")
+    if len(text) > max_chars:
+        raise BadInput("TooLarge", _too_large(len(text), max_chars, unit="characters"))
+    return Document(
+        doc_id=make_doc_id(text),
+        source=source,
+        format=kind,
+        text=text,
+        title=title,
+        url=url,
+        date=date,
+        heading_lines=heading_lines,
+    )
+
+
+def _markdown_lines(markdown: str) -> list[tuple[str, bool]]:
+    lines = []
+    for line in markdown.splitlines():
+        heading = _MD_HEADING.match(line)
+        if heading:
+            lines.append((heading.group(2), True))
+            continue
+        line = _MD_LINK.sub(r"\1", line)
+        line = _MD_EMPHASIS.sub("", line).lstrip("> ").rstrip()
+        if line.strip() and not set(line.strip()) <= set("-*_=|: "):
+            lines.append((line, False))
+    return lines
+
+
+def _join_lines(lines: list[tuple[str, bool]]) -> tuple[str, list[tuple[int, int]]]:
+    """Join (line, is_heading) pairs with blank lines; return text and heading ranges."""
+    parts: list[str] = []
+    headings: list[tuple[int, int]] = []
+    offset = 0
+    for line, is_heading in lines:
+        line = normalise_text(line).replace("\n", " ")
+        if not line:
+            continue
+        if parts:
+            offset += 2
+        if is_heading:
+            headings.append((offset, offset + len(line)))
+        parts.append(line)
+        offset += len(line)
+    return "\n\n".join(parts), headings
+
+
+def _decode(raw: bytes) -> str:
+    if b"\x00" in raw[:8192]:
+        raise BadInput("Binary", "binary file (contains NUL bytes), not text")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise BadInput(
+            "NotUTF8",
+            f"not valid UTF-8: byte 0x{raw[error.start]:02x} at position {error.start}",
+        ) from None
+
+
+def _guess_format(text: str) -> str:
+    head = text[:2000].lstrip().lower()
+    if head.startswith(("<!doctype html", "<html")) or "<p>" in head:
+        return "html"
+    if re.search(r"^#{1,6} \S", text[:5000], flags=re.MULTILINE):
+        return "md"
+    return "txt"
+
+
+def _first(record: dict, keys: tuple[str, ...]) -> object:
+    for key in keys:
+        if key in record and record[key] is not None:
+            return record[key]
+    return None
+
+
+def _string(value: object) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _too_large(size: int, max_chars: int, unit: str = "bytes") -> str:
+    return (
+        f"article too large: {size:,} {unit} (limit {max_chars:,} characters; "
+        "raise --max-chars to accept it)"
+    )
+
+
+def parse_date(value: object) -> datetime | None:
+    """A UTC datetime from an epoch number or an ISO-like string; None when unknown."""
+    if value is None or value == "":
+        return None
+    try:
+        if isinstance(value, int | float):
+            return datetime.fromtimestamp(float(value), tz=UTC)
+        text = str(value).strip()
+        if re.fullmatch(r"\d+(\.\d+)?", text):
+            return datetime.fromtimestamp(float(text), tz=UTC)
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except (ValueError, OverflowError, OSError):
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

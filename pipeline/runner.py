@@ -1,0 +1,403 @@
+"""Run the pipeline over a corpus into the output tables, incrementally.
+
+This is the whole job as a library: `run_corpus` reads the corpus, skips articles already
+processed by this pipeline version, processes the rest in batches, and commits the rows.
+It does not know about Prefect: the flow in `flows/` passes a `map_batches` that runs the
+batches as Prefect tasks (retries, parallel workers, a cluster), while notebooks and tests
+can call `run_corpus` directly and get the same tables.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow as pa
+from spacy.language import Language
+
+from pipeline.ingest import (
+    DEFAULT_MAX_CHARS,
+    FORMATS,
+    Document,
+    IngestError,
+    JsonlFields,
+    iter_documents,
+    list_files,
+)
+from pipeline.layout import HEADING_HINTS_KEY
+from pipeline.loader import load
+from pipeline.records import abbreviation_rows, document_row, sentence_rows
+from pipeline.schemas import SCHEMA_VERSION, to_table
+from pipeline.store import TableStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Everything that shapes a run besides the corpus and the output folder."""
+
+    batch_size: int = 32
+    max_chars: int = DEFAULT_MAX_CHARS
+    model: str | None = None  # pipeline path; None means `pipeline.load()`'s default
+    commit_interval: float = 30.0  # seconds between checkpoints of finished batches
+    fields: JsonlFields = field(default_factory=JsonlFields)
+
+    def as_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True, default=str)
+
+
+@dataclass
+class BatchJob:
+    """A batch of articles to process, as sent to a worker."""
+
+    documents: list[Document]
+    run_id: str
+    model: str | None = None
+
+
+@dataclass
+class BatchResult:
+    """A processed batch: table rows for the articles that worked, errors for the rest."""
+
+    tables: dict[str, pa.Table]
+    errors: list[IngestError]
+    processed_sources: list[str]
+    n_sentences: int = 0
+    n_words: int = 0
+
+    @property
+    def processed_doc_ids(self) -> list[str]:
+        table = self.tables.get("documents")
+        return table.column("doc_id").to_pylist() if table is not None else []
+
+
+@dataclass
+class RunSummary:
+    """What a run did; printed by the CLI and stored in the `runs` table."""
+
+    run_id: str
+    corpus: str
+    out_dir: str
+    pipeline_version: str = ""
+    seen: int = 0
+    processed: int = 0
+    skipped: int = 0
+    failed: int = 0
+    sentences: int = 0
+    words: int = 0
+    seconds: float = 0.0
+    errors_by_type: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def words_per_second(self) -> float:
+        return self.words / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def done(self) -> int:
+        return self.processed + self.skipped + self.failed
+
+    @property
+    def status(self) -> str:
+        return "failed" if self.processed == 0 and (self.failed or not self.seen) else "completed"
+
+
+MapBatches = Callable[[Iterable[BatchJob]], Iterable[BatchResult]]
+Progress = Callable[[RunSummary], None]
+
+_PIPELINES: dict[str | None, Language] = {}
+
+
+def get_pipeline(model: str | None = None) -> Language:
+    """The pipeline for `model`, loaded once per process (workers reuse it across batches)."""
+    if model not in _PIPELINES:
+        _PIPELINES[model] = load(model)
+    return _PIPELINES[model]
+
+
+def process_batch(job: BatchJob) -> BatchResult:
+    """Run the NLP pipeline over a batch and build its table rows.
+
+    A document that makes the pipeline fail is isolated and recorded as an error; the rest
+    of the batch still comes back.
+    """
+    nlp = get_pipeline(job.model)
+    version = nlp.meta["claims_pipeline_version"]
+    now = datetime.now(UTC)
+    try:
+        docs = list(nlp.pipe(_spacy_doc(nlp, d) for d in job.documents))
+        outcomes: list[object] = list(docs)
+    except Exception:
+        log.warning("batch failed in the pipeline; retrying its documents one by one")
+        outcomes = []
+        for document in job.documents:
+            try:
+                outcomes.append(nlp(_spacy_doc(nlp, document)))
+            except Exception as error:
+                outcomes.append(error)
+    rows: dict[str, list[dict]] = {"documents": [], "sentences": [], "abbreviations": []}
+    errors: list[IngestError] = []
+    result = BatchResult(tables={}, errors=errors, processed_sources=[])
+    for document, outcome in zip(job.documents, outcomes, strict=True):
+        if isinstance(outcome, Exception):
+            errors.append(_nlp_error(document, outcome))
+            continue
+        sentences = sentence_rows(outcome, document.doc_id)
+        rows["sentences"].extend(sentences)
+        rows["abbreviations"].extend(abbreviation_rows(outcome, document.doc_id))
+        rows["documents"].append(
+            document_row(
+                document,
+                len(sentences),
+                pipeline_version=version,
+                run_id=job.run_id,
+                processed_at=now,
+            )
+        )
+        result.processed_sources.append(document.source)
+        result.n_sentences += len(sentences)
+        result.n_words += document.n_words
+    result.tables = {name: to_table(name, table_rows) for name, table_rows in rows.items()}
+    return result
+
+
+def failed_batch(job: BatchJob, error: BaseException) -> BatchResult:
+    """The result of a batch whose worker failed for good: every document is an error."""
+    return BatchResult(
+        tables={},
+        errors=[_nlp_error(d, error) for d in job.documents],
+        processed_sources=[],
+    )
+
+
+def run_sequentially(jobs: Iterable[BatchJob]) -> Iterator[BatchResult]:
+    """The default `map_batches`: in this process, one batch after another."""
+    for job in jobs:
+        try:
+            yield process_batch(job)
+        except Exception as error:  # e.g. the pipeline cannot load
+            yield failed_batch(job, error)
+
+
+def new_run_id() -> str:
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+
+
+def estimate_sources(corpus: Path | str) -> int:
+    """Quick count of sources for a progress bar: files, plus lines of JSON Lines files."""
+    total = 0
+    for path in list_files(Path(corpus)):
+        if FORMATS.get(path.suffix.lower()) == "jsonl":
+            with path.open("rb") as handle:
+                total += sum(1 for line in handle if line.strip())
+        else:
+            total += 1
+    return total
+
+
+def run_corpus(
+    corpus: Path | str,
+    out_dir: Path | str,
+    options: RunOptions | None = None,
+    *,
+    map_batches: MapBatches = run_sequentially,
+    progress: Progress | None = None,
+    run_id: str | None = None,
+    flow_run_id: str | None = None,
+) -> RunSummary:
+    """Process the new and changed articles of `corpus` into the tables in `out_dir`."""
+    options = options or RunOptions()
+    started = datetime.now(UTC)
+    clock = time.monotonic()
+    summary = RunSummary(
+        run_id=run_id or new_run_id(),
+        corpus=Path(corpus).resolve().as_posix(),
+        out_dir=Path(out_dir).resolve().as_posix(),
+    )
+    store = TableStore(out_dir)
+    with store.lock():
+        nlp = get_pipeline(options.model)
+        summary.pipeline_version = nlp.meta["claims_pipeline_version"]
+        plan = _Plan(store, summary, options, progress)
+        jobs = (
+            BatchJob(documents=batch, run_id=summary.run_id, model=options.model)
+            for batch in plan.batches(corpus)
+        )
+        pending: list[BatchResult] = []
+        last_commit = time.monotonic()
+        for result in map_batches(jobs):
+            plan.record(result)
+            pending.append(result)
+            if time.monotonic() - last_commit >= options.commit_interval:
+                plan.commit(pending)
+                pending = []
+                last_commit = time.monotonic()
+        summary.seconds = time.monotonic() - clock
+        run_row = _run_row(summary, options, started, flow_run_id)
+        plan.commit(pending, runs=[run_row])
+    return summary
+
+
+class _Plan:
+    """Decides what to process, tracks counts, and commits finished batches."""
+
+    def __init__(
+        self,
+        store: TableStore,
+        summary: RunSummary,
+        options: RunOptions,
+        progress: Progress | None,
+    ):
+        self.store = store
+        self.summary = summary
+        self.options = options
+        self.progress = progress
+        known = store.read("documents", columns=["doc_id", "source", "pipeline_version"])
+        self.doc_id_of_source = dict(
+            zip(known.column("source").to_pylist(), known.column("doc_id").to_pylist(),
+                strict=True)
+        )
+        self.up_to_date = {
+            doc_id
+            for doc_id, version in zip(
+                known.column("doc_id").to_pylist(),
+                known.column("pipeline_version").to_pylist(),
+                strict=True,
+            )
+            if version == summary.pipeline_version
+        }
+        self.kept: set[str] = set()  # up-to-date doc_ids seen in this run
+        self.planned: set[str] = set()
+        self.ingest_errors: list[IngestError] = []
+
+    def batches(self, corpus: Path | str) -> Iterator[list[Document]]:
+        batch: list[Document] = []
+        for item in iter_documents(corpus, self.options.fields, self.options.max_chars):
+            self.summary.seen += 1
+            if isinstance(item, IngestError):
+                self.ingest_errors.append(item)
+                self._count_failure(item)
+            elif item.doc_id in self.up_to_date or item.doc_id in self.planned:
+                # Unchanged since a run of this pipeline version, or a duplicate text.
+                self.kept.add(item.doc_id)
+                self.summary.skipped += 1
+            else:
+                self.planned.add(item.doc_id)
+                batch.append(item)
+                if len(batch) >= self.options.batch_size:
+                    yield batch
+                    batch = []
+            self._report()
+        if batch:
+            yield batch
+
+    def record(self, result: BatchResult) -> None:
+        self.summary.processed += len(result.processed_sources)
+        self.summary.sentences += result.n_sentences
+        self.summary.words += result.n_words
+        for error in result.errors:
+            self._count_failure(error)
+        self._report()
+
+    def commit(self, results: list[BatchResult], runs: list[dict] | None = None) -> None:
+        """Publish finished batches (and pending ingest errors) as one snapshot."""
+        added: dict[str, list[pa.Table]] = {}
+        drop_doc_ids: set[str] = set()
+        retried_sources: set[str] = set()
+        errors = self.ingest_errors
+        self.ingest_errors = []
+        for result in results:
+            for name, table in result.tables.items():
+                added.setdefault(name, []).append(table)
+            drop_doc_ids.update(result.processed_doc_ids)
+            for source in result.processed_sources:
+                old = self.doc_id_of_source.get(source)
+                if old is not None and old not in self.kept:
+                    drop_doc_ids.add(old)  # the article changed: its old rows go
+                retried_sources.add(source)
+            errors = errors + result.errors
+        retried_sources.update(error.source for error in errors)
+        if errors:
+            added["errors"] = [to_table("errors", [self._error_row(e) for e in errors])]
+        if runs:
+            added["runs"] = [to_table("runs", runs)]
+        if not added and not drop_doc_ids:
+            return
+        self.store.commit(added, drop_doc_ids=drop_doc_ids, drop_sources=retried_sources)
+
+    def _error_row(self, error: IngestError) -> dict:
+        return {
+            "source": error.source,
+            "doc_id": getattr(error, "doc_id", None),
+            "stage": error.stage,
+            "error_type": error.error_type,
+            "message": error.message,
+            "run_id": self.summary.run_id,
+            "occurred_at": datetime.now(UTC),
+        }
+
+    def _count_failure(self, error: IngestError) -> None:
+        self.summary.failed += 1
+        counts = self.summary.errors_by_type
+        counts[error.error_type] = counts.get(error.error_type, 0) + 1
+
+    def _report(self) -> None:
+        if self.progress is not None:
+            self.progress(self.summary)
+
+
+@dataclass
+class NlpError(IngestError):
+    """A document that was read but failed in the NLP pipeline."""
+
+    doc_id: str | None = None
+
+
+def _nlp_error(document: Document, error: BaseException) -> NlpError:
+    where = traceback.extract_tb(error.__traceback__)[-1] if error.__traceback__ else None
+    location = f" (at {where.filename}:{where.lineno})" if where else ""
+    return NlpError(
+        source=document.source,
+        error_type=type(error).__name__,
+        message=f"pipeline failed: {error}{location}",
+        stage="nlp",
+        doc_id=document.doc_id,
+    )
+
+
+def _spacy_doc(nlp: Language, document: Document):
+    doc = nlp.make_doc(document.text)
+    if document.heading_lines is not None:
+        doc.user_data[HEADING_HINTS_KEY] = [list(r) for r in document.heading_lines]
+    return doc
+
+
+def _run_row(
+    summary: RunSummary, options: RunOptions, started: datetime, flow_run_id: str | None
+) -> dict:
+    return {
+        "run_id": summary.run_id,
+        "flow_run_id": flow_run_id,
+        "started_at": started,
+        "finished_at": datetime.now(UTC),
+        "corpus": summary.corpus,
+        "parameters": options.as_json(),
+        "pipeline_version": summary.pipeline_version,
+        "schema_version": SCHEMA_VERSION,
+        "status": summary.status,
+        "n_seen": summary.seen,
+        "n_processed": summary.processed,
+        "n_skipped": summary.skipped,
+        "n_failed": summary.failed,
+        "n_sentences": summary.sentences,
+        "n_words": summary.words,
+        "seconds": summary.seconds,
+        "words_per_second": summary.words_per_second,
+    }

@@ -1,0 +1,187 @@
+"""Every output table's pyarrow schema, documented column by column.
+
+This module is the single source of truth: the writers cast to these schemas, the loaders
+check them, and `docs/tables.md` is generated from them
+(`python -m pipeline.schemas > docs/tables.md`; a test keeps the two in step).
+Bump `SCHEMA_VERSION` whenever a column is added, removed or changes meaning.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import pyarrow as pa
+
+SCHEMA_VERSION = "1"
+
+
+def _field(name: str, type_: pa.DataType, description: str, nullable: bool = False) -> pa.Field:
+    return pa.field(name, type_, nullable=nullable, metadata={"description": description})
+
+
+def _schema(description: str, key: str, *fields: pa.Field) -> pa.Schema:
+    return pa.schema(
+        fields,
+        metadata={
+            "description": description,
+            "key": key,
+            "claims.schema_version": SCHEMA_VERSION,
+        },
+    )
+
+
+_TIMESTAMP = pa.timestamp("us", tz="UTC")
+
+DOCUMENTS = _schema(
+    "One row per article. `text` is the normalised article text that every char offset "
+    "in every other table refers to.",
+    "doc_id",
+    _field("doc_id", pa.string(), "Stable article id: first 16 hex digits of the SHA-256 of "
+           "`text`. The same article text has the same id in every run."),
+    _field("source", pa.string(), "Where the article came from: absolute file path, plus "
+           "`#<record id>` (or `#line-<n>`) for JSON Lines records."),
+    _field("format", pa.string(), "Input format the text was read as: txt, md, html or jsonl "
+           "(jsonl records are read as txt, md or html; see `source`)."),
+    _field("record_id", pa.string(), "Record id inside a JSON Lines file, else null.", True),
+    _field("title", pa.string(), "Title from the record, the HTML page or the first Markdown "
+           "heading; null when the source has none.", True),
+    _field("url", pa.string(), "URL from the record or the page's canonical link.", True),
+    _field("date", _TIMESTAMP, "Publication date (UTC) when the source gives one.", True),
+    _field("text", pa.string(), "Normalised article text (NFC, Unix line ends, trimmed lines)."),
+    _field("n_chars", pa.int32(), "Characters in `text`."),
+    _field("n_words", pa.int32(), "Whitespace-separated words in `text`."),
+    _field("n_sentences", pa.int32(), "Rows this article has in `sentences`."),
+    _field("pipeline_version", pa.string(), "Version of the pipeline that processed the "
+           "article; a new version re-processes it."),
+    _field("run_id", pa.string(), "The run that processed it (see `runs`)."),
+    _field("processed_at", _TIMESTAMP, "When it was processed (UTC)."),
+)
+
+SENTENCES = _schema(
+    "One row per sentence, headings included (flagged by `is_heading`).",
+    "sentence_id",
+    _field("sentence_id", pa.string(), "Stable sentence id: `<doc_id>:<index>`."),
+    _field("doc_id", pa.string(), "Article (see `documents`)."),
+    _field("index", pa.int32(), "Position of the sentence in the article, from 0."),
+    _field("paragraph", pa.int32(), "Index of the paragraph (non-blank line) holding it, from 0."),
+    _field("section", pa.string(), "Text of the heading the sentence falls under; null before "
+           "the first heading. A heading's own section is itself.", True),
+    _field("is_heading", pa.bool_(), "True when the sentence is a heading line."),
+    _field("text", pa.string(), "Sentence text, without surrounding whitespace."),
+    _field("start_char", pa.int32(), "Offset of the first character in `documents.text`."),
+    _field("end_char", pa.int32(), "Offset just past the last character in `documents.text`."),
+)
+
+ABBREVIATIONS = _schema(
+    "One row per abbreviation defined in an article, with its long form.",
+    "doc_id, short_form",
+    _field("doc_id", pa.string(), "Article (see `documents`)."),
+    _field("short_form", pa.string(), "The abbreviation as written, e.g. `MDD`."),
+    _field("long_form", pa.string(), "What it stands for, e.g. `major depressive disorder`."),
+    _field("occurrences", pa.int32(), "How many times the short form occurs in the article."),
+    _field("start_char", pa.int32(), "Offset of the short form's first occurrence."),
+    _field("end_char", pa.int32(), "End offset of the short form's first occurrence."),
+    _field("long_start_char", pa.int32(), "Offset of the long form in the defining sentence."),
+    _field("long_end_char", pa.int32(), "End offset of the long form."),
+)
+
+ERRORS = _schema(
+    "One row per source that could not be processed in the latest run that tried it. A "
+    "source that later succeeds, or fails again, replaces its old row.",
+    "source",
+    _field("source", pa.string(), "The failing file or record (as in `documents.source`)."),
+    _field("doc_id", pa.string(), "Article id when the text was read before failing.", True),
+    _field("stage", pa.string(), "Where it failed: ingest (reading) or nlp (processing)."),
+    _field("error_type", pa.string(), "Short machine-readable kind: Empty, NotUTF8, Binary, "
+           "MalformedJSON, MissingText, DuplicateId, TooLarge, Vanished, or an exception name."),
+    _field("message", pa.string(), "What went wrong, for a person."),
+    _field("run_id", pa.string(), "The run that recorded it."),
+    _field("occurred_at", _TIMESTAMP, "When (UTC)."),
+)
+
+RUNS = _schema(
+    "One row per finished run; the history of the output folder.",
+    "run_id",
+    _field("run_id", pa.string(), "Run id: start time and a random suffix."),
+    _field("flow_run_id", pa.string(), "Prefect flow run id when run through Prefect.", True),
+    _field("started_at", _TIMESTAMP, "Start (UTC)."),
+    _field("finished_at", _TIMESTAMP, "End (UTC)."),
+    _field("corpus", pa.string(), "The corpus path that was read."),
+    _field("parameters", pa.string(), "All run parameters as a JSON object."),
+    _field("pipeline_version", pa.string(), "Version of the pipeline used."),
+    _field("schema_version", pa.string(), "Version of these table schemas."),
+    _field("status", pa.string(), "completed, or failed when nothing could be processed."),
+    _field("n_seen", pa.int32(), "Sources found (files, and records in JSON Lines files)."),
+    _field("n_processed", pa.int32(), "Articles processed in this run."),
+    _field("n_skipped", pa.int32(), "Articles skipped: unchanged since a run with the same "
+           "pipeline version, or an exact duplicate of another source."),
+    _field("n_failed", pa.int32(), "Sources that failed (see `errors`)."),
+    _field("n_sentences", pa.int32(), "Sentences written in this run."),
+    _field("n_words", pa.int64(), "Words in the processed articles."),
+    _field("seconds", pa.float64(), "Wall time of the run."),
+    _field("words_per_second", pa.float64(), "`n_words / seconds`."),
+)
+
+TABLES: dict[str, pa.Schema] = {
+    "documents": DOCUMENTS,
+    "sentences": SENTENCES,
+    "abbreviations": ABBREVIATIONS,
+    "errors": ERRORS,
+    "runs": RUNS,
+}
+
+# Tables whose rows belong to one article: re-processing an article replaces them.
+DOCUMENT_TABLES = ("documents", "sentences", "abbreviations")
+
+
+def empty_table(name: str) -> pa.Table:
+    return TABLES[name].empty_table()
+
+
+def to_table(name: str, rows: list[dict]) -> pa.Table:
+    """Rows as a table of the named schema; a missing or mistyped column is an error."""
+    return pa.Table.from_pylist(rows, schema=TABLES[name])
+
+
+def markdown() -> str:
+    """The column reference in `docs/tables.md`, generated from the schemas above."""
+    lines = [
+        "# Output tables",
+        "",
+        "<!-- Generated by `python -m pipeline.schemas > docs/tables.md`; edit "
+        "pipeline/schemas.py instead. -->",
+        "",
+        f"Schema version {SCHEMA_VERSION}. Each table is a folder of Parquet files under the "
+        "output folder (default `outputs/`):",
+        "",
+        "```python",
+        "import pandas as pd",
+        'pd.read_parquet("outputs/documents")',
+        "import duckdb",
+        "duckdb.sql(\"select * from 'outputs/sentences/*.parquet'\")",
+        "```",
+        "",
+        "Character offsets are Python string offsets into `documents.text`.",
+    ]
+    for name, schema in TABLES.items():
+        meta = schema.metadata
+        lines += [
+            "",
+            f"## `{name}`",
+            "",
+            meta[b"description"].decode(),
+            "",
+            f"Key: `{meta[b'key'].decode()}`.",
+            "",
+            "| column | type | null | description |",
+            "|---|---|---|---|",
+        ]
+        for field_ in schema:
+            description = field_.metadata[b"description"].decode()
+            nullable = "yes" if field_.nullable else "no"
+            lines.append(f"| `{field_.name}` | {field_.type} | {nullable} | {description} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(markdown())

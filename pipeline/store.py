@@ -1,0 +1,208 @@
+"""Parquet tables published atomically, so a killed run never leaves a half-written table.
+
+Layout of an output folder:
+
+    outputs/
+      documents -> .claims-store/current/documents     (one symlink per table)
+      sentences -> .claims-store/current/sentences
+      .claims-store/
+        current -> snapshots/00000007                  (swapped atomically)
+        snapshots/00000007/<table>/part-*.parquet
+        lock
+
+A commit builds the next snapshot beside the current one, hard-linking the Parquet files it
+keeps and writing new ones, then swaps `current` with one `rename`: readers see the old
+tables or the new ones, never a mix. `pd.read_parquet("outputs/<table>")` and
+`duckdb.sql("select * from 'outputs/<table>/*.parquet'")` read through the symlinks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+import uuid
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from pipeline.schemas import DOCUMENT_TABLES, TABLES
+
+STORE_DIR = ".claims-store"
+_COMPRESSION = "zstd"
+
+
+class StoreBusy(RuntimeError):
+    """Another run holds the output folder."""
+
+
+class TableStore:
+    """The output folder: read the current tables, commit changes as a new snapshot."""
+
+    def __init__(self, out_dir: Path | str, keep_snapshots: int = 3, max_parts: int = 16):
+        self.out_dir = Path(out_dir)
+        self.root = self.out_dir / STORE_DIR
+        self.snapshots = self.root / "snapshots"
+        self.current_link = self.root / "current"
+        self.keep_snapshots = max(keep_snapshots, 1)
+        self.max_parts = max_parts
+
+    # Reading ---------------------------------------------------------------------------
+
+    def current(self) -> Path | None:
+        """The published snapshot folder, or None before the first commit."""
+        if not self.current_link.is_symlink():
+            return None
+        return self.current_link.resolve()
+
+    def parts(self, table: str, snapshot: Path | None = None) -> list[Path]:
+        snapshot = snapshot or self.current()
+        if snapshot is None:
+            return []
+        return sorted((snapshot / table).glob("*.parquet"))
+
+    def read(self, table: str, columns: list[str] | None = None) -> pa.Table:
+        """The current rows of a table (empty, with its schema, before the first commit)."""
+        schema = TABLES[table]
+        parts = self.parts(table)
+        if not parts:
+            empty = schema.empty_table()
+            return empty.select(columns) if columns else empty
+        pieces = [pq.read_table(part, columns=columns, schema=schema) for part in parts]
+        return pa.concat_tables(pieces)
+
+    # Writing ---------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the folder for one run; a second concurrent run fails fast."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with (self.root / "lock").open("w") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise StoreBusy(
+                    f"another run is writing to {self.out_dir}; wait for it to finish"
+                ) from None
+            try:
+                self._remove_unpublished()
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def commit(
+        self,
+        added: Mapping[str, list[pa.Table]],
+        drop_doc_ids: set[str] = frozenset(),
+        drop_sources: set[str] = frozenset(),
+        compact: bool = False,
+    ) -> Path:
+        """Publish a new snapshot: current rows, minus replaced ones, plus `added`.
+
+        `drop_doc_ids` removes an article's rows from every per-article table;
+        `drop_sources` removes rows of `errors` for sources that were tried again.
+        """
+        previous = self.current()
+        number = self._next_number()
+        staging = self.snapshots / f"{number:08d}.tmp"
+        final = self.snapshots / f"{number:08d}"
+        for table, schema in TABLES.items():
+            folder = staging / table
+            folder.mkdir(parents=True)
+            for part in self.parts(table, previous):
+                self._carry_over(part, folder, table, drop_doc_ids, drop_sources)
+            new_rows = [t for t in added.get(table, []) if t.num_rows]
+            if new_rows:
+                combined = pa.concat_tables([t.cast(schema) for t in new_rows])
+                self._write(combined, folder, number)
+            if compact or len(list(folder.glob("*.parquet"))) > self.max_parts:
+                self._compact(folder, schema, number)
+            if not any(folder.glob("*.parquet")):
+                # Readers (pandas, DuckDB globs) need at least one file to see the schema.
+                self._write(schema.empty_table(), folder, number)
+        os.rename(staging, final)
+        self._publish(final)
+        self._remove_old(final)
+        return final
+
+    def _carry_over(
+        self,
+        part: Path,
+        folder: Path,
+        table: str,
+        drop_doc_ids: set[str],
+        drop_sources: set[str],
+    ) -> None:
+        metadata = pq.read_metadata(part)
+        if metadata.num_rows == 0:
+            return
+        key, drop = None, None
+        if table in DOCUMENT_TABLES and drop_doc_ids:
+            key, drop = "doc_id", drop_doc_ids
+        elif table == "errors" and drop_sources:
+            key, drop = "source", drop_sources
+        if key is not None:
+            values = pq.read_table(part, columns=[key]).column(key)
+            hits = pc.is_in(values, value_set=pa.array(sorted(drop), pa.string()))
+            if pc.any(hits).as_py():
+                rows = pq.read_table(part, schema=TABLES[table]).filter(pc.invert(hits))
+                if rows.num_rows:
+                    pq.write_table(rows, folder / part.name, compression=_COMPRESSION)
+                return
+        os.link(part, folder / part.name)
+
+    def _write(self, table: pa.Table, folder: Path, number: int) -> None:
+        name = f"part-{number:08d}-{uuid.uuid4().hex[:8]}.parquet"
+        pq.write_table(table, folder / name, compression=_COMPRESSION)
+
+    def _compact(self, folder: Path, schema: pa.Schema, number: int) -> None:
+        """Merge a table's parts into one file, one part in memory at a time."""
+        parts = sorted(folder.glob("*.parquet"))
+        if len(parts) <= 1:
+            return
+        target = folder / f"part-{number:08d}-compact-{uuid.uuid4().hex[:8]}.parquet"
+        with pq.ParquetWriter(target, schema, compression=_COMPRESSION) as writer:
+            for part in parts:
+                writer.write_table(pq.read_table(part, schema=schema))
+        for part in parts:
+            part.unlink()
+
+    def _publish(self, snapshot: Path) -> None:
+        temporary = self.root / f"current.{uuid.uuid4().hex[:8]}"
+        os.symlink(Path("snapshots") / snapshot.name, temporary)
+        os.replace(temporary, self.current_link)
+        for table in TABLES:
+            link = self.out_dir / table
+            if link.is_symlink():
+                continue
+            if link.exists():
+                raise FileExistsError(
+                    f"{link} exists and is not a table link; move it away or use another --out"
+                )
+            os.symlink(Path(STORE_DIR) / "current" / table, link)
+
+    def _next_number(self) -> int:
+        self.snapshots.mkdir(parents=True, exist_ok=True)
+        numbers = [int(p.name.split(".")[0]) for p in self.snapshots.iterdir()
+                   if p.name.split(".")[0].isdigit()]
+        return max(numbers, default=0) + 1
+
+    def _remove_unpublished(self) -> None:
+        """Drop what a killed run left behind: staging folders and unpublished snapshots."""
+        if not self.snapshots.exists():
+            return
+        current = self.current()
+        for path in self.snapshots.iterdir():
+            unpublished = current is None or path.name > current.name
+            if path.name.endswith(".tmp") or unpublished:
+                shutil.rmtree(path, ignore_errors=True)
+
+    def _remove_old(self, current: Path) -> None:
+        published = sorted(p for p in self.snapshots.iterdir() if p.name.isdigit())
+        for path in published[: -self.keep_snapshots]:
+            if path != current:
+                shutil.rmtree(path, ignore_errors=True)
