@@ -1,8 +1,8 @@
 """Claim extraction for health articles: the NLP library (no orchestration in here).
 
-    from pipeline import load
-    nlp = load()
-    doc = nlp("MDMA stimulates the release of serotonin.")
+from pipeline import load
+nlp = load()
+doc = nlp("MDMA stimulates the release of serotonin.")
 """
 
 from pipeline.loader import load, pipeline_version

@@ -22,8 +22,12 @@ ABBREVIATIONS = "abbreviations"
 
 # "<short>, also known as <long>," and "<long>, also known as <short>,"; also "a.k.a.".
 _ALIAS_CUES = [
-    [{"LOWER": ","}, {"LOWER": "also"}, {"LOWER": {"IN": ["known", "called", "termed"]}},
-     {"LOWER": "as", "OP": "?"}],
+    [
+        {"LOWER": ","},
+        {"LOWER": "also"},
+        {"LOWER": {"IN": ["known", "called", "termed"]}},
+        {"LOWER": "as", "OP": "?"},
+    ],
     [{"LOWER": ","}, {"LOWER": {"IN": ["aka", "a.k.a."]}}],
 ]
 _MAX_ALIAS_TOKENS = 8
@@ -45,8 +49,10 @@ def _alias_after(doc: Doc, start: int) -> Span | None:
     end = start
     while end < len(doc) and end - start < _MAX_ALIAS_TOKENS:
         token = doc[end]
-        if token.text in {",", ";", "(", ")", ".", ":"} or token.is_space or (
-            end > start and token.is_sent_start
+        if (
+            token.text in {",", ";", "(", ")", ".", ":"}
+            or token.is_space
+            or (end > start and token.is_sent_start)
         ):
             break
         end += 1
@@ -54,7 +60,7 @@ def _alias_after(doc: Doc, start: int) -> Span | None:
 
 
 def _whole_words(span: Span, floor: int) -> Span:
-    """Widen a long form to whitespace word boundaries ("3,4-methylenedioxy..." not "methylenedioxy...")."""
+    """Widen a long form to whole words: "3,4-methylenedioxy...", not "methylenedioxy..."."""
     doc = span.doc
     start = span.start
     while start > floor and doc[start - 1].whitespace_ == "":

@@ -20,9 +20,30 @@ _DROP = (
 )
 _HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 _BLOCKS = _HEADINGS | {
-    "p", "div", "section", "article", "main", "li", "ul", "ol", "blockquote", "pre",
-    "table", "tr", "td", "th", "dl", "dt", "dd", "figure", "figcaption", "br", "hr",
-    "address", "details", "summary",
+    "p",
+    "div",
+    "section",
+    "article",
+    "main",
+    "li",
+    "ul",
+    "ol",
+    "blockquote",
+    "pre",
+    "table",
+    "tr",
+    "td",
+    "th",
+    "dl",
+    "dt",
+    "dd",
+    "figure",
+    "figcaption",
+    "br",
+    "hr",
+    "address",
+    "details",
+    "summary",
 }
 _SPACE = re.compile(r"\s+")
 

@@ -8,6 +8,7 @@ record id for JSON Lines). Bad input never stops a corpus: it comes back as an
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 import os
@@ -29,6 +30,8 @@ FORMATS = {
     ".htm": "html",
     ".jsonl": "jsonl",
 }
+# Corpus folders often carry their own paperwork; it is not an article.
+DEFAULT_EXCLUDE = ("README*", "LICENSE*", "LICENCE*", "PROVENANCE*", "CHANGELOG*", "NOTICE*")
 DEFAULT_MAX_CHARS = 1_000_000  # spaCy's own default `nlp.max_length`
 _BYTES_PER_CHAR = 4  # UTF-8 worst case: a file larger than this cannot be under the limit
 _MD_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
@@ -112,8 +115,11 @@ def make_doc_id(normalised_text: str) -> str:
     return hashlib.sha256(normalised_text.encode("utf-8")).hexdigest()[:16]
 
 
-def list_files(corpus: Path) -> list[Path]:
-    """Supported files under `corpus` (or `corpus` itself), sorted, hidden ones skipped."""
+def list_files(corpus: Path, exclude: tuple[str, ...] = DEFAULT_EXCLUDE) -> list[Path]:
+    """Supported files under `corpus` (or `corpus` itself), sorted.
+
+    Hidden files and folders are skipped, and so are names matching an `exclude` glob.
+    """
     if corpus.is_file():
         return [corpus]
     if not corpus.is_dir():
@@ -123,8 +129,11 @@ def list_files(corpus: Path) -> list[Path]:
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(names):
             path = Path(root) / name
-            if not name.startswith(".") and path.suffix.lower() in FORMATS:
-                files.append(path)
+            if name.startswith(".") or path.suffix.lower() not in FORMATS:
+                continue
+            if any(fnmatch.fnmatch(name, pattern) for pattern in exclude):
+                continue
+            files.append(path)
     return files
 
 
@@ -132,6 +141,7 @@ def iter_documents(
     corpus: Path | str,
     fields: JsonlFields | None = None,
     max_chars: int = DEFAULT_MAX_CHARS,
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDE,
 ) -> Iterator[Document | IngestError]:
     """Yield every document of the corpus, or an error for each source that fails.
 
@@ -139,7 +149,7 @@ def iter_documents(
     large the corpus is.
     """
     fields = fields or JsonlFields()
-    for path in list_files(Path(corpus)):
+    for path in list_files(Path(corpus), exclude):
         yield from read_file(path, fields, max_chars)
 
 
@@ -186,9 +196,7 @@ def _read_jsonl(
                         "MalformedJSON", f"malformed JSON on line {line_number}: {error.msg}"
                     ) from None
                 if not isinstance(record, dict):
-                    raise BadInput(
-                        "MalformedJSON", f"line {line_number} is not a JSON object"
-                    )
+                    raise BadInput("MalformedJSON", f"line {line_number} is not a JSON object")
                 record_id = _first(record, fields.id)
                 record_id = str(record_id) if record_id not in (None, "") else None
                 if record_id is not None:

@@ -53,7 +53,7 @@ def _line_ranges(text: str) -> list[tuple[int, int]]:
 
 def _section_of(span: Span) -> str | None:
     """Text of the last heading that starts at or before this span."""
-    headings = span.doc.spans[HEADINGS] if HEADINGS in span.doc.spans else []
+    headings = span.doc.spans.get(HEADINGS, [])
     starts = [heading.start for heading in headings]
     position = bisect.bisect_right(starts, span.start) - 1
     return headings[position].text if position >= 0 else None
@@ -61,15 +61,15 @@ def _section_of(span: Span) -> str | None:
 
 def _paragraph_of(span: Span) -> int | None:
     """Index of the paragraph (line) holding the span's first token."""
-    paragraphs = span.doc.spans[PARAGRAPHS] if PARAGRAPHS in span.doc.spans else []
+    paragraphs = span.doc.spans.get(PARAGRAPHS, [])
     starts = [paragraph.start for paragraph in paragraphs]
     position = bisect.bisect_right(starts, span.start) - 1
     return position if position >= 0 else None
 
 
 def _is_heading(span: Span) -> bool:
-    headings = span.doc.spans[HEADINGS] if HEADINGS in span.doc.spans else []
-    return any(h.start <= span.start and span.end <= h.end for h in headings)
+    """True when the span starts inside a heading line (sentences never cross lines)."""
+    return any(h.start <= span.start < h.end for h in span.doc.spans.get(HEADINGS, []))
 
 
 class Layout:
@@ -118,7 +118,5 @@ class Layout:
     "claims_layout",
     default_config={"max_heading_words": 12, "max_heading_chars": 120},
 )
-def make_layout(
-    nlp: Language, name: str, max_heading_words: int, max_heading_chars: int
-) -> Layout:
+def make_layout(nlp: Language, name: str, max_heading_words: int, max_heading_chars: int) -> Layout:
     return Layout(max_heading_words=max_heading_words, max_heading_chars=max_heading_chars)

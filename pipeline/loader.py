@@ -18,11 +18,10 @@ from spacy.language import Language
 # Importing registers our factories and tokenizer when the package is not installed
 # (installed, spaCy also finds them through entry points).
 from pipeline import abbreviations, layout, tokenizer  # noqa: F401
+from pipeline.paths import PROJECT_DIR
 from pipeline.version import __version__
 
-PACKAGE_DIR = Path(__file__).resolve().parent
-PROJECT_DIR = PACKAGE_DIR.parent
-BASE_CONFIG = PACKAGE_DIR / "base.cfg"
+BASE_CONFIG = Path(__file__).resolve().parent / "base.cfg"
 SHIPPED_MODEL = PROJECT_DIR / "models" / "claims_web_sm"
 MODEL_ENV = "CLAIMS_MODEL"
 

@@ -23,6 +23,7 @@ import pyarrow as pa
 from spacy.language import Language
 
 from pipeline.ingest import (
+    DEFAULT_EXCLUDE,
     DEFAULT_MAX_CHARS,
     FORMATS,
     Document,
@@ -49,6 +50,7 @@ class RunOptions:
     model: str | None = None  # pipeline path; None means `pipeline.load()`'s default
     commit_interval: float = 30.0  # seconds between checkpoints of finished batches
     fields: JsonlFields = field(default_factory=JsonlFields)
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDE  # file-name globs that are not articles
 
     def as_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True, default=str)
@@ -190,10 +192,10 @@ def new_run_id() -> str:
     return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
 
 
-def estimate_sources(corpus: Path | str) -> int:
+def estimate_sources(corpus: Path | str, exclude: tuple[str, ...] = DEFAULT_EXCLUDE) -> int:
     """Quick count of sources for a progress bar: files, plus lines of JSON Lines files."""
     total = 0
-    for path in list_files(Path(corpus)):
+    for path in list_files(Path(corpus), exclude):
         if FORMATS.get(path.suffix.lower()) == "jsonl":
             with path.open("rb") as handle:
                 total += sum(1 for line in handle if line.strip())
@@ -261,8 +263,7 @@ class _Plan:
         self.progress = progress
         known = store.read("documents", columns=["doc_id", "source", "pipeline_version"])
         self.doc_id_of_source = dict(
-            zip(known.column("source").to_pylist(), known.column("doc_id").to_pylist(),
-                strict=True)
+            zip(known.column("source").to_pylist(), known.column("doc_id").to_pylist(), strict=True)
         )
         self.up_to_date = {
             doc_id
@@ -279,7 +280,10 @@ class _Plan:
 
     def batches(self, corpus: Path | str) -> Iterator[list[Document]]:
         batch: list[Document] = []
-        for item in iter_documents(corpus, self.options.fields, self.options.max_chars):
+        documents = iter_documents(
+            corpus, self.options.fields, self.options.max_chars, self.options.exclude
+        )
+        for item in documents:
             self.summary.seen += 1
             if isinstance(item, IngestError):
                 self.ingest_errors.append(item)

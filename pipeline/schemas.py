@@ -36,23 +36,43 @@ DOCUMENTS = _schema(
     "One row per article. `text` is the normalised article text that every char offset "
     "in every other table refers to.",
     "doc_id",
-    _field("doc_id", pa.string(), "Stable article id: first 16 hex digits of the SHA-256 of "
-           "`text`. The same article text has the same id in every run."),
-    _field("source", pa.string(), "Where the article came from: absolute file path, plus "
-           "`#<record id>` (or `#line-<n>`) for JSON Lines records."),
-    _field("format", pa.string(), "Input format the text was read as: txt, md, html or jsonl "
-           "(jsonl records are read as txt, md or html; see `source`)."),
+    _field(
+        "doc_id",
+        pa.string(),
+        "Stable article id: first 16 hex digits of the SHA-256 of "
+        "`text`. The same article text has the same id in every run.",
+    ),
+    _field(
+        "source",
+        pa.string(),
+        "Where the article came from: absolute file path, plus "
+        "`#<record id>` (or `#line-<n>`) for JSON Lines records.",
+    ),
+    _field(
+        "format",
+        pa.string(),
+        "Input format the text was read as: txt, md, html or jsonl "
+        "(jsonl records are read as txt, md or html; see `source`).",
+    ),
     _field("record_id", pa.string(), "Record id inside a JSON Lines file, else null.", True),
-    _field("title", pa.string(), "Title from the record, the HTML page or the first Markdown "
-           "heading; null when the source has none.", True),
+    _field(
+        "title",
+        pa.string(),
+        "Title from the record, the HTML page or the first Markdown "
+        "heading; null when the source has none.",
+        True,
+    ),
     _field("url", pa.string(), "URL from the record or the page's canonical link.", True),
     _field("date", _TIMESTAMP, "Publication date (UTC) when the source gives one.", True),
     _field("text", pa.string(), "Normalised article text (NFC, Unix line ends, trimmed lines)."),
     _field("n_chars", pa.int32(), "Characters in `text`."),
     _field("n_words", pa.int32(), "Whitespace-separated words in `text`."),
     _field("n_sentences", pa.int32(), "Rows this article has in `sentences`."),
-    _field("pipeline_version", pa.string(), "Version of the pipeline that processed the "
-           "article; a new version re-processes it."),
+    _field(
+        "pipeline_version",
+        pa.string(),
+        "Version of the pipeline that processed the article; a new version re-processes it.",
+    ),
     _field("run_id", pa.string(), "The run that processed it (see `runs`)."),
     _field("processed_at", _TIMESTAMP, "When it was processed (UTC)."),
 )
@@ -64,8 +84,13 @@ SENTENCES = _schema(
     _field("doc_id", pa.string(), "Article (see `documents`)."),
     _field("index", pa.int32(), "Position of the sentence in the article, from 0."),
     _field("paragraph", pa.int32(), "Index of the paragraph (non-blank line) holding it, from 0."),
-    _field("section", pa.string(), "Text of the heading the sentence falls under; null before "
-           "the first heading. A heading's own section is itself.", True),
+    _field(
+        "section",
+        pa.string(),
+        "Text of the heading the sentence falls under; null before "
+        "the first heading. A heading's own section is itself.",
+        True,
+    ),
     _field("is_heading", pa.bool_(), "True when the sentence is a heading line."),
     _field("text", pa.string(), "Sentence text, without surrounding whitespace."),
     _field("start_char", pa.int32(), "Offset of the first character in `documents.text`."),
@@ -92,8 +117,12 @@ ERRORS = _schema(
     _field("source", pa.string(), "The failing file or record (as in `documents.source`)."),
     _field("doc_id", pa.string(), "Article id when the text was read before failing.", True),
     _field("stage", pa.string(), "Where it failed: ingest (reading) or nlp (processing)."),
-    _field("error_type", pa.string(), "Short machine-readable kind: Empty, NotUTF8, Binary, "
-           "MalformedJSON, MissingText, DuplicateId, TooLarge, Vanished, or an exception name."),
+    _field(
+        "error_type",
+        pa.string(),
+        "Short machine-readable kind: Empty, NotUTF8, Binary, "
+        "MalformedJSON, MissingText, DuplicateId, TooLarge, Vanished, or an exception name.",
+    ),
     _field("message", pa.string(), "What went wrong, for a person."),
     _field("run_id", pa.string(), "The run that recorded it."),
     _field("occurred_at", _TIMESTAMP, "When (UTC)."),
@@ -113,8 +142,12 @@ RUNS = _schema(
     _field("status", pa.string(), "completed, or failed when nothing could be processed."),
     _field("n_seen", pa.int32(), "Sources found (files, and records in JSON Lines files)."),
     _field("n_processed", pa.int32(), "Articles processed in this run."),
-    _field("n_skipped", pa.int32(), "Articles skipped: unchanged since a run with the same "
-           "pipeline version, or an exact duplicate of another source."),
+    _field(
+        "n_skipped",
+        pa.int32(),
+        "Articles skipped: unchanged since a run with the same "
+        "pipeline version, or an exact duplicate of another source.",
+    ),
     _field("n_failed", pa.int32(), "Sources that failed (see `errors`)."),
     _field("n_sentences", pa.int32(), "Sentences written in this run."),
     _field("n_words", pa.int64(), "Words in the processed articles."),
@@ -155,9 +188,10 @@ def markdown() -> str:
         "output folder (default `outputs/`):",
         "",
         "```python",
-        "import pandas as pd",
-        'pd.read_parquet("outputs/documents")',
         "import duckdb",
+        "import pandas as pd",
+        "",
+        'pd.read_parquet("outputs/documents")',
         "duckdb.sql(\"select * from 'outputs/sentences/*.parquet'\")",
         "```",
         "",

@@ -187,8 +187,11 @@ class TableStore:
 
     def _next_number(self) -> int:
         self.snapshots.mkdir(parents=True, exist_ok=True)
-        numbers = [int(p.name.split(".")[0]) for p in self.snapshots.iterdir()
-                   if p.name.split(".")[0].isdigit()]
+        numbers = [
+            int(p.name.split(".")[0])
+            for p in self.snapshots.iterdir()
+            if p.name.split(".")[0].isdigit()
+        ]
         return max(numbers, default=0) + 1
 
     def _remove_unpublished(self) -> None:

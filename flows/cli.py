@@ -1,0 +1,171 @@
+"""The `claims` command.
+
+claims run corpus/ --out outputs          # extract new and changed articles
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from pipeline.ingest import DEFAULT_EXCLUDE, DEFAULT_MAX_CHARS
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
+    return number
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="claims", description="Claim extraction for health articles."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser(
+        "run",
+        help="extract a corpus into Parquet tables",
+        description="Run the extraction flow over CORPUS (a folder or file of .txt, .md, "
+        ".html or .jsonl articles). Only new and changed articles are processed.",
+    )
+    run.add_argument("corpus", type=Path, help="folder or file to read")
+    run.add_argument("--out", type=Path, default=Path("outputs"), help="output folder")
+    run.add_argument(
+        "--batch-size", type=_positive, default=32, help="articles per task (default 32)"
+    )
+    run.add_argument(
+        "--workers", type=_positive, default=1, help="parallel worker processes (default 1)"
+    )
+    run.add_argument(
+        "--model",
+        default=None,
+        help="spaCy pipeline directory or config (default: the shipped one)",
+    )
+    run.add_argument(
+        "--max-chars",
+        type=_positive,
+        default=DEFAULT_MAX_CHARS,
+        help="longest article accepted, in characters (default %(default)s)",
+    )
+    run.add_argument(
+        "--exclude",
+        action="append",
+        default=None,
+        metavar="GLOB",
+        help="file names to skip (repeatable; default: " + " ".join(DEFAULT_EXCLUDE) + ")",
+    )
+    run.add_argument(
+        "--commit-interval",
+        type=float,
+        default=30.0,
+        help="seconds between checkpoints of finished batches (default 30)",
+    )
+    for name in ("id", "title", "text", "url", "date"):
+        run.add_argument(
+            f"--jsonl-{name}-field",
+            default=None,
+            metavar="KEY",
+            help=f"JSON Lines key holding the {name} (default: auto)",
+        )
+    run.add_argument(
+        "--jsonl-format",
+        choices=["auto", "txt", "md", "html"],
+        default=None,
+        help="how to read the JSON Lines text field (default: auto)",
+    )
+    progress = run.add_mutually_exclusive_group()
+    progress.add_argument(
+        "--progress",
+        dest="progress",
+        action="store_true",
+        default=None,
+        help="show a progress bar (default: when stderr is a terminal)",
+    )
+    progress.add_argument("--no-progress", dest="progress", action="store_false")
+    run.add_argument("--verbose", action="store_true", help="show Prefect's logs")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "run":
+        return _run(args)
+    return 2
+
+
+def _run(args: argparse.Namespace) -> int:
+    if not args.corpus.exists():
+        print(f"claims: corpus not found: {args.corpus}", file=sys.stderr)
+        return 2
+    if not args.verbose:
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    # The ephemeral server's telemetry service races the run for its SQLite file and logs
+    # "database is locked" tracebacks; an ad-hoc run has no use for it.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+    from flows.extract import extract_corpus  # imports Prefect, after its logging is set
+
+    fields = {
+        name: getattr(args, f"jsonl_{name}_field")
+        for name in ("id", "title", "text", "url", "date")
+        if getattr(args, f"jsonl_{name}_field")
+    }
+    if args.jsonl_format:
+        fields["format"] = args.jsonl_format
+    show_progress = sys.stderr.isatty() if args.progress is None else args.progress
+    summary = extract_corpus(
+        corpus=str(args.corpus),
+        out=str(args.out),
+        batch_size=args.batch_size,
+        workers=args.workers,
+        model=args.model,
+        max_chars=args.max_chars,
+        commit_interval=args.commit_interval,
+        jsonl_fields=fields or None,
+        exclude=args.exclude,
+        show_progress=show_progress,
+    )
+    print_summary(summary)
+    return 1 if summary["status"] == "failed" else 0
+
+
+def print_summary(summary: dict) -> None:
+    """The end-of-run table an analyst reads."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"Run {summary['run_id']}", show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    rows = [
+        ("documents seen", f"{summary['seen']:,}"),
+        ("processed", f"{summary['processed']:,}"),
+        ("skipped (unchanged or duplicate)", f"{summary['skipped']:,}"),
+        ("failed", f"{summary['failed']:,}"),
+        ("sentences", f"{summary['sentences']:,}"),
+        ("words", f"{summary['words']:,}"),
+        ("time", f"{summary['seconds']:.1f} s"),
+        ("words per second", f"{summary['words_per_second']:,.0f}"),
+        ("pipeline", summary["pipeline_version"]),
+        ("tables", summary["out_dir"]),
+    ]
+    for label, value in rows:
+        table.add_row(label, value)
+    console = Console()
+    console.print(table)
+    if summary["errors_by_type"]:
+        kinds = ", ".join(f"{k}: {v}" for k, v in sorted(summary["errors_by_type"].items()))
+        console.print(
+            f"[yellow]{summary['failed']} failed[/] ({kinds}); "
+            f"details in {summary['out_dir']}/errors"
+        )
+    if summary["status"] == "failed":
+        console.print("[red]Nothing could be processed.[/]")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

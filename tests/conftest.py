@@ -1,0 +1,59 @@
+"""Shared fixtures. Prefect is pointed at a throwaway home before anything imports it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+_PREFECT_HOME = tempfile.mkdtemp(prefix="claims-prefect-")
+os.environ["PREFECT_HOME"] = _PREFECT_HOME
+os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+os.environ["DO_NOT_TRACK"] = "1"
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+SAMPLE_CORPUS = PROJECT_DIR / "corpus"
+KRATOM = "kratom_major_depressive_disorder.txt"
+MDMA = "mdma_depression.txt"
+
+
+@pytest.fixture(scope="session")
+def prefect_server():
+    """One Prefect test server for the whole session (starting one takes seconds)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=180):
+        yield
+
+
+@pytest.fixture(scope="session")
+def nlp():
+    from pipeline import load
+
+    return load()
+
+
+@pytest.fixture
+def seed_corpus(tmp_path: Path) -> Path:
+    """A writable copy of the two sample articles."""
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SAMPLE_CORPUS, corpus)
+    return corpus
+
+
+@pytest.fixture(scope="session")
+def corpora() -> Path:
+    from pipeline.paths import corpora_dir
+
+    path = corpora_dir()
+    if not path.is_dir():
+        pytest.skip(f"shared corpora not found at {path} (set CLAIMS_CORPORA)")
+    return path
+
+
+def pytest_sessionfinish(session, exitstatus):
+    shutil.rmtree(_PREFECT_HOME, ignore_errors=True)

@@ -1,0 +1,93 @@
+"""The spaCy pipeline on the seed articles: layout, sentences, sections, abbreviations."""
+
+from __future__ import annotations
+
+import spacy
+from conftest import KRATOM, MDMA, SAMPLE_CORPUS
+
+from pipeline import load, pipeline_version
+from pipeline.loader import BASE_CONFIG
+
+
+def _sentences(doc):
+    return [s for s in doc.sents if s.text.strip()]
+
+
+def test_mdma_headings_sections_and_sentences(nlp):
+    doc = nlp((SAMPLE_CORPUS / MDMA).read_text())
+    assert [h.text for h in doc.spans["headings"]] == [
+        "Efficacy",
+        "Safety",
+        "Mechanism Of Action",
+        "Clinical Trials",
+        "Potential Benefits",
+        "Summary And Implications",
+    ]
+    sentences = _sentences(doc)
+    assert len(sentences) == 76  # 70 sentences (counted by hand-checked regex) + 6 headings
+    release = next(s for s in sentences if "stimulates the release of serotonin" in s.text)
+    assert release.text.strip().startswith("Upon ingestion, MDMA stimulates")
+    assert release._.section == "Mechanism Of Action"
+    assert sentences[0]._.section is None  # before the first heading
+
+
+def test_kratom_headings_exclude_bullets(nlp):
+    doc = nlp((SAMPLE_CORPUS / KRATOM).read_text())
+    assert [h.text for h in doc.spans["headings"]] == [
+        "Exploring Kratom's Role in Depression Treatment: An Overview",
+        "Understanding Kratom Mechanisms and Safety Considerations in Major Depressive "
+        "Disorder Management",
+        "Integrating Kratom with Conventional Therapies for Effective Major Depressive "
+        "Disorder Management",
+    ]
+    sentences = _sentences(doc)
+    # "The U.S. Food and Drug Administration" must not be split after "U.S.".
+    assert len(sentences) == 47
+    assert any(
+        s.text.startswith("The U.S. Food and Drug Administration (FDA) has issued")
+        for s in sentences
+    )
+
+
+def test_no_sentence_crosses_a_line_break(nlp):
+    for name in (KRATOM, MDMA):
+        doc = nlp((SAMPLE_CORPUS / name).read_text())
+        for sent in _sentences(doc):
+            assert "\n" not in sent.text.strip(), sent.text
+
+
+def test_abbreviations_from_brackets_and_apposition(nlp):
+    kratom = nlp((SAMPLE_CORPUS / KRATOM).read_text())
+    mdma = nlp((SAMPLE_CORPUS / MDMA).read_text())
+    found = {(s.text, s._.long_form.text) for d in (kratom, mdma) for s in d._.abbreviations}
+    assert ("MDD", "major depressive disorder") in found
+    assert ("SSRIs", "selective serotonin reuptake inhibitors") in found
+    assert ("MDMA", "3,4-methylenedioxymethamphetamine") in found
+    assert ("PTSD", "post-traumatic stress disorder") in found
+    group = mdma.spans["abbreviations"]
+    assert {s.label_ for s in group if s.text == "MDMA"} == {"3,4-methylenedioxymethamphetamine"}
+
+
+def test_apposition_needs_matching_letters(nlp):
+    doc = nlp("MDMA, also known as ecstasy, is a drug.")
+    assert doc._.abbreviations == []
+
+
+def test_pipeline_round_trips_through_disk(nlp, tmp_path):
+    nlp.to_disk(tmp_path / "model")
+    reloaded = spacy.load(tmp_path / "model")
+    text = (SAMPLE_CORPUS / MDMA).read_text()
+    assert reloaded.pipe_names == nlp.pipe_names
+    a, b = nlp(text), reloaded(text)
+    assert [s.text for s in a.sents] == [s.text for s in b.sents]
+    assert [h.text for h in b.spans["headings"]] == [h.text for h in a.spans["headings"]]
+    assert load(tmp_path / "model").pipe_names == nlp.pipe_names
+
+
+def test_pipeline_version_follows_the_config(tmp_path):
+    changed = tmp_path / "config.cfg"
+    changed.write_text(
+        BASE_CONFIG.read_text().replace("max_heading_words = 12", "max_heading_words = 10")
+    )
+    assert pipeline_version(load(changed)) != pipeline_version(load(BASE_CONFIG))
+    assert pipeline_version(load(BASE_CONFIG)) == pipeline_version(load(BASE_CONFIG))

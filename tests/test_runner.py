@@ -1,0 +1,222 @@
+"""Runs over real files: table contents, incremental re-runs, bad input, killed runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+from conftest import KRATOM, MDMA, PROJECT_DIR
+
+from pipeline.loader import BASE_CONFIG
+from pipeline.runner import RunOptions, run_corpus
+from pipeline.schemas import TABLES
+from pipeline.store import StoreBusy, TableStore
+
+VOLATILE = ["run_id", "processed_at"]
+
+
+def _table(out: Path, name: str) -> pd.DataFrame:
+    return pd.read_parquet(out / name)
+
+
+def _stable(out: Path, name: str) -> pd.DataFrame:
+    """A table without run-specific columns, sorted, for comparing runs."""
+    frame = _table(out, name).drop(columns=VOLATILE, errors="ignore")
+    return frame.sort_values(list(frame.columns[:2])).reset_index(drop=True)
+
+
+def _source_name(frame: pd.DataFrame) -> pd.Series:
+    return frame["source"].map(lambda s: Path(s.split("#")[0]).name)
+
+
+def test_seed_tables(seed_corpus, tmp_path):
+    out = tmp_path / "out"
+    summary = run_corpus(seed_corpus, out)
+    assert (summary.seen, summary.processed, summary.failed) == (2, 2, 0)
+    documents = _table(out, "documents").assign(name=lambda f: _source_name(f))
+    counts = dict(zip(documents["name"], documents["n_sentences"], strict=True))
+    assert counts == {KRATOM: 47, MDMA: 76}
+    sentences = _table(out, "sentences")
+    assert len(sentences) == 123 and sentences["sentence_id"].is_unique
+    mdma_id = documents.loc[documents["name"] == MDMA, "doc_id"].item()
+    mdma = sentences[sentences["doc_id"] == mdma_id].set_index("index")
+    release = mdma[mdma["text"].str.startswith("Upon ingestion, MDMA stimulates")].iloc[0]
+    assert release["section"] == "Mechanism Of Action"
+    text = documents.loc[documents["name"] == MDMA, "text"].item()
+    for row in mdma.itertuples():
+        assert text[row.start_char : row.end_char] == row.text
+    assert mdma.loc[mdma["is_heading"], "text"].tolist()[:2] == ["Efficacy", "Safety"]
+    abbreviations = _table(out, "abbreviations")
+    pairs = set(zip(abbreviations["short_form"], abbreviations["long_form"], strict=True))
+    assert ("MDD", "major depressive disorder") in pairs
+    assert ("MDMA", "3,4-methylenedioxymethamphetamine") in pairs
+    runs = _table(out, "runs")
+    assert runs[["n_seen", "n_processed", "n_failed", "status"]].values.tolist() == [
+        [2, 2, 0, "completed"]
+    ]
+    assert json.loads(runs["parameters"].item())["batch_size"] == 32
+
+
+def test_tables_read_with_pandas_and_duckdb_and_keep_their_schema(seed_corpus, tmp_path):
+    out = tmp_path / "out"
+    run_corpus(seed_corpus, out)
+    for name, schema in TABLES.items():
+        frame = pd.read_parquet(out / name)
+        assert list(frame.columns) == schema.names
+        rows = duckdb.sql(f"select count(*) from '{out / name}/*.parquet'").fetchall()[0][0]
+        assert rows == len(frame)
+
+
+def test_rerun_adds_nothing(seed_corpus, tmp_path):
+    out = tmp_path / "out"
+    run_corpus(seed_corpus, out)
+    before = {name: _stable(out, name) for name in ("documents", "sentences", "abbreviations")}
+    summary = run_corpus(seed_corpus, out)
+    assert (summary.processed, summary.skipped) == (0, 2)
+    for name, frame in before.items():
+        pd.testing.assert_frame_equal(_stable(out, name), frame)
+    assert len(_table(out, "runs")) == 2
+
+
+def test_new_article_is_processed_alone(seed_corpus, tmp_path):
+    out = tmp_path / "out"
+    run_corpus(seed_corpus, out)
+    (seed_corpus / "new.txt").write_text("Psilocybin binds the 5-HT2A receptor.\n")
+    summary = run_corpus(seed_corpus, out)
+    assert (summary.processed, summary.skipped) == (1, 2)
+    assert len(_table(out, "documents")) == 3
+
+
+def test_changed_article_replaces_its_rows(seed_corpus, tmp_path):
+    out = tmp_path / "out"
+    run_corpus(seed_corpus, out)
+    old = _table(out, "documents")
+    path = seed_corpus / MDMA
+    path.write_text(path.read_text() + "\nSafety\nMDMA can raise body temperature.\n")
+    summary = run_corpus(seed_corpus, out)
+    assert (summary.processed, summary.skipped) == (1, 1)
+    documents = _table(out, "documents")
+    assert len(documents) == 2
+    old_id = old.loc[_source_name(old) == MDMA, "doc_id"].item()
+    assert old_id not in set(documents["doc_id"])
+    sentences = _table(out, "sentences")
+    assert old_id not in set(sentences["doc_id"])
+    assert set(sentences["doc_id"]) == set(documents["doc_id"])
+    assert len(sentences) == 123 + 2
+    assert sentences["sentence_id"].is_unique
+
+
+def test_new_pipeline_version_reprocesses_everything(seed_corpus, tmp_path):
+    out = tmp_path / "out"
+    run_corpus(seed_corpus, out)
+    config = tmp_path / "config.cfg"
+    config.write_text(
+        BASE_CONFIG.read_text().replace("max_heading_chars = 120", "max_heading_chars = 119")
+    )
+    summary = run_corpus(seed_corpus, out, RunOptions(model=str(config)))
+    assert (summary.processed, summary.skipped) == (2, 0)
+    documents = _table(out, "documents")
+    assert len(documents) == 2
+    assert documents["pipeline_version"].nunique() == 1
+    assert documents["pipeline_version"].iloc[0] == summary.pipeline_version
+    assert len(_table(out, "sentences")) == 123
+
+
+def test_duplicate_text_is_stored_once(seed_corpus, tmp_path):
+    out = tmp_path / "out"
+    (seed_corpus / "copy.txt").write_text((seed_corpus / MDMA).read_text())
+    summary = run_corpus(seed_corpus, out)
+    assert (summary.processed, summary.skipped) == (2, 1)
+    assert _table(out, "documents")["doc_id"].is_unique
+
+
+def test_bad_input_is_recorded_and_the_run_goes_on(seed_corpus, tmp_path):
+    out = tmp_path / "out"
+    (seed_corpus / "empty.txt").write_text("")
+    (seed_corpus / "binary.txt").write_bytes(b"\x00\xff\x00")
+    (seed_corpus / "records.jsonl").write_text('{"id": 1, "text": "Fine."}\n{oops\n')
+    summary = run_corpus(seed_corpus, out)
+    assert (summary.processed, summary.failed) == (3, 3)
+    assert summary.status == "completed"
+    errors = _table(out, "errors")
+    assert sorted(errors["error_type"]) == ["Binary", "Empty", "MalformedJSON"]
+    assert errors["run_id"].eq(summary.run_id).all()
+    assert _table(out, "runs")["n_failed"].item() == 3
+
+    # Failing again replaces the old error rows; fixing a file removes its row.
+    (seed_corpus / "empty.txt").write_text("Kratom is a plant.\n")
+    summary = run_corpus(seed_corpus, out)
+    assert (summary.processed, summary.failed) == (1, 2)
+    assert sorted(_table(out, "errors")["error_type"]) == ["Binary", "MalformedJSON"]
+
+
+def test_nothing_processable_is_a_failed_run(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "empty.txt").write_text("")
+    summary = run_corpus(corpus, tmp_path / "out")
+    assert summary.status == "failed"
+    assert _table(tmp_path / "out", "runs")["status"].item() == "failed"
+
+
+def test_a_second_concurrent_run_is_refused(seed_corpus, tmp_path):
+    store = TableStore(tmp_path / "out")
+    with store.lock(), pytest.raises(StoreBusy, match="another run"):
+        run_corpus(seed_corpus, tmp_path / "out")
+
+
+_RUN_SCRIPT = """
+import sys
+from pipeline.runner import RunOptions, run_corpus
+run_corpus(sys.argv[1], sys.argv[2], RunOptions(batch_size=1, commit_interval=0))
+"""
+
+
+def _many_articles(corpus: Path, count: int) -> None:
+    base = (corpus / MDMA).read_text()
+    for i in range(count):
+        (corpus / f"variant_{i:03d}.txt").write_text(f"Variant {i} of the article.\n{base}")
+
+
+@pytest.mark.slow
+def test_killed_run_leaves_tables_intact_and_next_run_finishes(seed_corpus, tmp_path):
+    out = tmp_path / "out"
+    run_corpus(seed_corpus, out)
+    _many_articles(seed_corpus, 40)
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_DIR)}
+    process = subprocess.Popen(
+        [sys.executable, "-c", _RUN_SCRIPT, str(seed_corpus), str(out)], env=env
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and process.poll() is None:
+            if len(_table(out, "documents")) >= 6:  # a few checkpoints are published
+                break
+            time.sleep(0.05)
+        assert process.poll() is None, "the run finished before it could be killed"
+        os.kill(process.pid, signal.SIGKILL)
+    finally:
+        process.wait()
+    # The tables are readable, consistent, and still hold everything from before.
+    documents = _table(out, "documents")
+    sentences = _table(out, "sentences")
+    assert 6 <= len(documents) < 42
+    assert {KRATOM, MDMA} <= set(_source_name(documents))
+    assert set(sentences["doc_id"]) == set(documents["doc_id"])
+    assert sentences["sentence_id"].is_unique
+    assert len(_table(out, "runs")) == 1  # the killed run never finished
+    # The next run does only what is left, and the result equals one clean run.
+    summary = run_corpus(seed_corpus, out)
+    assert summary.processed == 42 - len(documents)
+    clean = tmp_path / "clean"
+    run_corpus(seed_corpus, clean)
+    for name in ("documents", "sentences", "abbreviations"):
+        pd.testing.assert_frame_equal(_stable(out, name), _stable(clean, name))
