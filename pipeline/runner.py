@@ -108,7 +108,9 @@ class RunSummary:
 
     @property
     def status(self) -> str:
-        return "failed" if self.processed == 0 and (self.failed or not self.seen) else "completed"
+        """failed when no article could be processed and none was already up to date."""
+        nothing_usable = self.processed == 0 and self.skipped == 0
+        return "failed" if nothing_usable else "completed"
 
 
 MapBatches = Callable[[Iterable[BatchJob]], Iterable[BatchResult]]

@@ -151,7 +151,14 @@ def test_bad_input_is_recorded_and_the_run_goes_on(seed_corpus, tmp_path):
     assert errors["run_id"].eq(summary.run_id).all()
     assert _table(out, "runs")["n_failed"].item() == 3
 
-    # Failing again replaces the old error rows; fixing a file removes its row.
+    # Unchanged: the broken files fail again, replacing (not adding) their rows, and the
+    # run still counts as completed because every good article is up to date.
+    summary = run_corpus(seed_corpus, out)
+    assert (summary.processed, summary.skipped, summary.failed) == (0, 3, 3)
+    assert summary.status == "completed"
+    assert len(_table(out, "errors")) == 3
+
+    # Fixing a file removes its error row.
     (seed_corpus / "empty.txt").write_text("Kratom is a plant.\n")
     summary = run_corpus(seed_corpus, out)
     assert (summary.processed, summary.failed) == (1, 2)
