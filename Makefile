@@ -6,7 +6,7 @@ CORPUS ?= corpus
 OUT ?= outputs
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 
-.PHONY: install install-test run test lint format docs constraints clean
+.PHONY: install install-test run test lint format docs constraints clean model evaluate-model benchmark-model
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,25 @@ $(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
 $(VENV)/.installed-test: pyproject.toml constraints.txt | $(BIN)/python
 	$(PIP) install --quiet -c constraints.txt -e ".[test]"
 	touch $(VENV)/.installed $@
+
+# Rebuild models/claims_web_sm from ../shared/corpora (or $$CLAIMS_CORPORA): convert,
+# train (about an hour on 2 cores), assemble, then print and store the held-out figures.
+MODEL := models/claims_web_sm
+TRAINED := models/build/train
+model: install-test
+	$(BIN)/python models/scripts/convert.py
+	PYTHON=$(BIN)/python BUILD=$(TRAINED) models/scripts/train.sh
+	$(BIN)/python models/scripts/assemble.py --syntax $(TRAINED)/syntax/model-best \
+		--ner $(TRAINED)/ner/model-best --out $(MODEL)
+	$(BIN)/python models/scripts/evaluate.py $(MODEL) --write-meta
+	$(BIN)/python benchmarks/model_speed.py --model $(MODEL)
+
+evaluate-model: install-test
+	test -d models/build/corpus || $(BIN)/python models/scripts/convert.py
+	$(BIN)/python models/scripts/evaluate.py $(MODEL)
+
+benchmark-model: install
+	$(BIN)/python benchmarks/model_speed.py --model $(MODEL)
 
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test

@@ -1,0 +1,101 @@
+"""Assemble the shipped pipeline from the trained parts.
+
+    python models/scripts/assemble.py --syntax DIR --ner DIR --out models/claims_web_sm
+
+Order: scispaCy tokenizer -> layout (line and heading boundaries, set before the parser so
+it respects them) -> tok2vec, tagger -> attribute_ruler (PTB tag -> UPOS) -> rule lemmatizer
+-> parser (also the sentence boundaries) -> ner (own tok2vec) -> abbreviations.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import shutil
+import sys
+from pathlib import Path
+
+import spacy
+from spacy.language import Language
+from spacy.lookups import load_lookups
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(PROJECT_DIR))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from tag_map import TAG_MAP  # noqa: E402
+
+from pipeline.version import __version__  # noqa: E402
+
+MODEL_NAME = "claims_web_sm"
+
+
+def assemble(syntax_dir: Path, ner_dir: Path) -> Language:
+    syntax = spacy.load(syntax_dir)
+    ner = spacy.load(ner_dir)
+    ner.replace_listeners("tok2vec", "ner", ["model.tok2vec"])
+    nlp = spacy.blank(
+        "en", config={"nlp": {"tokenizer": {"@tokenizers": "claims.scispacy_tokenizer.v1"}}}
+    )
+    nlp.add_pipe("claims_layout")
+    nlp.add_pipe("tok2vec", source=syntax)
+    nlp.add_pipe("tagger", source=syntax)
+    ruler = nlp.add_pipe("attribute_ruler")
+    ruler.load_from_tag_map(TAG_MAP)
+    lemmatizer = nlp.add_pipe("lemmatizer", config={"mode": "rule"})
+    lemmatizer.initialize(lookups=load_lookups("en", ["lemma_rules", "lemma_exc", "lemma_index"]))
+    nlp.add_pipe("parser", source=syntax)
+    nlp.add_pipe("ner", source=ner)
+    nlp.add_pipe("claims_abbreviations")
+    nlp.meta.update(
+        {
+            "name": MODEL_NAME,
+            "version": __version__,
+            "description": "Health and biomedical web text: scispaCy tokenizer, PTB tagger "
+            "with UPOS, rule lemmatizer, spaCy-style dependency parser (CRAFT), CHEMICAL and "
+            "DISEASE NER (BC5CDR), layout and abbreviation components.",
+            "license": "CC BY-SA 4.0 (trained on UD English-EWT, CC BY-SA 4.0)",
+            "sources": [
+                {"name": "CRAFT v5", "license": "CC BY 3.0"},
+                {"name": "UD English-EWT v2.16", "license": "CC BY-SA 4.0"},
+                {"name": "GENIA treebank (train abstracts, POS)", "license": "GENIA"},
+                {"name": "BC5CDR", "license": "CC BY 4.0"},
+            ],
+        }
+    )
+    return nlp
+
+
+def save(nlp: Language, out: Path) -> None:
+    """Write the pipeline, stamping a checksum of its weights into meta.json."""
+    if out.exists():
+        shutil.rmtree(out)
+    nlp.to_disk(out)
+    nlp.meta["claims_model_checksum"] = weights_checksum(out)
+    nlp.to_disk(out)
+
+
+def weights_checksum(model_dir: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(model_dir.rglob("*")):
+        if path.is_file() and path.name != "meta.json":
+            digest.update(path.relative_to(model_dir).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--syntax", type=Path, required=True)
+    parser.add_argument("--ner", type=Path, required=True)
+    parser.add_argument("--out", type=Path, default=PROJECT_DIR / "models" / MODEL_NAME)
+    args = parser.parse_args(argv)
+    nlp = assemble(args.syntax, args.ner)
+    save(nlp, args.out)
+    size = sum(p.stat().st_size for p in args.out.rglob("*") if p.is_file()) / 1e6
+    print(f"saved {nlp.pipe_names} to {args.out} ({size:.1f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,272 @@
+"""Convert the shared corpora into spaCy DocBin files for training and evaluation.
+
+    python models/scripts/convert.py [--corpora DIR] [--out models/build/corpus]
+
+Splits are fixed and documented in models/README.md:
+- CRAFT (parser, tagger): whole articles, shuffled with seed 13: 70 train, 7 dev, 20 test.
+- UD English-EWT (tagger): its own train/dev/test files; dependency labels dropped (UD
+  labels are another scheme than the CRAFT/spaCy labels the parser learns).
+- GENIA (tagger): train = McClosky's train PMIDs rebuilt from the GENIA treebank XML (POS
+  only); dev and test = the UD conversion's dev/test files, POS only.
+- BC5CDR (NER): the official train/devel/test split; NCBI-disease likewise.
+Nothing here reads a test file into a training folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import re
+import sys
+import tarfile
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+
+import spacy
+from spacy.tokens import Doc, DocBin
+from spacy.vocab import Vocab
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(PROJECT_DIR))
+
+from pipeline.paths import corpora_dir  # noqa: E402
+
+CRAFT_SEED = 13
+CRAFT_SPLIT = {"train": 70, "dev": 7, "test": 20}
+SENTENCES_PER_DOC = 10
+# GENIA treebank XML names some PTB tags differently.
+GENIA_TAGS = {
+    "PERIOD": ".",
+    "COMMA": ",",
+    "COLON": ":",
+    "LRB": "-LRB-",
+    "RRB": "-RRB-",
+    "PRPP": "PRP$",
+    "WPP": "WP$",
+    "LQT": "``",
+    "RQT": "''",
+}
+
+Sentence = dict  # words, spaces, tags, pos, lemmas, heads (0-based or None), deps
+
+
+def read_conllu(path: Path, keep_deps: bool) -> Iterator[tuple[str | None, Sentence]]:
+    """Sentences of a CoNLL-U file with the document id they belong to (when given)."""
+    doc_id = None
+    rows: list[list[str]] = []
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            line = line.rstrip("\n")
+            if line.startswith("# newdoc id"):
+                doc_id = line.split("=", 1)[1].strip()
+            elif line.startswith("#"):
+                continue
+            elif not line.strip():
+                if rows:
+                    yield doc_id, _sentence(rows, keep_deps)
+                    rows = []
+            else:
+                columns = line.split("\t")
+                if re.fullmatch(r"\d+", columns[0]):  # skip multiword ranges and empty nodes
+                    rows.append(columns)
+    if rows:
+        yield doc_id, _sentence(rows, keep_deps)
+
+
+def _sentence(rows: list[list[str]], keep_deps: bool) -> Sentence:
+    words = [r[1] for r in rows]
+    spaces = ["SpaceAfter=No" not in r[9] for r in rows]
+    sentence: Sentence = {
+        "words": words,
+        "spaces": spaces,
+        "tags": [r[4] for r in rows],
+        "lemmas": [r[2] for r in rows],
+        "heads": None,
+        "deps": None,
+    }
+    if keep_deps:
+        sentence["heads"] = [int(r[6]) - 1 if r[6] != "0" else i for i, r in enumerate(rows)]
+        sentence["deps"] = ["ROOT" if r[6] == "0" else r[7] for r in rows]
+    return sentence
+
+
+def to_docs(vocab: Vocab, sentences: list[Sentence], per_doc: int) -> Iterator[Doc]:
+    """Group consecutive sentences into docs, so the parser learns sentence boundaries."""
+    for start in range(0, len(sentences), per_doc):
+        group = sentences[start : start + per_doc]
+        words, spaces, tags, lemmas, heads, deps, starts = [], [], [], [], [], [], []
+        for sentence in group:
+            offset = len(words)
+            words += sentence["words"]
+            spaces += sentence["spaces"]
+            spaces[-1] = True
+            tags += sentence["tags"]
+            lemmas += sentence["lemmas"]
+            starts += [True] + [False] * (len(sentence["words"]) - 1)
+            if sentence["heads"] is not None:
+                heads += [h + offset for h in sentence["heads"]]
+                deps += sentence["deps"]
+        has_deps = all(s["heads"] is not None for s in group)
+        yield Doc(
+            vocab,
+            words=words,
+            spaces=spaces,
+            tags=tags,
+            lemmas=lemmas,
+            heads=heads if has_deps else None,
+            deps=deps if has_deps else None,
+            sent_starts=None if has_deps else starts,
+        )
+
+
+def write(docs: Iterator[Doc] | list[Doc], path: Path) -> int:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    bin_ = DocBin(store_user_data=False)
+    count = 0
+    for doc in docs:
+        bin_.add(doc)
+        count += 1
+    bin_.to_disk(path)
+    return count
+
+
+def craft_split(corpora: Path) -> dict[str, list[Path]]:
+    files = sorted((corpora / "craft" / "conllu").glob("*.conllu"))
+    random.Random(CRAFT_SEED).shuffle(files)
+    train_end = CRAFT_SPLIT["train"]
+    dev_end = train_end + CRAFT_SPLIT["dev"]
+    return {"train": files[:train_end], "dev": files[train_end:dev_end], "test": files[dev_end:]}
+
+
+def convert_craft(vocab: Vocab, corpora: Path, out: Path) -> None:
+    for split, files in craft_split(corpora).items():
+        docs: list[Doc] = []
+        for path in files:
+            sentences = [s for _, s in read_conllu(path, keep_deps=True)]
+            docs.extend(to_docs(vocab, sentences, SENTENCES_PER_DOC))
+        folder = out / ("eval" if split == "test" else "syntax") / split
+        count = write(docs, folder / "craft.spacy")
+        print(f"craft {split}: {len(files)} articles, {count} docs")
+    names = {split: [p.stem for p in files] for split, files in craft_split(corpora).items()}
+    (out / "craft_split.txt").write_text(
+        "".join(f"{split}: {' '.join(ids)}\n" for split, ids in names.items())
+    )
+
+
+def convert_ewt(vocab: Vocab, corpora: Path, out: Path) -> None:
+    folder = corpora / "ud_english_ewt"
+    for split in ("train", "dev", "test"):
+        sentences = [s for _, s in read_conllu(folder / f"en_ewt-ud-{split}.conllu", False)]
+        target = out / ("syntax" if split != "test" else "eval") / split / "ewt.spacy"
+        count = write(to_docs(vocab, sentences, SENTENCES_PER_DOC), target)
+        print(f"ewt {split}: {len(sentences)} sentences, {count} docs")
+
+
+def genia_train_sentences(corpora: Path) -> Iterator[Sentence]:
+    """POS-tagged sentences of McClosky's GENIA train abstracts, from the treebank XML."""
+    folder = corpora / "genia_ud"
+    train_ids = {
+        line.strip().lstrip("0")
+        for line in (folder / "mclosky" / "train.pmids").read_text().splitlines()
+        if line.strip()
+    }
+    held_out = set()
+    for split in ("dev", "test", "future_use"):
+        held_out |= {
+            line.strip().lstrip("0")
+            for line in (folder / "mclosky" / f"{split}.pmids").read_text().splitlines()
+            if line.strip()
+        }
+    assert not train_ids & held_out, "GENIA train and held-out abstracts overlap"
+    with tarfile.open(folder / "original_data" / "genia_treebank_original.tar.gz") as archive:
+        for member in archive:
+            pmid = Path(member.name).stem
+            if not member.isfile() or pmid not in train_ids:
+                continue
+            root = ET.parse(archive.extractfile(member)).getroot()
+            for sentence in root.iter("sentence"):
+                tokens = [(t.text or "", t.get("cat", "")) for t in sentence.iter("tok")]
+                tokens = [(w, GENIA_TAGS.get(c, c)) for w, c in tokens if w.strip()]
+                if tokens:
+                    yield {
+                        "words": [w for w, _ in tokens],
+                        "spaces": [True] * len(tokens),
+                        "tags": [c for _, c in tokens],
+                        "lemmas": [""] * len(tokens),
+                        "heads": None,
+                        "deps": None,
+                    }
+
+
+def convert_genia(vocab: Vocab, corpora: Path, out: Path) -> None:
+    sentences = list(genia_train_sentences(corpora))
+    count = write(
+        to_docs(vocab, sentences, SENTENCES_PER_DOC), out / "syntax" / "train" / "genia.spacy"
+    )
+    print(f"genia train (treebank XML, POS only): {len(sentences)} sentences, {count} docs")
+    for split, target in (("dev", out / "syntax" / "dev"), ("test", out / "eval" / "test")):
+        gold = [s for _, s in read_conllu(corpora / "genia_ud" / f"{split}.conllu", False)]
+        count = write(to_docs(vocab, gold, SENTENCES_PER_DOC), target / "genia.spacy")
+        print(f"genia {split}: {len(gold)} sentences, {count} docs")
+
+
+def read_iob(path: Path) -> Iterator[tuple[list[str], list[str]]]:
+    words: list[str] = []
+    tags: list[str] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            if words:
+                yield words, tags
+            words, tags = [], []
+            continue
+        word, tag = line.split("\t")
+        words.append(word)
+        tags.append(tag.upper())
+    if words:
+        yield words, tags
+
+
+def iob_docs(vocab: Vocab, path: Path, labels: set[str]) -> Iterator[Doc]:
+    sentences = list(read_iob(path))
+    for start in range(0, len(sentences), SENTENCES_PER_DOC):
+        words: list[str] = []
+        tags: list[str] = []
+        starts: list[bool] = []
+        for sentence_words, sentence_tags in sentences[start : start + SENTENCES_PER_DOC]:
+            words += sentence_words
+            tags += [t if t == "O" or t[2:] in labels else "O" for t in sentence_tags]
+            starts += [True] + [False] * (len(sentence_words) - 1)
+        yield Doc(vocab, words=words, ents=tags, sent_starts=starts)
+
+
+def convert_ner(vocab: Vocab, corpora: Path, out: Path) -> None:
+    both = {"CHEMICAL", "DISEASE"}
+    for split, name in (("train", "train"), ("dev", "devel"), ("test", "test")):
+        path = corpora / "bc5cdr" / "BC5CDR-IOB" / f"{name}.tsv"
+        count = write(iob_docs(vocab, path, both), out / "ner" / split / "bc5cdr.spacy")
+        print(f"bc5cdr {split}: {count} docs")
+        path = corpora / "ncbi_disease" / "NCBI-disease-IOB" / f"{name}.tsv"
+        count = write(iob_docs(vocab, path, {"DISEASE"}), out / "ncbi" / split / "ncbi.spacy")
+        print(f"ncbi-disease {split}: {count} docs")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpora", type=Path, default=None)
+    parser.add_argument("--out", type=Path, default=PROJECT_DIR / "models" / "build" / "corpus")
+    args = parser.parse_args(argv)
+    corpora = args.corpora or corpora_dir()
+    if not corpora.is_dir():
+        print(f"corpora not found at {corpora} (set CLAIMS_CORPORA)", file=sys.stderr)
+        return 2
+    vocab = spacy.blank("en").vocab
+    convert_craft(vocab, corpora, args.out)
+    convert_ewt(vocab, corpora, args.out)
+    convert_genia(vocab, corpora, args.out)
+    convert_ner(vocab, corpora, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,115 @@
+"""Held-out figures of a pipeline, printed and optionally stamped into its meta.json.
+
+    python models/scripts/evaluate.py models/claims_web_sm [--write-meta]
+
+Every figure is measured on data no component was trained or tuned on:
+- POS (PTB tag, and UPOS where the gold has it): GENIA test, UD EWT test, CRAFT test articles;
+- UAS / LAS (spaCy/ClearNLP labels, punctuation excluded as spaCy's scorer does): CRAFT test
+  articles (a fixed split of whole articles, see convert.py);
+- NER precision / recall / F1 per type: BC5CDR official test set.
+The pipeline tokenizes the text itself; scores are aligned to the gold tokens, as
+`spacy evaluate` does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import spacy
+from spacy.tokens import DocBin
+from spacy.training import Example
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(PROJECT_DIR))
+
+from pipeline import load  # noqa: E402
+
+CORPUS = PROJECT_DIR / "models" / "build" / "corpus"
+COMMAND = "make evaluate-model"
+EVALUATIONS = {
+    # name: (file, split description, score keys)
+    "genia_test": (
+        "eval/test/genia.spacy",
+        "GENIA test (UD v1 conversion, 1,360 sentences)",
+        ["tag_acc"],
+    ),
+    "ewt_test": ("eval/test/ewt.spacy", "UD English-EWT v2.16 test", ["tag_acc", "pos_acc"]),
+    "craft_test": (
+        "eval/test/craft.spacy",
+        "CRAFT v5, 20 held-out articles (seed 13)",
+        ["tag_acc", "pos_acc", "dep_uas", "dep_las", "sents_f"],
+    ),
+    "bc5cdr_test": (
+        "ner/test/bc5cdr.spacy",
+        "BC5CDR official test set (500 abstracts)",
+        ["ents_p", "ents_r", "ents_f", "ents_per_type"],
+    ),
+}
+
+
+def evaluate(nlp: spacy.Language, corpus: Path = CORPUS) -> dict[str, dict]:
+    results = {}
+    for name, (relative, split, keys) in EVALUATIONS.items():
+        path = corpus / relative
+        if not path.exists():
+            raise FileNotFoundError(f"{path} missing: run models/scripts/convert.py first")
+        gold = list(DocBin().from_disk(path).get_docs(nlp.vocab))
+        examples = [Example(nlp.make_doc(doc.text), doc) for doc in gold]
+        scores = nlp.evaluate(examples, batch_size=64)
+        figures = {key: _percent(scores.get(key)) for key in keys}
+        results[name] = {"split": split, **figures}
+    return results
+
+
+def _percent(value):
+    if isinstance(value, dict):
+        return {k: _percent(v) for k, v in value.items()}
+    return round(value * 100, 2) if isinstance(value, float) else value
+
+
+def report(results: dict[str, dict]) -> str:
+    lines = []
+    for name, figures in results.items():
+        lines.append(f"{name}: {figures['split']}")
+        for key, value in figures.items():
+            if key == "split":
+                continue
+            if isinstance(value, dict):
+                for label, per_type in value.items():
+                    p, r, f = (per_type[k] for k in ("p", "r", "f"))
+                    lines.append(f"  {key}[{label}]: P {p:.2f}  R {r:.2f}  F {f:.2f}")
+            else:
+                lines.append(f"  {key}: {value:.2f}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model", type=Path)
+    parser.add_argument(
+        "--write-meta", action="store_true", help="store the figures in the pipeline's meta.json"
+    )
+    args = parser.parse_args(argv)
+    nlp = load(args.model)
+    results = evaluate(nlp)
+    print(report(results))
+    if args.write_meta:
+        meta_path = args.model / "meta.json"
+        meta = json.loads(meta_path.read_text())
+        meta["claims_evaluation"] = {"command": COMMAND, "results": results}
+        meta["performance"] = {
+            "tag_acc_genia_test": results["genia_test"]["tag_acc"],
+            "tag_acc_ewt_test": results["ewt_test"]["tag_acc"],
+            "dep_uas_craft_test": results["craft_test"]["dep_uas"],
+            "dep_las_craft_test": results["craft_test"]["dep_las"],
+            "ents_f_bc5cdr_test": results["bc5cdr_test"]["ents_f"],
+        }
+        meta_path.write_text(json.dumps(meta, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

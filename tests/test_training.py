@@ -1,0 +1,116 @@
+"""The training path cannot rot: convert, train every component a few steps, assemble.
+
+CI never trains the real model; this trains the shipped configs for a few steps on a
+handful of hand-annotated sentences and assembles them the way `make model` does.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import spacy
+from conftest import PROJECT_DIR
+from spacy.tokens import Doc, DocBin
+
+sys.path.insert(0, str(PROJECT_DIR / "models" / "scripts"))
+
+import assemble
+import convert
+
+CONFIGS = PROJECT_DIR / "models" / "configs"
+
+CONLLU = """# newdoc id = d1
+# text = MDMA stimulates the release of serotonin.
+1\tMDMA\tMDMA\tPROPN\tNNP\t_\t2\tnsubj\t_\t_
+2\tstimulates\tstimulate\tVERB\tVBZ\t_\t0\troot\t_\t_
+3\tthe\tthe\tDET\tDT\t_\t4\tdet\t_\t_
+4\trelease\trelease\tNOUN\tNN\t_\t2\tdobj\t_\t_
+5\tof\tof\tADP\tIN\t_\t4\tprep\t_\t_
+6\tserotonin\tserotonin\tNOUN\tNN\t_\t5\tpobj\t_\tSpaceAfter=No
+7\t.\t.\tPUNCT\t.\t_\t2\tpunct\t_\t_
+
+# text = Kratom may cause dependence.
+1\tKratom\tkratom\tNOUN\tNN\t_\t3\tnsubj\t_\t_
+2\tmay\tmay\tAUX\tMD\t_\t3\taux\t_\t_
+3\tcause\tcause\tVERB\tVB\t_\t0\troot\t_\t_
+4\tdependence\tdependence\tNOUN\tNN\t_\t3\tdobj\t_\tSpaceAfter=No
+5\t.\t.\tPUNCT\t.\t_\t3\tpunct\t_\t_
+"""
+
+IOB = "Selegiline\tB-Chemical\ninduced\tO\npostural\tB-Disease\nhypotension\tI-Disease\n.\tO\n"
+
+
+def test_conllu_reader_keeps_heads_labels_and_spacing(tmp_path):
+    path = tmp_path / "a.conllu"
+    path.write_text(CONLLU)
+    sentences = [s for _, s in convert.read_conllu(path, keep_deps=True)]
+    first = sentences[0]
+    assert first["heads"] == [1, 1, 3, 1, 3, 4, 1]
+    assert first["deps"][1] == "ROOT" and first["deps"][0] == "nsubj"
+    assert first["spaces"][5] is False
+    (doc,) = convert.to_docs(spacy.blank("en").vocab, sentences, per_doc=10)
+    assert len(list(doc.sents)) == 2
+    assert doc[0].head.text == "stimulates" and doc[3].dep_ == "dobj"
+
+
+def test_iob_reader_builds_entities(tmp_path):
+    path = tmp_path / "a.tsv"
+    path.write_text(IOB)
+    (doc,) = convert.iob_docs(spacy.blank("en").vocab, path, {"CHEMICAL", "DISEASE"})
+    assert [(e.text, e.label_) for e in doc.ents] == [
+        ("Selegiline", "CHEMICAL"),
+        ("postural hypotension", "DISEASE"),
+    ]
+
+
+def _write_corpus(tmp_path: Path) -> tuple[Path, Path]:
+    vocab = spacy.blank("en").vocab
+    conllu = tmp_path / "a.conllu"
+    conllu.write_text(CONLLU)
+    sentences = [s for _, s in convert.read_conllu(conllu, keep_deps=True)]
+    syntax = tmp_path / "syntax.spacy"
+    convert.write(list(convert.to_docs(vocab, sentences, per_doc=1)) * 4, syntax)
+    words = ["MDMA", "worsens", "depression", "."]
+    doc = Doc(vocab, words=words, ents=["B-CHEMICAL", "O", "B-DISEASE", "O"])
+    ner = tmp_path / "ner.spacy"
+    DocBin(docs=[doc] * 4).to_disk(ner)
+    return syntax, ner
+
+
+@pytest.mark.slow
+def test_every_component_trains_and_assembles(tmp_path):
+    from spacy.cli.train import train
+
+    syntax_data, ner_data = _write_corpus(tmp_path)
+    short = {
+        "training.max_steps": 4,
+        "training.eval_frequency": 2,
+        "training.batcher.size.start": 50,
+        "training.batcher.size.stop": 50,
+    }
+    # Four sentences hold no label 30 times: keep every label as its own parser action.
+    extra = {"syntax": {"components.parser.min_action_freq": 1}, "ner": {}}
+    for name, data in (("syntax", syntax_data), ("ner", ner_data)):
+        overrides = {"paths.train": str(data), "paths.dev": str(data), **short, **extra[name]}
+        train(CONFIGS / f"{name}.cfg", tmp_path / name, overrides=overrides)
+    nlp = assemble.assemble(tmp_path / "syntax" / "model-last", tmp_path / "ner" / "model-last")
+    out = tmp_path / "claims_web_sm"
+    assemble.save(nlp, out)
+    loaded = spacy.load(out)
+    assert loaded.pipe_names == [
+        "claims_layout",
+        "tok2vec",
+        "tagger",
+        "attribute_ruler",
+        "lemmatizer",
+        "parser",
+        "ner",
+        "claims_abbreviations",
+    ]
+    assert loaded.meta["claims_model_checksum"] == assemble.weights_checksum(out)
+    doc = loaded("Safety\nMDMA stimulates the release of serotonin. It may cause harm.")
+    assert doc[0].tag_ and doc[0].pos_ and doc.has_annotation("DEP")
+    assert [h.text for h in doc.spans["headings"]] == ["Safety"]
+    assert all("\n" not in s.text.strip() for s in doc.sents)
