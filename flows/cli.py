@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from pipeline.ingest import DEFAULT_EXCLUDE, DEFAULT_MAX_CHARS
+from pipeline.store import StoreBusy
 
 
 def _positive(value: str) -> int:
@@ -117,18 +118,22 @@ def _run(args: argparse.Namespace) -> int:
     if args.jsonl_format:
         fields["format"] = args.jsonl_format
     show_progress = sys.stderr.isatty() if args.progress is None else args.progress
-    summary = extract_corpus(
-        corpus=str(args.corpus),
-        out=str(args.out),
-        batch_size=args.batch_size,
-        workers=args.workers,
-        model=args.model,
-        max_chars=args.max_chars,
-        commit_interval=args.commit_interval,
-        jsonl_fields=fields or None,
-        exclude=args.exclude,
-        show_progress=show_progress,
-    )
+    try:
+        summary = extract_corpus(
+            corpus=str(args.corpus),
+            out=str(args.out),
+            batch_size=args.batch_size,
+            workers=args.workers,
+            model=args.model,
+            max_chars=args.max_chars,
+            commit_interval=args.commit_interval,
+            jsonl_fields=fields or None,
+            exclude=args.exclude,
+            show_progress=show_progress,
+        )
+    except StoreBusy as error:
+        print(f"claims: {error}", file=sys.stderr)
+        return 2
     print_summary(summary)
     return 1 if summary["status"] == "failed" else 0
 

@@ -95,9 +95,8 @@ def extract_corpus(
         fields=JsonlFields().with_overrides(**(jsonl_fields or {})),
         exclude=tuple(exclude) if exclude is not None else DEFAULT_EXCLUDE,
     )
-    bar = tqdm(
-        total=estimate_sources(corpus, options.exclude), unit="doc", disable=not show_progress
-    )
+    total = estimate_sources(corpus, options.exclude) if show_progress else None
+    bar = tqdm(total=total, unit="doc", disable=not show_progress)
 
     def progress(summary: RunSummary) -> None:
         bar.update(summary.done - bar.n)

@@ -14,10 +14,13 @@ from dataclasses import dataclass
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 from selectolax.lexbor import LexborNode as Node
 
+# Never article text, wherever it sits.
 _DROP = (
-    "script, style, noscript, template, nav, header, footer, aside, form, iframe, svg, "
-    "button, select, [role=navigation], [role=banner], [role=contentinfo], [aria-hidden=true]"
+    "script, style, noscript, template, nav, aside, form, iframe, svg, button, select, "
+    "[role=navigation], [role=contentinfo], [aria-hidden=true]"
 )
+# Page chrome when outside the article; an article's own <header> holds its title.
+_PAGE_CHROME = "header, footer, [role=banner]"
 _HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 _BLOCKS = _HEADINGS | {
     "p",
@@ -68,6 +71,21 @@ def _meta(tree: HTMLParser, *selectors: str) -> str | None:
     return None
 
 
+def _article_root(tree: HTMLParser) -> Node | None:
+    """The element holding the article: the longest <article>, else <main>, else the body.
+
+    Pages often carry "related story" cards as small <article>s around the real one.
+    """
+    articles = tree.css("article")
+    if articles:
+        return max(articles, key=lambda node: len(node.text(strip=True)))
+    root = tree.css_first("main") or tree.body or tree.root
+    if root is not None:
+        for node in root.css(_PAGE_CHROME):
+            node.decompose()
+    return root
+
+
 def parse_html(html: str) -> HtmlArticle:
     """Extract the readable article from an HTML page."""
     tree = HTMLParser(html)
@@ -82,7 +100,10 @@ def parse_html(html: str) -> HtmlArticle:
     )
     for node in tree.css(_DROP):
         node.decompose()
-    root = tree.css_first("article") or tree.css_first("main") or tree.body or tree.root
+    root = _article_root(tree)
+    if root is not None:
+        for node in root.css("footer"):
+            node.decompose()
     lines: list[tuple[str, bool]] = []
     buffer: list[str] = []
 

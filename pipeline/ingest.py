@@ -35,6 +35,7 @@ DEFAULT_EXCLUDE = ("README*", "LICENSE*", "LICENCE*", "PROVENANCE*", "CHANGELOG*
 DEFAULT_MAX_CHARS = 1_000_000  # spaCy's own default `nlp.max_length`
 _BYTES_PER_CHAR = 4  # UTF-8 worst case: a file larger than this cannot be under the limit
 _MD_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
+_MD_BLOCK_START = re.compile(r"^\s*([-*+]\s|\d+[.)]\s|>)")
 _MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _MD_EMPHASIS = re.compile(r"(\*\*|__|(?<!\w)[*_](?=\S)|(?<=\S)[*_](?!\w))")
 
@@ -175,6 +176,8 @@ def read_file(
         yield IngestError(source, "Vanished", "file vanished before it could be read")
     except OSError as error:
         yield IngestError(source, type(error).__name__, f"cannot read file: {error}")
+    except Exception as error:  # one odd file must never stop a corpus
+        yield IngestError(source, type(error).__name__, f"cannot read file: {error}")
 
 
 def _read_jsonl(
@@ -222,6 +225,12 @@ def _read_jsonl(
                 yield document
             except BadInput as error:
                 yield IngestError(record_source, error.error_type, str(error))
+            except (RecursionError, ValueError) as error:  # e.g. JSON nested too deep
+                yield IngestError(
+                    record_source,
+                    "MalformedJSON",
+                    f"unreadable record on line {line_number}: {type(error).__name__}: {error}",
+                )
 
 
 def _build_document(raw_text: str, source: str, kind: str, max_chars: int) -> Document:
@@ -238,6 +247,12 @@ def _build_document(raw_text: str, source: str, kind: str, max_chars: int) -> Do
         text = normalise_text(raw_text)
     if not text.strip():
         raise BadInput("Empty", "empty document: no text to process")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:  # a lone surrogate, e.g. a JSON "\ud83d" escape
+        raise BadInput(
+            "InvalidUnicode", f"invalid Unicode at character {error.start} (lone surrogate)"
+        ) from None
     if len(text) > max_chars:
         raise BadInput("TooLarge", _too_large(len(text), max_chars, unit="characters"))
     return Document(
@@ -253,17 +268,37 @@ def _build_document(raw_text: str, source: str, kind: str, max_chars: int) -> Do
 
 
 def _markdown_lines(markdown: str) -> list[tuple[str, bool]]:
-    lines = []
-    for line in markdown.splitlines():
-        heading = _MD_HEADING.match(line)
+    """Headings and paragraphs of Markdown, as (text, is_heading) lines.
+
+    As in CommonMark, consecutive lines form one paragraph (hard-wrapped text is one
+    paragraph, not one sentence a line); a list item or a quote line starts a new one.
+    """
+    lines: list[tuple[str, bool]] = []
+    paragraph: list[str] = []
+
+    def flush() -> None:
+        if paragraph:
+            lines.append((" ".join(paragraph), False))
+            paragraph.clear()
+
+    for raw in markdown.splitlines():
+        heading = _MD_HEADING.match(raw)
         if heading:
-            lines.append((heading.group(2), True))
+            flush()
+            lines.append((_strip_markdown(heading.group(2)), True))
             continue
-        line = _MD_LINK.sub(r"\1", line)
-        line = _MD_EMPHASIS.sub("", line).lstrip("> ").rstrip()
-        if line.strip() and not set(line.strip()) <= set("-*_=|: "):
-            lines.append((line, False))
+        if not raw.strip() or set(raw.strip()) <= set("-*_=|: "):
+            flush()  # a blank line or a rule ends the paragraph
+            continue
+        if _MD_BLOCK_START.match(raw):
+            flush()
+        paragraph.append(_strip_markdown(raw).strip())
+    flush()
     return lines
+
+
+def _strip_markdown(text: str) -> str:
+    return _MD_EMPHASIS.sub("", _MD_LINK.sub(r"\1", text)).lstrip("> ").rstrip()
 
 
 def _join_lines(lines: list[tuple[str, bool]]) -> tuple[str, list[tuple[int, int]]]:

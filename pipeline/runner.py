@@ -198,10 +198,13 @@ def estimate_sources(corpus: Path | str, exclude: tuple[str, ...] = DEFAULT_EXCL
     """Quick count of sources for a progress bar: files, plus lines of JSON Lines files."""
     total = 0
     for path in list_files(Path(corpus), exclude):
-        if FORMATS.get(path.suffix.lower()) == "jsonl":
+        if FORMATS.get(path.suffix.lower()) != "jsonl":
+            total += 1
+            continue
+        try:
             with path.open("rb") as handle:
                 total += sum(1 for line in handle if line.strip())
-        else:
+        except OSError:  # the run itself records why the file cannot be read
             total += 1
     return total
 
@@ -240,17 +243,22 @@ def run_corpus(
             plan.record(result)
             pending.append(result)
             if time.monotonic() - last_commit >= options.commit_interval:
-                plan.commit(pending)
+                plan.checkpoint(pending)
                 pending = []
                 last_commit = time.monotonic()
         summary.seconds = time.monotonic() - clock
-        run_row = _run_row(summary, options, started, flow_run_id)
-        plan.commit(pending, runs=[run_row])
+        plan.finish(pending, _run_row(summary, options, started, flow_run_id))
     return summary
 
 
 class _Plan:
-    """Decides what to process, tracks counts, and commits finished batches."""
+    """Decides what to process, tracks counts, and commits finished batches.
+
+    Checkpoints only add rows (replacing older rows of the same article ids), so a killed
+    run never loses an article. Rows that became stale (an article whose text changed, a
+    record that moved or vanished, errors of sources read again) are dropped by the final
+    commit, once the whole corpus has been read and every live article id is known.
+    """
 
     def __init__(
         self,
@@ -264,7 +272,7 @@ class _Plan:
         self.options = options
         self.progress = progress
         known = store.read("documents", columns=["doc_id", "source", "pipeline_version"])
-        self.doc_id_of_source = dict(
+        self.known = list(
             zip(known.column("source").to_pylist(), known.column("doc_id").to_pylist(), strict=True)
         )
         self.up_to_date = {
@@ -277,8 +285,9 @@ class _Plan:
             if version == summary.pipeline_version
         }
         self.kept: set[str] = set()  # up-to-date doc_ids seen in this run
-        self.planned: set[str] = set()
-        self.ingest_errors: list[IngestError] = []
+        self.planned: set[str] = set()  # doc_ids sent for processing in this run
+        self.seen_files: set[str] = set()
+        self.errors: list[IngestError] = []
 
     def batches(self, corpus: Path | str) -> Iterator[list[Document]]:
         batch: list[Document] = []
@@ -287,8 +296,9 @@ class _Plan:
         )
         for item in documents:
             self.summary.seen += 1
+            self.seen_files.add(_file_of(item.source))
             if isinstance(item, IngestError):
-                self.ingest_errors.append(item)
+                self.errors.append(item)
                 self._count_failure(item)
             elif item.doc_id in self.up_to_date or item.doc_id in self.planned:
                 # Unchanged since a run of this pipeline version, or a duplicate text.
@@ -308,35 +318,31 @@ class _Plan:
         self.summary.processed += len(result.processed_sources)
         self.summary.sentences += result.n_sentences
         self.summary.words += result.n_words
+        self.errors.extend(result.errors)
         for error in result.errors:
             self._count_failure(error)
         self._report()
 
-    def commit(self, results: list[BatchResult], runs: list[dict] | None = None) -> None:
-        """Publish finished batches (and pending ingest errors) as one snapshot."""
-        added: dict[str, list[pa.Table]] = {}
-        drop_doc_ids: set[str] = set()
-        retried_sources: set[str] = set()
-        errors = self.ingest_errors
-        self.ingest_errors = []
-        for result in results:
-            for name, table in result.tables.items():
-                added.setdefault(name, []).append(table)
-            drop_doc_ids.update(result.processed_doc_ids)
-            for source in result.processed_sources:
-                old = self.doc_id_of_source.get(source)
-                if old is not None and old not in self.kept:
-                    drop_doc_ids.add(old)  # the article changed: its old rows go
-                retried_sources.add(source)
-            errors = errors + result.errors
-        retried_sources.update(error.source for error in errors)
-        if errors:
-            added["errors"] = [to_table("errors", [self._error_row(e) for e in errors])]
-        if runs:
-            added["runs"] = [to_table("runs", runs)]
-        if not added and not drop_doc_ids:
-            return
-        self.store.commit(added, drop_doc_ids=drop_doc_ids, drop_sources=retried_sources)
+    def checkpoint(self, results: list[BatchResult]) -> None:
+        """Publish finished batches; an article's new rows replace its older ones."""
+        if results:
+            self.store.commit(_tables_of(results), drop_doc_ids=_processed_ids(results))
+
+    def finish(self, results: list[BatchResult], run_row: dict) -> None:
+        """The last commit: remaining batches, this run's errors, the run row, clean-up."""
+        live = self.kept | self.planned
+        stale = {
+            doc_id
+            for source, doc_id in self.known
+            if _file_of(source) in self.seen_files and doc_id not in live
+        }
+        old_errors = self.store.read("errors", columns=["source"]).column("source").to_pylist()
+        retried = {source for source in old_errors if _file_of(source) in self.seen_files}
+        added = _tables_of(results)
+        if self.errors:
+            added["errors"] = [to_table("errors", [self._error_row(e) for e in self.errors])]
+        added["runs"] = [to_table("runs", [run_row])]
+        self.store.commit(added, drop_doc_ids=_processed_ids(results) | stale, drop_sources=retried)
 
     def _error_row(self, error: IngestError) -> dict:
         return {
@@ -357,6 +363,23 @@ class _Plan:
     def _report(self) -> None:
         if self.progress is not None:
             self.progress(self.summary)
+
+
+def _file_of(source: str) -> str:
+    """The file part of a source (`path#record` -> `path`)."""
+    return source.split("#", 1)[0]
+
+
+def _tables_of(results: list[BatchResult]) -> dict[str, list[pa.Table]]:
+    tables: dict[str, list[pa.Table]] = {}
+    for result in results:
+        for name, table in result.tables.items():
+            tables.setdefault(name, []).append(table)
+    return tables
+
+
+def _processed_ids(results: list[BatchResult]) -> set[str]:
+    return {doc_id for result in results for doc_id in result.processed_doc_ids}
 
 
 @dataclass

@@ -56,6 +56,11 @@ class TableStore:
     def current(self) -> Path | None:
         """The published snapshot folder, or None before the first commit."""
         if not self.current_link.is_symlink():
+            if self.current_link.exists():
+                raise RuntimeError(
+                    f"{self.current_link} is not a symlink (was the folder copied without "
+                    "keeping links?); copy it with `cp -a` or start a new output folder"
+                )
             return None
         return self.current_link.resolve()
 
@@ -151,9 +156,15 @@ class TableStore:
             if pc.any(hits).as_py():
                 rows = pq.read_table(part, schema=TABLES[table]).filter(pc.invert(hits))
                 if rows.num_rows:
-                    pq.write_table(rows, folder / part.name, compression=_COMPRESSION)
+                    # A new name: a reader holding an old listing fails loudly instead of
+                    # reading changed content under a name it already knows.
+                    self._write(rows, folder, self._number_of(folder))
                 return
         os.link(part, folder / part.name)
+
+    @staticmethod
+    def _number_of(folder: Path) -> int:
+        return int(folder.parent.name.split(".")[0])
 
     def _write(self, table: pa.Table, folder: Path, number: int) -> None:
         name = f"part-{number:08d}-{uuid.uuid4().hex[:8]}.parquet"

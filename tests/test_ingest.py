@@ -167,3 +167,30 @@ def test_file_vanishing_mid_run_is_an_error(tmp_path):
     vanished = [i for i in rest if isinstance(i, IngestError)]
     assert [(Path(e.source).name, e.error_type) for e in vanished] == [("b.txt", "Vanished")]
     assert [Path(d.source).name for d in rest if isinstance(d, Document)] == ["c.txt"]
+
+
+def test_markdown_wrapped_lines_form_one_paragraph(tmp_path):
+    (tmp_path / "a.md").write_text(
+        "# **Safety** and [risks](http://x.org)\n\nKratom is a plant that\nacts on opioid "
+        "receptors.\n- first item\n- second item\n"
+    )
+    (doc,), _ = _read(tmp_path)
+    assert doc.text.split("\n\n") == [
+        "Safety and risks",
+        "Kratom is a plant that acts on opioid receptors.",
+        "- first item",
+        "- second item",
+    ]
+
+
+def test_html_reads_the_longest_article_and_keeps_its_header(tmp_path):
+    (tmp_path / "page.html").write_text(
+        "<html><body><article><h3>Related</h3><p>Short card.</p></article>"
+        "<article><header><h1>MDMA and depression</h1></header>"
+        "<p>MDMA stimulates the release of serotonin from presynaptic neurons.</p>"
+        "<footer>Share this</footer></article></body></html>"
+    )
+    (doc,), _ = _read(tmp_path)
+    assert doc.text == (
+        "MDMA and depression\n\nMDMA stimulates the release of serotonin from presynaptic neurons."
+    )

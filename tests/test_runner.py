@@ -227,3 +227,83 @@ def test_killed_run_leaves_tables_intact_and_next_run_finishes(seed_corpus, tmp_
     run_corpus(seed_corpus, clean)
     for name in ("documents", "sentences", "abbreviations"):
         pd.testing.assert_frame_equal(_stable(out, name), _stable(clean, name))
+
+
+def _checkpointing(**kwargs) -> RunOptions:
+    return RunOptions(batch_size=1, commit_interval=0, **kwargs)
+
+
+def test_changed_article_whose_old_text_moved_to_a_new_file_keeps_it(tmp_path):
+    corpus, out = tmp_path / "corpus", tmp_path / "out"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("Kratom acts on opioid receptors.\n")
+    run_corpus(corpus, out, _checkpointing())
+    (corpus / "a.txt").write_text("MDMA stimulates the release of serotonin.\n")
+    (corpus / "z.txt").write_text("Kratom acts on opioid receptors.\n")  # old text, new file
+    run_corpus(corpus, out, _checkpointing())
+    texts = sorted(_table(out, "documents")["text"])
+    assert texts == [
+        "Kratom acts on opioid receptors.",
+        "MDMA stimulates the release of serotonin.",
+    ]
+    assert set(_table(out, "sentences")["doc_id"]) == set(_table(out, "documents")["doc_id"])
+
+
+def test_new_version_keeps_an_article_that_moved_between_files(tmp_path):
+    corpus, out = tmp_path / "corpus", tmp_path / "out"
+    corpus.mkdir()
+    (corpus / "c.txt").write_text("Kratom acts on opioid receptors.\n")
+    run_corpus(corpus, out, _checkpointing())
+    config = tmp_path / "config.cfg"
+    config.write_text(
+        BASE_CONFIG.read_text().replace("max_heading_chars = 120", "max_heading_chars = 119")
+    )
+    (corpus / "b.txt").write_text("Kratom acts on opioid receptors.\n")
+    (corpus / "c.txt").write_text("MDMA stimulates the release of serotonin.\n")
+    summary = run_corpus(corpus, out, _checkpointing(model=str(config)))
+    assert summary.processed == 2
+    documents = _table(out, "documents")
+    assert sorted(documents["text"]) == [
+        "Kratom acts on opioid receptors.",
+        "MDMA stimulates the release of serotonin.",
+    ]
+    assert documents["pipeline_version"].eq(summary.pipeline_version).all()
+
+
+def test_odd_json_lines_are_errors_not_crashes(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.jsonl").write_text(
+        '{"id": "ok", "text": "Fine text."}\n'
+        '{"id": "emoji", "text": "broken \\ud83d emoji"}\n' + "[" * 100_000 + "]" * 100_000 + "\n"
+    )
+    summary = run_corpus(corpus, tmp_path / "out")
+    assert (summary.processed, summary.failed) == (1, 2)
+    assert sorted(_table(tmp_path / "out", "errors")["error_type"]) == [
+        "InvalidUnicode",
+        "MalformedJSON",
+    ]
+
+
+def test_error_rows_follow_records_that_change_identity(tmp_path):
+    corpus, out = tmp_path / "corpus", tmp_path / "out"
+    corpus.mkdir()
+    (corpus / "a.jsonl").write_text('{"id": "a", "text": "Fine."}\n{"text": 5}\n')
+    run_corpus(corpus, out)
+    assert [Path(s).name for s in _table(out, "errors")["source"]] == ["a.jsonl#line-2"]
+    (corpus / "a.jsonl").write_text('{"id": "a", "text": "Fine."}\n{"id": "b", "text": "Ok."}\n')
+    run_corpus(corpus, out)
+    assert len(_table(out, "errors")) == 0
+    assert len(_table(out, "documents")) == 2
+
+
+def test_a_copied_output_folder_without_links_is_refused(seed_corpus, tmp_path):
+    out = tmp_path / "out"
+    run_corpus(seed_corpus, out)
+    copied = tmp_path / "copied"
+    import shutil
+
+    shutil.copytree(out, copied, symlinks=False)
+    with pytest.raises(RuntimeError, match="not a symlink"):
+        run_corpus(seed_corpus, copied)
+    assert any((copied / ".claims-store" / "snapshots").iterdir())

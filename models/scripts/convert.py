@@ -8,7 +8,8 @@ Splits are fixed and documented in models/README.md:
   labels are another scheme than the CRAFT/spaCy labels the parser learns).
 - GENIA (tagger): train = McClosky's train PMIDs rebuilt from the GENIA treebank XML (POS
   only); dev and test = the UD conversion's dev/test files, POS only.
-- BC5CDR (NER): the official train/devel/test split; NCBI-disease likewise.
+- BC5CDR (NER): trains on train + devel except devel's last 100 docs (early stopping);
+  the official test set is evaluation only. NCBI-disease: its official split.
 Nothing here reads a test file into a training folder.
 """
 
@@ -35,6 +36,7 @@ from pipeline.paths import corpora_dir  # noqa: E402
 CRAFT_SEED = 13
 CRAFT_SPLIT = {"train": 70, "dev": 7, "test": 20}
 SENTENCES_PER_DOC = 10
+NER_DEV_DOCS = 100  # BC5CDR devel docs (of 10 sentences) held back for early stopping
 # GENIA treebank XML names some PTB tags differently.
 GENIA_TAGS = {
     "PERIOD": ".",
@@ -241,30 +243,46 @@ def iob_docs(vocab: Vocab, path: Path, labels: set[str]) -> Iterator[Doc]:
 
 
 def convert_ner(vocab: Vocab, corpora: Path, out: Path) -> None:
+    """BC5CDR: the NER trains on train + devel minus its last NER_DEV_DOCS docs (kept for
+    early stopping); the official test set is only ever evaluated on."""
     both = {"CHEMICAL", "DISEASE"}
+    docs = {}
     for split, name in (("train", "train"), ("dev", "devel"), ("test", "test")):
         path = corpora / "bc5cdr" / "BC5CDR-IOB" / f"{name}.tsv"
-        count = write(iob_docs(vocab, path, both), out / "ner" / split / "bc5cdr.spacy")
+        docs[split] = list(iob_docs(vocab, path, both))
+        count = write(docs[split], out / "ner" / split / "bc5cdr.spacy")
         print(f"bc5cdr {split}: {count} docs")
+    train_full = docs["train"] + docs["dev"][:-NER_DEV_DOCS]
+    write(train_full, out / "ner" / "train_full" / "bc5cdr.spacy")
+    write(docs["dev"][-NER_DEV_DOCS:], out / "ner" / "dev_small" / "bc5cdr.spacy")
+    print(f"bc5cdr train+devel: {len(train_full)} docs; held-back devel: {NER_DEV_DOCS} docs")
+    for split, name in (("train", "train"), ("dev", "devel"), ("test", "test")):
         path = corpora / "ncbi_disease" / "NCBI-disease-IOB" / f"{name}.tsv"
         count = write(iob_docs(vocab, path, {"DISEASE"}), out / "ncbi" / split / "ncbi.spacy")
         print(f"ncbi-disease {split}: {count} docs")
+
+
+CONVERTERS = {
+    "craft": convert_craft,
+    "ewt": convert_ewt,
+    "genia": convert_genia,
+    "ner": convert_ner,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpora", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=PROJECT_DIR / "models" / "build" / "corpus")
+    parser.add_argument("--parts", nargs="+", choices=sorted(CONVERTERS), default=list(CONVERTERS))
     args = parser.parse_args(argv)
     corpora = args.corpora or corpora_dir()
     if not corpora.is_dir():
         print(f"corpora not found at {corpora} (set CLAIMS_CORPORA)", file=sys.stderr)
         return 2
     vocab = spacy.blank("en").vocab
-    convert_craft(vocab, corpora, args.out)
-    convert_ewt(vocab, corpora, args.out)
-    convert_genia(vocab, corpora, args.out)
-    convert_ner(vocab, corpora, args.out)
+    for part in args.parts:
+        CONVERTERS[part](vocab, corpora, args.out)
     return 0
 
 
