@@ -17,6 +17,7 @@ import warnings
 from spacy.language import Language
 from spacy.matcher import Matcher
 from spacy.tokens import Doc, Span
+from spacy.util import filter_spans
 
 ABBREVIATIONS = "abbreviations"
 
@@ -68,10 +69,37 @@ def _whole_words(span: Span, floor: int) -> Span:
     return doc[start : span.end]
 
 
+def propagate_entities(doc: Doc) -> None:
+    """Give an abbreviation's occurrences the entity label of its long form, and back.
+
+    "beraprost (BPT)": when the recogniser labels "beraprost" CHEMICAL, every "BPT" in the
+    document is CHEMICAL too; when it only labels "BPT", the long form gets the label.
+    Existing entities are never overwritten.
+    """
+    label_at = {}
+    for ent in doc.ents:
+        for i in range(ent.start, ent.end):
+            label_at[i] = ent
+    added: list[Span] = []
+    for short in doc._.abbreviations:
+        long = short._.long_form
+        long_ent = next((label_at[i] for i in range(long.start, long.end) if i in label_at), None)
+        short_ent = label_at.get(short.start)
+        if long_ent is not None and short_ent is None:
+            added.append(Span(doc, short.start, short.end, label=long_ent.label_))
+        elif short_ent is not None and long_ent is None:
+            added.append(Span(doc, long.start, long.end, label=short_ent.label_))
+    if added:
+        free = [
+            span for span in added if not any(i in label_at for i in range(span.start, span.end))
+        ]
+        doc.ents = filter_spans([*doc.ents, *free])
+
+
 class AbbreviationDetector:
     """scispaCy's detector plus Schwartz-Hearst-checked "also known as" definitions."""
 
-    def __init__(self, nlp: Language, name: str):
+    def __init__(self, nlp: Language, name: str, propagate_entities: bool = True):
         from scispacy.abbreviation import AbbreviationDetector as SciSpacyDetector
         from scispacy.abbreviation import find_abbreviation
 
@@ -79,6 +107,7 @@ class AbbreviationDetector:
         self._find_abbreviation = find_abbreviation
         self._alias_matcher = Matcher(nlp.vocab)
         self._alias_matcher.add("alias", _ALIAS_CUES)
+        self.propagate_entities = propagate_entities
 
     def __call__(self, doc: Doc) -> Doc:
         with warnings.catch_warnings():
@@ -98,6 +127,8 @@ class AbbreviationDetector:
             labelled = Span(doc, span.start, span.end, label=span._.long_form.text)
             group.append(labelled)
         doc.spans[ABBREVIATIONS] = group
+        if self.propagate_entities and doc.has_annotation("ENT_IOB"):
+            propagate_entities(doc)
         return doc
 
     def _alias_definitions(self, doc: Doc) -> list[tuple[Span, Span]]:
@@ -134,6 +165,8 @@ class AbbreviationDetector:
         return [doc[i : i + 1] for i, token in enumerate(doc) if token.text == text]
 
 
-@Language.factory("claims_abbreviations")
-def make_abbreviation_detector(nlp: Language, name: str) -> AbbreviationDetector:
-    return AbbreviationDetector(nlp, name)
+@Language.factory("claims_abbreviations", default_config={"propagate_entities": True})
+def make_abbreviation_detector(
+    nlp: Language, name: str, propagate_entities: bool
+) -> AbbreviationDetector:
+    return AbbreviationDetector(nlp, name, propagate_entities=propagate_entities)

@@ -91,3 +91,20 @@ def test_pipeline_version_follows_the_config(tmp_path):
     )
     assert pipeline_version(load(changed)) != pipeline_version(load(BASE_CONFIG))
     assert pipeline_version(load(BASE_CONFIG)) == pipeline_version(load(BASE_CONFIG))
+
+
+def test_abbreviations_share_entity_labels_with_their_long_forms(nlp):
+    from spacy.tokens import Span
+
+    from pipeline.abbreviations import propagate_entities
+
+    doc = nlp.make_doc("Patients took beraprost (BPT) daily. BPT lowered pressure.")
+    for _, proc in nlp.pipeline:
+        doc = proc(doc)
+    doc.ents = [Span(doc, 2, 3, label="CHEMICAL")]  # what a recogniser might find
+    propagate_entities(doc)
+    assert [(e.text, e.label_) for e in doc.ents] == [
+        ("beraprost", "CHEMICAL"),
+        ("BPT", "CHEMICAL"),
+        ("BPT", "CHEMICAL"),
+    ]

@@ -8,7 +8,8 @@ Splits are fixed and documented in models/README.md:
   labels are another scheme than the CRAFT/spaCy labels the parser learns).
 - GENIA (tagger): train = McClosky's train PMIDs rebuilt from the GENIA treebank XML (POS
   only); dev and test = the UD conversion's dev/test files, POS only.
-- BC5CDR (NER): trains on train + devel except devel's last 100 docs (early stopping);
+- BC5CDR (NER), from the PubTator files (real abstracts and spacing): trains on the
+  training + development sets except the last 100 development abstracts (early stopping);
   the official test set is evaluation only. NCBI-disease: its official split.
 Nothing here reads a test file into a training folder.
 """
@@ -36,7 +37,7 @@ from pipeline.paths import corpora_dir  # noqa: E402
 CRAFT_SEED = 13
 CRAFT_SPLIT = {"train": 70, "dev": 7, "test": 20}
 SENTENCES_PER_DOC = 10
-NER_DEV_DOCS = 100  # BC5CDR devel docs (of 10 sentences) held back for early stopping
+NER_DEV_ABSTRACTS = 100  # BC5CDR development abstracts held back for early stopping
 # GENIA treebank XML names some PTB tags differently.
 GENIA_TAGS = {
     "PERIOD": ".",
@@ -242,20 +243,70 @@ def iob_docs(vocab: Vocab, path: Path, labels: set[str]) -> Iterator[Doc]:
         yield Doc(vocab, words=words, ents=tags, sent_starts=starts)
 
 
+def read_pubtator(path: Path) -> Iterator[tuple[str, str, list[tuple[int, int, str]]]]:
+    """(pmid, title + abstract, entity char spans) for each document of a PubTator file."""
+    pmid, parts, spans = None, {}, []
+    for line in [*path.read_text(encoding="utf-8").splitlines(), ""]:
+        if not line.strip():
+            if pmid is not None:
+                yield pmid, f"{parts.get('t', '')} {parts.get('a', '')}", spans
+            pmid, parts, spans = None, {}, []
+            continue
+        if "|" in line[:20] and line.split("|", 2)[1] in {"t", "a"}:
+            pmid, kind, text = line.split("|", 2)
+            parts[kind] = text
+            continue
+        fields = line.split("\t")
+        if len(fields) >= 5 and fields[4] in {"Chemical", "Disease"}:
+            spans.append((int(fields[1]), int(fields[2]), fields[4].upper()))
+
+
+def pubtator_doc(nlp: spacy.Language, text: str, spans: list[tuple[int, int, str]]) -> Doc:
+    """The article tokenized as our pipeline does, split further at every entity boundary,
+    so each gold entity is a whole number of reference tokens; overlapping spans keep the
+    longest."""
+    cuts = sorted({offset for start, end, _ in spans for offset in (start, end)})
+    words, spaces = [], []
+    for token in nlp.make_doc(text):
+        start = token.idx
+        inner = [c for c in cuts if token.idx < c < token.idx + len(token)]
+        for cut in [*inner, token.idx + len(token)]:
+            words.append(text[start:cut])
+            spaces.append(False)
+            start = cut
+        spaces[-1] = bool(token.whitespace_)
+    doc = Doc(nlp.vocab, words=words, spaces=spaces)
+    chosen, taken = [], set()
+    for start, end, label in sorted(spans, key=lambda s: s[0] - s[1]):
+        span = doc.char_span(start, end, label=label)
+        if span is not None and not taken & set(range(span.start, span.end)):
+            chosen.append(span)
+            taken |= set(range(span.start, span.end))
+    doc.ents = sorted(chosen, key=lambda span: span.start)
+    return doc
+
+
 def convert_ner(vocab: Vocab, corpora: Path, out: Path) -> None:
-    """BC5CDR: the NER trains on train + devel minus its last NER_DEV_DOCS docs (kept for
-    early stopping); the official test set is only ever evaluated on."""
-    both = {"CHEMICAL", "DISEASE"}
+    """BC5CDR from the PubTator files: the real abstracts with their spacing.
+
+    Trains on TrainingSet + DevelopmentSet except its last NER_DEV_ABSTRACTS abstracts (kept
+    for early stopping); the TestSet is only ever evaluated on.
+    """
+    from pipeline.tokenizer import create_scispacy_tokenizer
+
+    nlp = spacy.blank("en")
+    nlp.tokenizer = create_scispacy_tokenizer()(nlp)
+    folder = corpora / "bc5cdr" / "pubtator"
     docs = {}
-    for split, name in (("train", "train"), ("dev", "devel"), ("test", "test")):
-        path = corpora / "bc5cdr" / "BC5CDR-IOB" / f"{name}.tsv"
-        docs[split] = list(iob_docs(vocab, path, both))
-        count = write(docs[split], out / "ner" / split / "bc5cdr.spacy")
-        print(f"bc5cdr {split}: {count} docs")
-    train_full = docs["train"] + docs["dev"][:-NER_DEV_DOCS]
+    for split, name in (("train", "Training"), ("dev", "Development"), ("test", "Test")):
+        path = folder / f"CDR_{name}Set.PubTator.txt"
+        docs[split] = [pubtator_doc(nlp, text, spans) for _, text, spans in read_pubtator(path)]
+        write(docs[split], out / "ner" / split / "bc5cdr.spacy")
+        print(f"bc5cdr {split}: {len(docs[split])} abstracts")
+    train_full = docs["train"] + docs["dev"][:-NER_DEV_ABSTRACTS]
     write(train_full, out / "ner" / "train_full" / "bc5cdr.spacy")
-    write(docs["dev"][-NER_DEV_DOCS:], out / "ner" / "dev_small" / "bc5cdr.spacy")
-    print(f"bc5cdr train+devel: {len(train_full)} docs; held-back devel: {NER_DEV_DOCS} docs")
+    write(docs["dev"][-NER_DEV_ABSTRACTS:], out / "ner" / "dev_small" / "bc5cdr.spacy")
+    print(f"bc5cdr train+devel: {len(train_full)} abstracts; held back: {NER_DEV_ABSTRACTS}")
     for split, name in (("train", "train"), ("dev", "devel"), ("test", "test")):
         path = corpora / "ncbi_disease" / "NCBI-disease-IOB" / f"{name}.tsv"
         count = write(iob_docs(vocab, path, {"DISEASE"}), out / "ncbi" / split / "ncbi.spacy")
