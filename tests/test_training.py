@@ -53,6 +53,7 @@ def test_conllu_reader_keeps_heads_labels_and_spacing(tmp_path):
     (doc,) = convert.to_docs(spacy.blank("en").vocab, sentences, per_doc=10)
     assert len(list(doc.sents)) == 2
     assert doc[0].head.text == "stimulates" and doc[3].dep_ == "dobj"
+    assert doc[0].pos_ == "PROPN" and doc[0].tag_ == "NNP"
 
 
 def test_iob_reader_builds_entities(tmp_path):

@@ -54,6 +54,27 @@ GENIA_TAGS = {
 Sentence = dict  # words, spaces, tags, pos, lemmas, heads (0-based or None), deps
 
 
+UPOS = {
+    "ADJ",
+    "ADP",
+    "ADV",
+    "AUX",
+    "CCONJ",
+    "DET",
+    "INTJ",
+    "NOUN",
+    "NUM",
+    "PART",
+    "PRON",
+    "PROPN",
+    "PUNCT",
+    "SCONJ",
+    "SYM",
+    "VERB",
+    "X",
+}
+
+
 def read_conllu(path: Path, keep_deps: bool) -> Iterator[tuple[str | None, Sentence]]:
     """Sentences of a CoNLL-U file with the document id they belong to (when given)."""
     doc_id = None
@@ -84,6 +105,8 @@ def _sentence(rows: list[list[str]], keep_deps: bool) -> Sentence:
         "words": words,
         "spaces": spaces,
         "tags": [r[4] for r in rows],
+        # GENIA's UD v1 files hold PTB tags in the UPOS column: keep real UPOS only.
+        "pos": [r[3] for r in rows] if all(r[3] in UPOS for r in rows) else None,
         "lemmas": [r[2] for r in rows],
         "heads": None,
         "deps": None,
@@ -99,12 +122,14 @@ def to_docs(vocab: Vocab, sentences: list[Sentence], per_doc: int) -> Iterator[D
     for start in range(0, len(sentences), per_doc):
         group = sentences[start : start + per_doc]
         words, spaces, tags, lemmas, heads, deps, starts = [], [], [], [], [], [], []
+        pos: list[str] = []
         for sentence in group:
             offset = len(words)
             words += sentence["words"]
             spaces += sentence["spaces"]
             spaces[-1] = True
             tags += sentence["tags"]
+            pos += sentence.get("pos") or []
             lemmas += sentence["lemmas"]
             starts += [True] + [False] * (len(sentence["words"]) - 1)
             if sentence["heads"] is not None:
@@ -116,6 +141,7 @@ def to_docs(vocab: Vocab, sentences: list[Sentence], per_doc: int) -> Iterator[D
             words=words,
             spaces=spaces,
             tags=tags,
+            pos=pos if len(pos) == len(words) else None,
             lemmas=lemmas,
             heads=heads if has_deps else None,
             deps=deps if has_deps else None,
@@ -196,6 +222,7 @@ def genia_train_sentences(corpora: Path) -> Iterator[Sentence]:
                         "words": [w for w, _ in tokens],
                         "spaces": [True] * len(tokens),
                         "tags": [c for _, c in tokens],
+                        "pos": None,
                         "lemmas": [""] * len(tokens),
                         "heads": None,
                         "deps": None,
