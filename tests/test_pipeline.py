@@ -108,3 +108,27 @@ def test_abbreviations_share_entity_labels_with_their_long_forms(nlp):
         ("BPT", "CHEMICAL"),
         ("BPT", "CHEMICAL"),
     ]
+
+
+def test_tokenizer_splits_names_from_modifiers_but_keeps_names_whole(nlp):
+    words = [
+        t.text
+        for t in nlp.make_doc(
+            "MDMA-assisted therapy, lithium-induced and non-lithium-treated rats, "
+            "debrisoquine/sparteine, 7-hydroxymitragynine, 3,4-methylenedioxymethamphetamine, "
+            "IL-2 and 5-HT2A, see https://example.org/a-b-induced"
+        )
+    ]
+    for name in (
+        "MDMA",
+        "lithium",
+        "debrisoquine",
+        "sparteine",
+        "7-hydroxymitragynine",
+        "3,4-methylenedioxymethamphetamine",
+        "IL-2",
+        "5-HT2A",
+        "https://example.org/a-b-induced",
+    ):
+        assert name in words
+    assert words[:3] == ["MDMA", "-", "assisted"]
