@@ -24,6 +24,7 @@ PARAGRAPHS = "paragraphs"
 HEADING_HINTS_KEY = "claims.heading_lines"
 
 _FINAL_PUNCT = ".!?;:,\"'”’)…"
+_BULLET_MARKS = {"-", "*", "•", "▪", "●", "–", "—"}
 _BULLET = re.compile(r"^\s*([-*•▪●–]|\d+[.)])\s+")
 
 
@@ -109,6 +110,13 @@ class Layout:
                 )
             if is_heading:
                 headings.append(span)
+                # A heading is one unit: no sentence starts inside it.
+                for token in span[1:]:
+                    token.is_sent_start = False
+            elif len(span) > 1 and span[0].text in _BULLET_MARKS:
+                # "- item": the item starts its own sentence; the marker alone is no sentence
+                # (records.sentence_rows skips it), so no parser can glue it elsewhere.
+                span[1].is_sent_start = True
         doc.spans[PARAGRAPHS] = paragraphs
         doc.spans[HEADINGS] = headings
         return doc

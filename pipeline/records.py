@@ -15,8 +15,8 @@ def sentence_rows(doc: Doc, doc_id: str) -> list[dict]:
     for sent in doc.sents:
         text = sent.text
         stripped = text.strip()
-        if not stripped:
-            continue
+        if not any(character.isalnum() for character in stripped):
+            continue  # blank, or a lone bullet or separator
         start = sent.start_char + (len(text) - len(text.lstrip()))
         index = len(rows)
         rows.append(

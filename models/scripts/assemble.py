@@ -23,7 +23,7 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(PROJECT_DIR))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from tag_map import TAG_MAP  # noqa: E402
+from tag_map import TAG_MAP, UD_PATTERNS  # noqa: E402
 
 from pipeline.version import __version__  # noqa: E402
 
@@ -42,6 +42,7 @@ def assemble(syntax_dir: Path, ner_dir: Path) -> Language:
     nlp.add_pipe("tagger", source=syntax)
     ruler = nlp.add_pipe("attribute_ruler")
     ruler.load_from_tag_map(TAG_MAP)
+    ruler.add_patterns(UD_PATTERNS)
     lemmatizer = nlp.add_pipe("lemmatizer", config={"mode": "rule"})
     lemmatizer.initialize(lookups=load_lookups("en", ["lemma_rules", "lemma_exc", "lemma_index"]))
     nlp.add_pipe("parser", source=syntax)

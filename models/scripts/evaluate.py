@@ -80,6 +80,10 @@ def _percent(value):
     return round(value * 100, 2) if isinstance(value, float) else value
 
 
+def _cell(value: float | None) -> str:
+    return "" if value is None else f"{value:.2f}"
+
+
 def report(results: dict[str, dict]) -> str:
     """A table: one row per figure, gold-token and end-to-end columns."""
     lines = ["| data | figure | gold tokens | end to end |", "|---|---|---|---|"]
@@ -93,8 +97,7 @@ def report(results: dict[str, dict]) -> str:
                     p, r, f = (per_type[k] for k in ("p", "r", "f"))
                     lines.append(f"| {name} | {label} P / R / F | | {p:.2f} / {r:.2f} / {f:.2f} |")
                 continue
-            gold_value = f"{gold[key]:.2f}" if key in gold else ""
-            lines.append(f"| {name} | {key} | {gold_value} | {value:.2f} |")
+            lines.append(f"| {name} | {key} | {_cell(gold.get(key))} | {_cell(value)} |")
     lines.append("")
     lines += [f"- {name}: {figures['split']}" for name, figures in results.items()]
     return "\n".join(lines)

@@ -61,3 +61,59 @@ TAG_MAP: dict[str, dict[str, str]] = {
     "GW": {"POS": "X"},
     "XX": {"POS": "X"},
 }
+
+# Universal Dependencies conventions a tag alone cannot give (learned from nothing: read off
+# UD's guidelines and checked on EWT dev). Added after TAG_MAP, so they win where both match.
+_BE = ["be", "is", "are", "was", "were", "been", "being", "am", "'s", "'re", "'m", "’s", "’re"]
+_HAVE = ["have", "has", "had", "'ve", "'d", "’ve", "’d", "having"]
+_DO = ["do", "does", "did"]
+_VERB_TAGS = ["VB", "VBD", "VBG", "VBN", "VBP", "VBZ"]
+_ADVERB = {"TAG": {"IN": ["RB", "RBR"]}, "OP": "*"}
+UD_PATTERNS: list[dict] = [
+    {"patterns": [[{"LOWER": {"IN": _BE}, "TAG": {"IN": _VERB_TAGS}}]], "attrs": {"POS": "AUX"}},
+    {
+        "patterns": [
+            [{"LOWER": {"IN": _HAVE}, "TAG": {"IN": _VERB_TAGS}}, _ADVERB, {"TAG": "VBN"}]
+        ],
+        "attrs": {"POS": "AUX"},
+        "index": 0,
+    },
+    {
+        "patterns": [[{"LOWER": {"IN": _DO}, "TAG": {"IN": _VERB_TAGS}}, _ADVERB, {"TAG": "VB"}]],
+        "attrs": {"POS": "AUX"},
+        "index": 0,
+    },
+    {"patterns": [[{"TAG": "PRP$"}], [{"TAG": "WP$"}]], "attrs": {"POS": "PRON"}},
+    {
+        "patterns": [[{"LOWER": {"IN": ["not", "n't", "n’t"]}, "TAG": "RB"}]],
+        "attrs": {"POS": "PART"},
+    },
+    {
+        "patterns": [
+            [
+                {
+                    "LOWER": {
+                        "IN": [
+                            "if",
+                            "because",
+                            "although",
+                            "though",
+                            "whether",
+                            "unless",
+                            "whereas",
+                            "that",
+                        ]
+                    },
+                    "TAG": "IN",
+                }
+            ]
+        ],
+        "attrs": {"POS": "SCONJ"},
+    },
+    {
+        "patterns": [
+            [{"LOWER": {"IN": ["which", "that", "who", "whom"]}, "TAG": {"IN": ["WDT", "WP"]}}]
+        ],
+        "attrs": {"POS": "PRON"},
+    },
+]
