@@ -19,6 +19,8 @@ sys.path.insert(0, str(PROJECT_DIR / "models" / "scripts"))
 import assemble
 import convert
 
+from pipeline.tokenizer import create_scispacy_tokenizer
+
 CONFIGS = PROJECT_DIR / "models" / "configs"
 
 CONLLU = """# newdoc id = d1
@@ -39,7 +41,14 @@ CONLLU = """# newdoc id = d1
 5\t.\t.\tPUNCT\t.\t_\t3\tpunct\t_\t_
 """
 
-IOB = "Selegiline\tB-Chemical\ninduced\tO\npostural\tB-Disease\nhypotension\tI-Disease\n.\tO\n"
+PUBTATOR = (
+    "227508|t|Lithium-induced polyuria.\n"
+    "227508|a|Rats given 5-HTP showed 5-HTergic changes.\n"
+    "227508\t0\t7\tLithium\tChemical\tD008094\n"
+    "227508\t16\t24\tpolyuria\tDisease\tD011141\n"
+    "227508\t50\t54\t5-HT\tChemical\tD012701\n"
+    "\n"
+)
 
 
 def test_conllu_reader_keeps_heads_labels_and_spacing(tmp_path):
@@ -56,14 +65,20 @@ def test_conllu_reader_keeps_heads_labels_and_spacing(tmp_path):
     assert doc[0].pos_ == "PROPN" and doc[0].tag_ == "NNP"
 
 
-def test_iob_reader_builds_entities(tmp_path):
-    path = tmp_path / "a.tsv"
-    path.write_text(IOB)
-    (doc,) = convert.iob_docs(spacy.blank("en").vocab, path, {"CHEMICAL", "DISEASE"})
+def test_pubtator_entities_survive_tokenization(tmp_path):
+    path = tmp_path / "a.PubTator.txt"
+    path.write_text(PUBTATOR)
+    ((pmid, text, spans),) = convert.read_pubtator(path)
+    assert pmid == "227508" and text.startswith("Lithium-induced polyuria.")
+    nlp = spacy.blank("en")
+    nlp.tokenizer = create_scispacy_tokenizer()(nlp)
+    doc = convert.pubtator_doc(nlp, text, spans)
     assert [(e.text, e.label_) for e in doc.ents] == [
-        ("Selegiline", "CHEMICAL"),
-        ("postural hypotension", "DISEASE"),
+        ("Lithium", "CHEMICAL"),
+        ("polyuria", "DISEASE"),
+        ("5-HT", "CHEMICAL"),
     ]
+    assert doc.text == text
 
 
 def _write_corpus(tmp_path: Path) -> tuple[Path, Path]:

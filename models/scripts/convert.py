@@ -10,7 +10,8 @@ Splits are fixed and documented in models/README.md:
   only); dev and test = the UD conversion's dev/test files, POS only.
 - BC5CDR (NER), from the PubTator files (real abstracts and spacing): trains on the
   training + development sets except the last 100 development abstracts (early stopping);
-  the official test set is evaluation only. NCBI-disease: its official split.
+  the official test set is evaluation only. NCBI-disease is not used: it marks diseases
+  only, so its chemicals would teach the recogniser "not an entity".
 Nothing here reads a test file into a training folder.
 """
 
@@ -241,35 +242,6 @@ def convert_genia(vocab: Vocab, corpora: Path, out: Path) -> None:
         print(f"genia {split}: {len(gold)} sentences, {count} docs")
 
 
-def read_iob(path: Path) -> Iterator[tuple[list[str], list[str]]]:
-    words: list[str] = []
-    tags: list[str] = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            if words:
-                yield words, tags
-            words, tags = [], []
-            continue
-        word, tag = line.split("\t")
-        words.append(word)
-        tags.append(tag.upper())
-    if words:
-        yield words, tags
-
-
-def iob_docs(vocab: Vocab, path: Path, labels: set[str]) -> Iterator[Doc]:
-    sentences = list(read_iob(path))
-    for start in range(0, len(sentences), SENTENCES_PER_DOC):
-        words: list[str] = []
-        tags: list[str] = []
-        starts: list[bool] = []
-        for sentence_words, sentence_tags in sentences[start : start + SENTENCES_PER_DOC]:
-            words += sentence_words
-            tags += [t if t == "O" or t[2:] in labels else "O" for t in sentence_tags]
-            starts += [True] + [False] * (len(sentence_words) - 1)
-        yield Doc(vocab, words=words, ents=tags, sent_starts=starts)
-
-
 def read_pubtator(path: Path) -> Iterator[tuple[str, str, list[tuple[int, int, str]]]]:
     """(pmid, title + abstract, entity char spans) for each document of a PubTator file."""
     pmid, parts, spans = None, {}, []
@@ -334,10 +306,6 @@ def convert_ner(vocab: Vocab, corpora: Path, out: Path) -> None:
     write(train_full, out / "ner" / "train_full" / "bc5cdr.spacy")
     write(docs["dev"][-NER_DEV_ABSTRACTS:], out / "ner" / "dev_small" / "bc5cdr.spacy")
     print(f"bc5cdr train+devel: {len(train_full)} abstracts; held back: {NER_DEV_ABSTRACTS}")
-    for split, name in (("train", "train"), ("dev", "devel"), ("test", "test")):
-        path = corpora / "ncbi_disease" / "NCBI-disease-IOB" / f"{name}.tsv"
-        count = write(iob_docs(vocab, path, {"DISEASE"}), out / "ncbi" / split / "ncbi.spacy")
-        print(f"ncbi-disease {split}: {count} docs")
 
 
 CONVERTERS = {
