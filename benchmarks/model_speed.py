@@ -43,11 +43,31 @@ def words_per_second(nlp: spacy.Language, texts: list[str], batch_size: int) -> 
     return words / (time.perf_counter() - start)
 
 
+def component_seconds(nlp: spacy.Language, texts: list[str], batch_size: int) -> dict[str, float]:
+    """Seconds each step takes over all texts, the tokenizer included, one step at a time."""
+    start = time.perf_counter()
+    docs = [nlp.make_doc(text) for text in texts]
+    seconds = {"tokenizer": time.perf_counter() - start}
+    for name, component in nlp.pipeline:
+        start = time.perf_counter()
+        if hasattr(component, "pipe"):
+            docs = list(component.pipe(docs, batch_size=batch_size))
+        else:
+            docs = [component(doc) for doc in docs]
+        seconds[name] = time.perf_counter() - start
+    return seconds
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None, help="pipeline path (default: the shipped one)")
     parser.add_argument("--limit", type=int, default=None, help="use only the first N texts")
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument(
+        "--components",
+        action="store_true",
+        help="also print the share of time of each pipeline step",
+    )
     args = parser.parse_args(argv)
     texts = benchmark_texts(args.limit)
     words = sum(count_words(t) for t in texts)
@@ -68,6 +88,13 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|")
     print(f"| blank (tokenizer only) | {tokenizer_wps:,.0f} |")
     print(f"| {nlp.meta.get('name')} (nlp.pipe, 1 process) | {pipeline_wps:,.0f} |")
+    if args.components:
+        seconds = component_seconds(nlp, texts, args.batch_size)
+        total = sum(seconds.values())
+        print("\n| step | seconds | share |")
+        print("|---|---|---|")
+        for name, value in seconds.items():
+            print(f"| {name} | {value:.1f} | {100 * value / total:.1f}% |")
     return 0
 
 
