@@ -52,25 +52,43 @@ def _line_ranges(text: str) -> list[tuple[int, int]]:
     return ranges
 
 
+def _bounds(doc: Doc, group: str) -> tuple[list[int], list[int]]:
+    """Token starts and ends of a span group, computed once per document.
+
+    The getters below run for every sentence; walking the group each time made writing
+    the rows of a long article quadratic. Recomputed if the group is replaced.
+    """
+    spans = doc.spans.get(group, [])
+    key = f"claims.{group}.bounds"
+    cached = doc.user_data.get(key)
+    if cached is None or len(cached[0]) != len(spans):
+        cached = ([span.start for span in spans], [span.end for span in spans])
+        doc.user_data[key] = cached
+    return cached
+
+
+def _index_of(span: Span, group: str) -> int:
+    """Index of the last span of `group` starting at or before `span` (-1 if none)."""
+    starts, _ = _bounds(span.doc, group)
+    return bisect.bisect_right(starts, span.start) - 1
+
+
 def _section_of(span: Span) -> str | None:
     """Text of the last heading that starts at or before this span."""
-    headings = span.doc.spans.get(HEADINGS, [])
-    starts = [heading.start for heading in headings]
-    position = bisect.bisect_right(starts, span.start) - 1
-    return headings[position].text if position >= 0 else None
+    position = _index_of(span, HEADINGS)
+    return span.doc.spans[HEADINGS][position].text if position >= 0 else None
 
 
 def _paragraph_of(span: Span) -> int | None:
     """Index of the paragraph (line) holding the span's first token."""
-    paragraphs = span.doc.spans.get(PARAGRAPHS, [])
-    starts = [paragraph.start for paragraph in paragraphs]
-    position = bisect.bisect_right(starts, span.start) - 1
+    position = _index_of(span, PARAGRAPHS)
     return position if position >= 0 else None
 
 
 def _is_heading(span: Span) -> bool:
     """True when the span starts inside a heading line (sentences never cross lines)."""
-    return any(h.start <= span.start < h.end for h in span.doc.spans.get(HEADINGS, []))
+    position = _index_of(span, HEADINGS)
+    return position >= 0 and span.start < _bounds(span.doc, HEADINGS)[1][position]
 
 
 class Layout:
@@ -119,6 +137,8 @@ class Layout:
                 span[1].is_sent_start = True
         doc.spans[PARAGRAPHS] = paragraphs
         doc.spans[HEADINGS] = headings
+        for group in (PARAGRAPHS, HEADINGS):
+            doc.user_data.pop(f"claims.{group}.bounds", None)
         return doc
 
 

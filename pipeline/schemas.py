@@ -121,7 +121,8 @@ ERRORS = _schema(
         "error_type",
         pa.string(),
         "Short machine-readable kind: Empty, NotUTF8, Binary, "
-        "MalformedJSON, MissingText, DuplicateId, TooLarge, Vanished, or an exception name.",
+        "InvalidUnicode, MalformedJSON, MissingText, DuplicateId, TooLarge, Vanished, or an "
+        "exception name.",
     ),
     _field("message", pa.string(), "What went wrong, for a person."),
     _field("run_id", pa.string(), "The run that recorded it."),
