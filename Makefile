@@ -6,7 +6,7 @@ CORPUS ?= corpus
 OUT ?= outputs
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 
-.PHONY: install install-test run test lint format docs constraints clean model evaluate-model benchmark-model
+.PHONY: install install-test run test lint format docs constraints clean model evaluate-model benchmark-model evaluate-claims extraction
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -63,3 +63,17 @@ constraints: install-test
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .ruff_cache
+
+# Claim extraction against the hand-made gold (models/gold/claims/<SPLIT>, SPLIT=dev or test):
+# gather the gold articles, run the pipeline on them, score the run.
+SPLIT ?= dev
+evaluate-claims: install
+	$(BIN)/python models/scripts/gold_corpus.py --gold models/gold/claims/$(SPLIT) --out $(OUT)/gold-$(SPLIT)/corpus
+	$(BIN)/claims run $(OUT)/gold-$(SPLIT)/corpus --out $(OUT)/gold-$(SPLIT)/tables --no-progress
+	$(BIN)/claims evaluate --gold models/gold/claims/$(SPLIT) --tables $(OUT)/gold-$(SPLIT)/tables \
+		--report $(OUT)/gold-$(SPLIT)/report.json
+
+# Refresh only the extraction components of the shipped model (lexicon, cues, claim rules).
+extraction: install-test
+	$(BIN)/python models/scripts/build_lexicon.py
+	$(BIN)/python models/scripts/assemble.py --extraction-only --out $(MODEL)

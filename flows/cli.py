@@ -1,11 +1,13 @@
 """The `claims` command.
 
 claims run corpus/ --out outputs          # extract new and changed articles
+claims evaluate --gold gold/ --tables outputs   # score the claims against a gold standard
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
@@ -88,6 +90,35 @@ def build_parser() -> argparse.ArgumentParser:
     )
     progress.add_argument("--no-progress", dest="progress", action="store_false")
     run.add_argument("--verbose", action="store_true", help="show Prefect's logs")
+
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="score a run's claims against a gold standard",
+        description="Score the claims table of a run's output folder against gold edges "
+        "(JSON Lines, see the gold guideline): precision, recall and F1 overall, per role "
+        "and per document, and hedge, negation and polarity accuracy.",
+    )
+    evaluate.add_argument(
+        "--gold",
+        type=Path,
+        action="append",
+        required=True,
+        metavar="PATH",
+        help="gold .jsonl file, or folder of them (repeatable)",
+    )
+    evaluate.add_argument(
+        "--tables", type=Path, required=True, metavar="DIR", help="a run's output folder"
+    )
+    evaluate.add_argument(
+        "--report", type=Path, default=None, metavar="FILE", help="also write every figure as JSON"
+    )
+    evaluate.add_argument(
+        "--show",
+        type=int,
+        default=20,
+        metavar="N",
+        help="misses and false positives to list (default 20)",
+    )
     return parser
 
 
@@ -95,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "run":
         return _run(args)
+    if args.command == "evaluate":
+        return _evaluate(args)
     return 2
 
 
@@ -136,6 +169,29 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     print_summary(summary)
     return 1 if summary["status"] == "failed" else 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from pipeline.evaluate import evaluate, format_report
+
+    if args.show < 0:
+        print(f"claims: --show must be at least 0, got {args.show}", file=sys.stderr)
+        return 2
+    try:
+        evaluation = evaluate(args.gold, args.tables)
+    except (ValueError, OSError) as error:
+        print(f"claims: {error}", file=sys.stderr)
+        return 2
+    for warning in evaluation.warnings():
+        print(f"claims: warning: {warning}", file=sys.stderr)
+    print(format_report(evaluation, args.show), end="")
+    if args.report:
+        try:
+            args.report.write_text(json.dumps(evaluation.to_json(), indent=2) + "\n")
+        except OSError as error:
+            print(f"claims: cannot write {args.report}: {error.strerror}", file=sys.stderr)
+            return 2
+    return 0
 
 
 def print_summary(summary: dict) -> None:

@@ -17,7 +17,7 @@ from spacy.language import Language
 
 # Importing registers our factories and tokenizer when the package is not installed
 # (installed, spaCy also finds them through entry points).
-from pipeline import abbreviations, layout, tokenizer  # noqa: F401
+from pipeline import abbreviations, claims, entities, hedging, layout, tokenizer  # noqa: F401
 from pipeline.paths import PROJECT_DIR
 from pipeline.version import __version__
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Span
 
 from pipeline.ingest import Document
 
@@ -82,3 +83,109 @@ def document_row(
         "run_id": run_id,
         "processed_at": processed_at,
     }
+
+
+def _sentence_ids(sentences: list[dict]) -> tuple[list[int], list[dict]]:
+    """Row starts for bisecting a char offset to its sentence row."""
+    ordered = sorted(sentences, key=lambda row: row["start_char"])
+    return [row["start_char"] for row in ordered], ordered
+
+
+def _sentence_for(index: tuple[list[int], list[dict]], offset: int) -> dict | None:
+    from bisect import bisect_right
+
+    starts, rows = index
+    position = bisect_right(starts, offset) - 1
+    return rows[position] if position >= 0 else None
+
+
+def entity_rows(doc: Doc, doc_id: str, sentences: list[dict]) -> list[dict]:
+    """One row per entity mention in `doc.spans["entities"]`."""
+    if "entities" not in doc.spans:
+        return []
+    index = _sentence_ids(sentences)
+    rows = []
+    for span in doc.spans["entities"]:
+        sentence = _sentence_for(index, span.start_char)
+        if sentence is None:
+            continue
+        rows.append(
+            {
+                "doc_id": doc_id,
+                "sentence_id": sentence["sentence_id"],
+                "text": span.text,
+                "label": span.label_,
+                "norm": span._.norm or span.text.lower(),
+                "start_char": span.start_char,
+                "end_char": span.end_char,
+                "source": span._.entity_source or "unknown",
+            }
+        )
+    return rows
+
+
+def claim_id(doc_id: str, *spans: Span | None) -> str:
+    """Stable across runs: the article and the offsets of what the claim links."""
+    parts = [doc_id] + [f"{s.start_char}-{s.end_char}" if s is not None else "-" for s in spans]
+    return hashlib.sha256(":".join(parts).encode()).hexdigest()[:16]
+
+
+def claim_rows(
+    doc: Doc, doc_id: str, source: str, sentences: list[dict], pipeline_version: str
+) -> list[dict]:
+    """One row per claim in `doc._.claims`, with its evidence."""
+    if not Doc.has_extension("claims"):
+        return []
+    index = _sentence_ids(sentences)
+    rows = []
+    seen: set[str] = set()
+    for claim in doc._.claims:
+        sentence = _sentence_for(index, claim.substance.span.start_char)
+        if sentence is None:
+            continue
+        target = claim.target.span if claim.target else None
+        effect = claim.effect.span if claim.effect else None
+        condition = claim.condition
+        identifier = claim_id(doc_id, claim.substance.span, target, effect)
+        if identifier in seen:
+            continue
+        seen.add(identifier)
+        antecedent = claim.substance.antecedent
+        rows.append(
+            {
+                "claim_id": identifier,
+                "doc_id": doc_id,
+                "source": source,
+                "section": sentence["section"],
+                "sentence_id": sentence["sentence_id"],
+                "sentence": sentence["text"],
+                "sentence_start": sentence["start_char"],
+                "sentence_end": sentence["end_char"],
+                "substance": claim.substance.span.text,
+                "substance_norm": claim.substance.norm,
+                "substance_antecedent": antecedent.text if antecedent is not None else None,
+                "substance_start": claim.substance.span.start_char,
+                "substance_end": claim.substance.span.end_char,
+                "mechanism": claim.mechanism,
+                "target": target.text if target is not None else None,
+                "target_norm": claim.target.norm if claim.target else None,
+                "target_start": target.start_char if target is not None else None,
+                "target_end": target.end_char if target is not None else None,
+                "effect": effect.text if effect is not None else None,
+                "effect_norm": claim.effect.norm if claim.effect else None,
+                "effect_start": effect.start_char if effect is not None else None,
+                "effect_end": effect.end_char if effect is not None else None,
+                "polarity": claim.effect.polarity if claim.effect else None,
+                "condition": condition.text if condition is not None else None,
+                "condition_norm": (condition._.norm or condition.text.lower())
+                if condition is not None
+                else None,
+                "hedged": claim.hedged,
+                "negated": claim.negated,
+                "hedge_cues": [cue.text for cue in claim.hedge_cues],
+                "negation_cues": [cue.text for cue in claim.negation_cues],
+                "rule": claim.rule,
+                "pipeline_version": pipeline_version,
+            }
+        )
+    return rows

@@ -34,8 +34,14 @@ from pipeline.ingest import (
 )
 from pipeline.layout import HEADING_HINTS_KEY
 from pipeline.loader import load
-from pipeline.records import abbreviation_rows, document_row, sentence_rows
-from pipeline.schemas import SCHEMA_VERSION, to_table
+from pipeline.records import (
+    abbreviation_rows,
+    claim_rows,
+    document_row,
+    entity_rows,
+    sentence_rows,
+)
+from pipeline.schemas import DOCUMENT_TABLES, SCHEMA_VERSION, to_table
 from pipeline.store import TableStore
 
 log = logging.getLogger(__name__)
@@ -146,7 +152,7 @@ def process_batch(job: BatchJob) -> BatchResult:
                 outcomes.append(nlp(_spacy_doc(nlp, document)))
             except Exception as error:
                 outcomes.append(error)
-    rows: dict[str, list[dict]] = {"documents": [], "sentences": [], "abbreviations": []}
+    rows: dict[str, list[dict]] = {name: [] for name in DOCUMENT_TABLES}
     errors: list[IngestError] = []
     result = BatchResult(tables={}, errors=errors, processed_sources=[])
     for document, outcome in zip(job.documents, outcomes, strict=True):
@@ -156,6 +162,10 @@ def process_batch(job: BatchJob) -> BatchResult:
         sentences = sentence_rows(outcome, document.doc_id)
         rows["sentences"].extend(sentences)
         rows["abbreviations"].extend(abbreviation_rows(outcome, document.doc_id))
+        rows["entities"].extend(entity_rows(outcome, document.doc_id, sentences))
+        rows["claims"].extend(
+            claim_rows(outcome, document.doc_id, document.source, sentences, version)
+        )
         rows["documents"].append(
             document_row(
                 document,

@@ -12,7 +12,7 @@ import sys
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 
 
 def _field(name: str, type_: pa.DataType, description: str, nullable: bool = False) -> pa.Field:
@@ -110,6 +110,114 @@ ABBREVIATIONS = _schema(
     _field("long_end_char", pa.int32(), "End offset of the long form."),
 )
 
+ENTITIES = _schema(
+    "One row per entity mention: substances, targets, effects and conditions, with the "
+    "normalised name they share across spellings and abbreviations.",
+    "doc_id, start_char",
+    _field("doc_id", pa.string(), "Article (see `documents`)."),
+    _field("sentence_id", pa.string(), "Sentence holding the mention (see `sentences`)."),
+    _field("text", pa.string(), "The mention as written."),
+    _field(
+        "label",
+        pa.string(),
+        "SUBSTANCE (drug, chemical, plant, supplement, drug class), TARGET (receptor, "
+        "neurotransmitter, hormone, transporter, enzyme, brain region or system), EFFECT "
+        "(outcome or symptom), CONDITION (disorder).",
+    ),
+    _field(
+        "norm",
+        pa.string(),
+        "Normalised name, lowercase: the DrugBank common name, MeSH descriptor or curated "
+        "name for lexicon terms, the long form's name for abbreviations, else the lowercased text.",
+    ),
+    _field("start_char", pa.int32(), "Offset of the first character in `documents.text`."),
+    _field("end_char", pa.int32(), "Offset just past the last character."),
+    _field(
+        "source",
+        pa.string(),
+        "What found it: lexicon, model (the trained NER), model+lexicon (both), or "
+        "abbreviation+<source of its long form>.",
+    ),
+)
+
+CLAIMS = _schema(
+    "One row per (substance, target, effect) claim of a sentence; `target` or `effect` may be "
+    "null. A mechanism and the outcome it leads to in one sentence share a row. Each row "
+    "carries its evidence: sentence, offsets, the rule that found it and its epistemics.",
+    "claim_id",
+    _field(
+        "claim_id",
+        pa.string(),
+        "Stable claim id: first 16 hex digits of the SHA-256 of doc_id and the substance, "
+        "target and effect offsets. The same text gives the same id in every run, so "
+        "reviewers' verdicts can follow it.",
+    ),
+    _field("doc_id", pa.string(), "Article (see `documents`)."),
+    _field("source", pa.string(), "The article's source (as in `documents.source`)."),
+    _field("section", pa.string(), "Heading the sentence falls under, else null.", True),
+    _field("sentence_id", pa.string(), "Sentence (see `sentences`)."),
+    _field("sentence", pa.string(), "Sentence text: the claim's evidence."),
+    _field("sentence_start", pa.int32(), "Offset of the sentence in `documents.text`."),
+    _field("sentence_end", pa.int32(), "End offset of the sentence."),
+    _field(
+        "substance",
+        pa.string(),
+        "The substance as written; for a reference ('its alkaloids', 'the drug') the reference.",
+    ),
+    _field("substance_norm", pa.string(), "Normalised name of the substance (see `entities.norm`)."),
+    _field(
+        "substance_antecedent",
+        pa.string(),
+        "For a reference, the earlier mention it was resolved to (same paragraph), else null.",
+        True,
+    ),
+    _field("substance_start", pa.int32(), "Offset of `substance` in `documents.text`."),
+    _field("substance_end", pa.int32(), "End offset of `substance`."),
+    _field(
+        "mechanism",
+        pa.string(),
+        "How the substance acts: the predicate and mechanism nouns linking it to the target "
+        "(e.g. 'stimulates release'), or to the effect when there is no target.",
+        True,
+    ),
+    _field("target", pa.string(), "What it acts on, as written.", True),
+    _field("target_norm", pa.string(), "Normalised target name.", True),
+    _field("target_start", pa.int32(), "Offset of `target`.", True),
+    _field("target_end", pa.int32(), "End offset of `target`.", True),
+    _field("effect", pa.string(), "The outcome, as written.", True),
+    _field("effect_norm", pa.string(), "Normalised effect name.", True),
+    _field("effect_start", pa.int32(), "Offset of `effect`.", True),
+    _field("effect_end", pa.int32(), "End offset of `effect`.", True),
+    _field(
+        "polarity",
+        pa.string(),
+        "Of the effect: benefit, harm or neutral (null without an effect). 'Reduces "
+        "symptoms' is a benefit, 'risk of addiction' a harm.",
+        True,
+    ),
+    _field("condition", pa.string(), "Disorder the effect concerns, as written.", True),
+    _field("condition_norm", pa.string(), "Normalised condition name.", True),
+    _field("hedged", pa.bool_(), "True when a hedge cue covers the claim (see `hedge_cues`)."),
+    _field("negated", pa.bool_(), "True when a negation cue covers the claim."),
+    _field(
+        "hedge_cues",
+        pa.list_(pa.string()),
+        "The hedge cues covering the claim, as written (may, potentially, suggests...).",
+    ),
+    _field(
+        "negation_cues",
+        pa.list_(pa.string()),
+        "The negation cues covering the claim, as written.",
+    ),
+    _field(
+        "rule",
+        pa.string(),
+        "The extraction rule: svo, passive, nominal, object, by_means or treatment_for, with "
+        "+coord, +chain, +ref when coordination, a clause chain or a reference was followed.",
+    ),
+    _field("pipeline_version", pa.string(), "Version of the pipeline that extracted it."),
+)
+
 ERRORS = _schema(
     "One row per source that could not be processed in the latest run that tried it. A "
     "source that later succeeds, or fails again, replaces its old row.",
@@ -160,12 +268,14 @@ TABLES: dict[str, pa.Schema] = {
     "documents": DOCUMENTS,
     "sentences": SENTENCES,
     "abbreviations": ABBREVIATIONS,
+    "entities": ENTITIES,
+    "claims": CLAIMS,
     "errors": ERRORS,
     "runs": RUNS,
 }
 
 # Tables whose rows belong to one article: re-processing an article replaces them.
-DOCUMENT_TABLES = ("documents", "sentences", "abbreviations")
+DOCUMENT_TABLES = ("documents", "sentences", "abbreviations", "entities", "claims")
 
 
 def empty_table(name: str) -> pa.Table:

@@ -1,10 +1,16 @@
 """Assemble the shipped pipeline from the trained parts.
 
     python models/scripts/assemble.py --syntax DIR --ner DIR --out models/claims_web_sm
+    python models/scripts/assemble.py --extraction-only --out models/claims_web_sm
+
+The second form keeps the trained components of an assembled pipeline and rebuilds only the
+extraction components (entities with the lexicon of build_lexicon.py, hedge cues, claims),
+which is all a change to the lexicon or the claim rules needs.
 
 Order: scispaCy tokenizer -> layout (line and heading boundaries, set before the parser so
 it respects them) -> tok2vec, tagger -> attribute_ruler (PTB tag -> UPOS) -> rule lemmatizer
--> parser (also the sentence boundaries) -> ner (own tok2vec) -> abbreviations.
+-> parser (also the sentence boundaries) -> ner (own tok2vec) -> abbreviations -> entities
+(NER + lexicon) -> hedge and negation cues -> claims.
 """
 
 from __future__ import annotations
@@ -28,6 +34,8 @@ from tag_map import TAG_MAP, UD_PATTERNS  # noqa: E402
 from pipeline.version import __version__  # noqa: E402
 
 MODEL_NAME = "claims_web_sm"
+LEXICON = PROJECT_DIR / "models" / "build" / "lexicon.jsonl"
+EXTRACTION = ("claims_entities", "claims_hedging", "claims_extractor")
 
 
 def assemble(syntax_dir: Path, ner_dir: Path) -> Language:
@@ -67,6 +75,35 @@ def assemble(syntax_dir: Path, ner_dir: Path) -> Language:
     return nlp
 
 
+def add_extraction(nlp: Language, lexicon: Path) -> Language:
+    """(Re)place the extraction components at the end of the pipeline."""
+    for name in EXTRACTION:
+        if name in nlp.pipe_names:
+            nlp.remove_pipe(name)
+    entities = nlp.add_pipe("claims_entities")
+    entities.initialize(nlp=nlp, lexicon_path=lexicon)
+    nlp.add_pipe("claims_hedging")
+    nlp.add_pipe("claims_extractor")
+    nlp.meta["description"] = DESCRIPTION
+    nlp.meta.setdefault("sources", [])
+    for source in LEXICON_SOURCES:
+        if source not in nlp.meta["sources"]:
+            nlp.meta["sources"].append(source)
+    return nlp
+
+
+DESCRIPTION = (
+    "Health and biomedical web text: scispaCy tokenizer, PTB tagger with UPOS, rule "
+    "lemmatizer, spaCy-style dependency parser (CRAFT), CHEMICAL and DISEASE NER (BC5CDR), "
+    "layout and abbreviation components, SUBSTANCE/TARGET/EFFECT/CONDITION entities (NER + "
+    "DrugBank/MeSH lexicon), hedge and negation cues, substance-target-effect claims."
+)
+LEXICON_SOURCES = [
+    {"name": "DrugBank open vocabulary", "license": "CC0 1.0"},
+    {"name": "MeSH 2024 descriptors and trees", "license": "NLM public data"},
+]
+
+
 def save(nlp: Language, out: Path) -> None:
     """Write the pipeline, stamping a checksum of its weights into meta.json."""
     if out.exists():
@@ -87,11 +124,22 @@ def weights_checksum(model_dir: Path) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--syntax", type=Path, required=True)
-    parser.add_argument("--ner", type=Path, required=True)
+    parser.add_argument("--syntax", type=Path)
+    parser.add_argument("--ner", type=Path)
+    parser.add_argument("--lexicon", type=Path, default=LEXICON)
+    parser.add_argument("--extraction-only", action="store_true")
     parser.add_argument("--out", type=Path, default=PROJECT_DIR / "models" / MODEL_NAME)
     args = parser.parse_args(argv)
-    nlp = assemble(args.syntax, args.ner)
+    if not args.lexicon.exists():
+        parser.error(f"{args.lexicon} is missing: run models/scripts/build_lexicon.py first")
+    if args.extraction_only:
+        nlp = spacy.load(args.out)
+        nlp.meta.pop("claims_model_checksum", None)
+    elif args.syntax and args.ner:
+        nlp = assemble(args.syntax, args.ner)
+    else:
+        parser.error("give --syntax and --ner, or --extraction-only")
+    add_extraction(nlp, args.lexicon)
     save(nlp, args.out)
     size = sum(p.stat().st_size for p in args.out.rglob("*") if p.is_file()) / 1e6
     print(f"saved {nlp.pipe_names} to {args.out} ({size:.1f} MB)")

@@ -1,0 +1,596 @@
+"""Substance -> target / effect claims from the dependency parse, each with its evidence.
+
+For every sentence the extractor takes the substance mentions (SUBSTANCE entities, and
+references such as "its alkaloids" or "the drug" resolved to the latest substance of the
+paragraph), the candidate targets (TARGET entities, receptor/neurotransmitter/system phrases)
+and effects (EFFECT entities, effect phrases, conditions that something treats or causes), and
+links a substance to a candidate when the dependency path between them has the shape of a
+claim. The shape names the rule, so every claim says how it was found:
+
+- `svo`: the substance is the subject ("MDMA stimulates the release of serotonin");
+- `passive`: the substance is the agent or passive subject ("... is released by MDMA");
+- `nominal`: a nominalisation ("kratom's impact on monoamine neurotransmitters");
+- `object`: the substance is the object of the predicate ("flagged kratom for abuse");
+- `by_means`: a "by <gerund>" mechanism ("By increasing serotonin levels, MDMA may help...");
+- `treatment_for`: "X as a treatment for depression", "MDMA for depression";
+- suffixes: `+coord` (reached through coordination or apposition), `+chain` (through a relative
+  clause or "leading to" / "contributes to"), `+ref` (the substance is a resolved reference).
+
+A substance with both targets and effects in a sentence gives one claim per (target, effect)
+pair: the mechanism and its outcome stay together. Hedges and negations count for a claim when
+their cue sits on, or modifies, the path of the claim or governs its clause.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span, Token
+
+from pipeline.entities import normalise_name
+
+if not Doc.has_extension("claims"):
+    Doc.set_extension("claims", default=[])
+
+# Heads of noun phrases that name what a substance acts on.
+TARGET_HEADS = {
+    "receptor", "transporter", "neurotransmitter", "neurochemical", "hormone", "enzyme",
+    "pathway", "circuit", "system", "brain", "neuron", "synapse", "cortex", "microbiome",
+    "bacteria", "connection", "cell",
+}
+# Heads of noun phrases that name an outcome in the person.
+EFFECT_HEADS = {
+    "effect", "symptom", "mood", "well-being", "wellbeing", "benefit", "outcome", "risk",
+    "relief", "reduction", "improvement", "pain", "anxiety", "fear", "empathy", "openness",
+    "trust", "addiction", "abuse", "dependence", "death", "seizure", "insight", "resilience",
+    "healing", "property", "consequence", "harm", "danger", "outlook", "self-compassion",
+    "communication", "euphoria", "sleep", "weight", "cramp", "inflammation", "toxicity",
+    "overdose", "withdrawal", "remission", "response", "safety", "efficacy", "experience",
+    "defensiveness", "sadness", "feeling", "sense", "suicide", "injury", "damage",
+    "complication", "problem", "reaction", "neurotoxicity", "stiffness", "infection",
+}
+# Verbs whose object is an effect: a condition after them is an outcome, not a population.
+EFFECT_VERBS = {
+    "treat", "alleviate", "relieve", "reduce", "ease", "prevent", "improve", "fight", "manage",
+    "cure", "lower", "cut", "combat", "cause", "trigger", "worsen", "increase", "decrease",
+    "help", "address", "lessen", "soothe", "protect", "slow", "delay", "boost", "promote",
+    "enhance", "induce", "produce", "lead", "provide", "offer", "create", "facilitate",
+}
+TREATMENT_NOUNS = {
+    "treatment", "therapy", "option", "approach", "intervention", "medication", "remedy",
+    "drug", "management", "adjunct", "addition", "candidate", "alternative", "medicine",
+    "cure", "aid", "use", "role", "potential", "promise",
+}
+MECHANISM_NOUNS = {
+    "release", "reuptake", "level", "activity", "production", "uptake", "signaling",
+    "signalling", "binding", "transmission", "function", "absorption", "expression",
+    "concentration", "regeneration", "growth", "secretion", "availability", "regulation",
+}
+CHAIN_VERBS = {"lead", "contribute", "result", "cause", "translate"}
+HARM_WORDS = {
+    "addiction", "abuse", "dependence", "side", "adverse", "risk", "death", "danger", "harm",
+    "toxicity", "overdose", "withdrawal", "damage", "complication", "problem", "seizure",
+    "injury", "reaction", "neurotoxicity", "negative", "serious", "trouble", "clot", "suicide",
+}
+BENEFIT_WORDS = {
+    "antidepressant", "therapeutic", "benefit", "relief", "improved", "improvement",
+    "well-being", "wellbeing", "empathy", "openness", "trust", "resilience", "healing",
+    "insight", "positive", "safe", "efficacy", "effective", "remission", "response",
+    "analgesic", "anxiolytic", "self-compassion", "connection", "recovery",
+}
+DECREASE_VERBS = {
+    "reduce", "alleviate", "relieve", "decrease", "lower", "prevent", "ease", "cut", "fight",
+    "combat", "treat", "manage", "cure", "lessen", "soothe", "protect", "slow", "delay",
+    "address", "block", "inhibit", "counteract",
+}
+REFERENCE_HEADS = {
+    "drug", "substance", "compound", "alkaloid", "medication", "plant", "supplement", "herb",
+    "chemical", "botanical", "agent", "medicine",
+}
+REFERENCE_DETERMINERS = {"this", "these", "the", "its", "such", "their", "that"}
+SUBJECT_PRONOUNS = {"it", "they"}
+POSSESSIVE_PRONOUNS = {"its", "their"}
+RELATIVE_PRONOUNS = {"which", "that", "who", "whom", "whose"}
+_CLIMB_DEPS = {"compound", "amod", "nmod", "npadvmod", "nummod", "hmod", "appos", "conj", "dep"}
+_NON_PATH_TOKENS = {"DET", "PUNCT", "CCONJ", "PRON"}
+MAX_PATH = 9
+
+
+@dataclass
+class Mention:
+    """A substance as written, and what it names."""
+
+    span: Span
+    norm: str
+    antecedent: Span | None = None
+
+    @property
+    def anchor(self) -> Token:
+        return _anchor(self.span)
+
+
+@dataclass
+class Slot:
+    """A candidate target or effect."""
+
+    span: Span
+    role: str  # "target" or "effect"
+    norm: str
+    polarity: str | None = None
+    condition: Span | None = None
+
+
+@dataclass
+class Claim:
+    """One (substance, target, effect) claim with its evidence."""
+
+    sentence: Span
+    substance: Mention
+    target: Slot | None
+    effect: Slot | None
+    mechanism: str | None
+    rule: str
+    hedge_cues: list[Span] = field(default_factory=list)
+    negation_cues: list[Span] = field(default_factory=list)
+
+    @property
+    def hedged(self) -> bool:
+        return bool(self.hedge_cues)
+
+    @property
+    def negated(self) -> bool:
+        return bool(self.negation_cues)
+
+    @property
+    def condition(self) -> Span | None:
+        return self.effect.condition if self.effect is not None else None
+
+
+@Language.factory("claims_extractor", default_config={"entities_key": "entities"})
+def make_extractor(nlp: Language, name: str, entities_key: str) -> ClaimExtractor:
+    return ClaimExtractor(name, entities_key=entities_key)
+
+
+class ClaimExtractor:
+    """Pipeline component: `doc._.claims`, a list of `Claim` in sentence order."""
+
+    def __init__(self, name: str, *, entities_key: str) -> None:
+        self.name = name
+        self.entities_key = entities_key
+
+    def __call__(self, doc: Doc) -> Doc:
+        entities = list(doc.spans[self.entities_key]) if self.entities_key in doc.spans else []
+        hedges = list(doc.spans["hedge_cues"]) if "hedge_cues" in doc.spans else []
+        negations = list(doc.spans["negation_cues"]) if "negation_cues" in doc.spans else []
+        claims: list[Claim] = []
+        recent: list[Mention] = []  # substances seen so far in the current paragraph
+        paragraph = None
+        for sentence in doc.sents:
+            if sentence._.paragraph != paragraph:
+                paragraph, recent = sentence._.paragraph, []
+            in_sentence = [e for e in entities if sentence.start <= e.start < sentence.end]
+            mentions = _mentions(sentence, in_sentence, recent)
+            slots = _slots(sentence, in_sentence, mentions)
+            claims.extend(_link(sentence, mentions, slots, hedges, negations))
+            recent.extend(m for m in mentions if m.antecedent is None)
+        doc._.claims = claims
+        return doc
+
+
+# -- substance mentions ------------------------------------------------------------------
+
+
+def _mentions(sentence: Span, entities: list[Span], recent: list[Mention]) -> list[Mention]:
+    mentions = [
+        Mention(span, span._.norm or normalise_name(span.text))
+        for span in entities
+        if span.label_ == "SUBSTANCE"
+    ]
+    taken = {i for m in mentions for i in range(m.span.start, m.span.end)}
+    for token in sentence:
+        if token.i in taken:
+            continue
+        reference = _reference(token)
+        if reference is None:
+            continue
+        antecedents = _appositive_substances(reference, mentions) or [
+            m for m in (mentions + recent)[::-1] if m.span.end <= reference.start
+        ][:1]
+        if not antecedents:
+            continue
+        if antecedents[0].span.sent == sentence and antecedents[0].span.end <= reference.start:
+            # "MDMA ... its ability": the subject is already in the sentence; keep the reference
+            # only when it is what the predicate is about.
+            if reference.root.dep_ not in {"nsubj", "nsubjpass"}:
+                continue
+        for antecedent in antecedents:
+            if antecedent.span.start >= reference.start and antecedent.span.end <= reference.end:
+                continue
+            mentions.append(Mention(reference, antecedent.norm, antecedent.span))
+        taken.update(range(reference.start, reference.end))
+    return mentions
+
+
+def _reference(token: Token) -> Span | None:
+    """'its alkaloids', 'these compounds', 'the drug', 'it' (as a subject): a substance reference."""
+    lower = token.lower_
+    if lower in SUBJECT_PRONOUNS and token.dep_ in {"nsubj", "nsubjpass"}:
+        if token.head.lemma_ == "be" or any(c.dep_ == "expl" for c in token.head.children):
+            return None
+        return token.doc[token.i : token.i + 1]
+    if token.pos_ in {"NOUN", "PROPN"} and token.lemma_.lower() in REFERENCE_HEADS:
+        determiners = [c for c in token.lefts if c.lower_ in REFERENCE_DETERMINERS]
+        if determiners:
+            return token.doc[determiners[0].i : token.i + 1]
+    if lower in POSSESSIVE_PRONOUNS and token.dep_ == "poss":
+        head = token.head
+        if head.lemma_.lower() in REFERENCE_HEADS:
+            return token.doc[token.i : head.i + 1]
+        return token.doc[token.i : token.i + 1]
+    return None
+
+
+def _appositive_substances(reference: Span, mentions: list[Mention]) -> list[Mention]:
+    """'Its alkaloids, mitragynine and 7-hydroxymitragynine': the names given in apposition."""
+    head = reference.root
+    found = []
+    for mention in mentions:
+        anchor = mention.span.root
+        while anchor.dep_ in {"conj", "appos"} and anchor.head != anchor:
+            if anchor.head == head:
+                found.append(mention)
+                break
+            anchor = anchor.head
+    return found
+
+
+def _anchor(span: Span) -> Token:
+    """The token through which a mention attaches to its clause ("MDMA-assisted therapy" -> therapy)."""
+    token = span.root
+    for _ in range(4):
+        if token.dep_ in _CLIMB_DEPS - {"conj", "appos"} and token.head.pos_ in {"NOUN", "PROPN"}:
+            token = token.head
+        elif token.dep_ in {"npadvmod", "compound", "advmod", "nsubj"} and token.head.lower_ in {
+            "assisted",
+            "based",
+            "derived",
+            "induced",
+        }:
+            token = token.head.head if token.head.head != token.head else token.head
+        else:
+            break
+    return token
+
+
+# -- candidate targets and effects ---------------------------------------------------------
+
+
+def _slots(sentence: Span, entities: list[Span], mentions: list[Mention]) -> list[Slot]:
+    doc = sentence.doc
+    substance_tokens = {i for m in mentions for i in range(m.span.start, m.span.end)}
+    slots: list[Slot] = []
+    in_entity: dict[int, Span] = {i: e for e in entities for i in range(e.start, e.end)}
+    for entity in entities:
+        if entity.label_ == "TARGET":
+            slots.append(Slot(entity, "target", entity._.norm or normalise_name(entity.text)))
+        elif entity.label_ in {"EFFECT", "CONDITION"}:
+            slot = _effect_slot(entity, entity.label_)
+            if slot is not None:
+                slots.append(slot)
+    for token in sentence:
+        if token.i in in_entity or token.i in substance_tokens or token.pos_ not in {"NOUN"}:
+            continue
+        lemma = token.lemma_.lower()
+        if lemma in TARGET_HEADS:
+            span = _phrase(token)
+            slots.append(Slot(span, "target", normalise_name(span.text)))
+        elif lemma in EFFECT_HEADS:
+            slots.extend(_effect_phrases(token))
+    # A slot inside another slot's phrase is part of it ("symptoms of depression").
+    slots.sort(key=lambda s: -(s.span.end - s.span.start))
+    kept: list[Slot] = []
+    for slot in slots:
+        if any(slot.span.start >= k.span.start and slot.span.end <= k.span.end for k in kept):
+            outer = next(
+                k for k in kept if slot.span.start >= k.span.start and slot.span.end <= k.span.end
+            )
+            if slot.span.label_ == "CONDITION" and outer.condition is None:
+                outer.condition = slot.span
+            continue
+        if any(i in substance_tokens for i in range(slot.span.start, slot.span.end)):
+            if slot.span.root.i in substance_tokens:
+                continue
+        kept.append(slot)
+    del doc
+    return sorted(kept, key=lambda s: s.span.start)
+
+
+def _effect_slot(entity: Span, label: str) -> Slot | None:
+    if label == "CONDITION" and not _is_outcome(entity.root):
+        return None
+    slot = Slot(entity, "effect", entity._.norm or normalise_name(entity.text))
+    slot.polarity = _polarity(entity)
+    if label == "CONDITION":
+        slot.condition = entity
+    return slot
+
+
+def _is_outcome(token: Token) -> bool:
+    """A condition is an outcome when something treats, causes or relieves it."""
+    for ancestor in _up_to_clause(token):
+        lemma = ancestor.lemma_.lower()
+        if ancestor.pos_ == "VERB" and lemma in EFFECT_VERBS:
+            return True
+        if ancestor.pos_ == "NOUN" and lemma in TREATMENT_NOUNS | EFFECT_HEADS:
+            return True
+        if ancestor.dep_ == "prep" and ancestor.lower_ in {"for", "against"}:
+            return True
+    return False
+
+
+def _up_to_clause(token: Token) -> Iterable[Token]:
+    node = token
+    for _ in range(4):
+        if node.head == node:
+            return
+        node = node.head
+        yield node
+        if node.pos_ in {"VERB", "AUX"}:
+            return
+
+
+def _phrase(head: Token, with_of: bool = False) -> Span:
+    """The head with its contiguous modifiers (no determiners), plus an 'of' phrase if asked."""
+    start = head.i
+    for child in reversed(list(head.lefts)):
+        if child.i == start - 1 and child.dep_ in {"compound", "amod", "nmod", "hmod", "punct"}:
+            if child.dep_ == "punct" and child.text != "-":
+                break
+            start = child.i
+        else:
+            break
+    end = head.i + 1
+    if with_of:
+        for child in head.rights:
+            if child.dep_ == "prep" and child.lower_ == "of" and child.i == end:
+                end = child.right_edge.i + 1
+    return head.doc[start:end]
+
+
+def _effect_phrases(token: Token) -> list[Slot]:
+    """'analgesic, euphoric, and anxiolytic effects' gives three effects; else one phrase."""
+    amods = [c for c in token.lefts if c.dep_ == "amod"]
+    coordinated = [c for a in amods for c in a.conjuncts if c.dep_ in {"conj", "amod"}]
+    doc = token.doc
+    if amods and coordinated and token.lemma_.lower() in {"effect", "property", "benefit"}:
+        items = sorted({a.i: a for a in amods + coordinated}.values(), key=lambda t: t.i)
+        slots = []
+        for item in items:
+            span = doc[item.i : item.i + 1]
+            slots.append(Slot(span, "effect", item.lemma_.lower(), _polarity(span)))
+        return slots
+    span = _phrase(token, with_of=token.lemma_.lower() in {"symptom", "risk", "feeling", "sense"})
+    return [Slot(span, "effect", normalise_name(span.text), _polarity(span))]
+
+
+def _polarity(span: Span) -> str:
+    words = {t.lower_ for t in span} | {t.lemma_.lower() for t in span}
+    harm = bool(words & HARM_WORDS) or span.label_ == "CONDITION"
+    benefit = bool(words & BENEFIT_WORDS)
+    governor = next(
+        (a for a in _up_to_clause(span.root) if a.pos_ == "VERB"),
+        None,
+    )
+    if governor is not None and governor.lemma_.lower() in DECREASE_VERBS:
+        return "benefit" if harm or not benefit else "harm"
+    if span.label_ == "CONDITION" or _governed_by_treatment(span.root):
+        return "benefit" if not harm or span.label_ == "CONDITION" else "harm"
+    if harm and not benefit:
+        return "harm"
+    if benefit:
+        return "benefit"
+    return "neutral"
+
+
+def _governed_by_treatment(token: Token) -> bool:
+    return any(a.lemma_.lower() in TREATMENT_NOUNS for a in _up_to_clause(token))
+
+
+# -- linking ---------------------------------------------------------------------------------
+
+
+def _link(
+    sentence: Span,
+    mentions: list[Mention],
+    slots: list[Slot],
+    hedges: list[Span],
+    negations: list[Span],
+) -> list[Claim]:
+    found: dict[int, list[tuple[Slot, str, list[Token]]]] = {}
+    for slot in slots:
+        best: list[tuple[int, int, str, list[Token]]] = []
+        for index, mention in enumerate(mentions):
+            if mention.span.start <= slot.span.start < mention.span.end:
+                continue
+            shape = _claim_shape(mention, slot)
+            if shape is None:
+                continue
+            rule, path = shape
+            best.append((len(path), index, rule, path))
+        if not best:
+            continue
+        shortest = min(length for length, *_ in best)
+        for length, index, rule, path in best:
+            if length <= shortest + 1:
+                found.setdefault(index, []).append((slot, rule, path))
+    claims = []
+    sentence_hedges = [h for h in hedges if sentence.start <= h.start < sentence.end]
+    sentence_negations = [n for n in negations if sentence.start <= n.start < sentence.end]
+    for index, links in sorted(found.items()):
+        mention = mentions[index]
+        targets = [link for link in links if link[0].role == "target"]
+        effects = [link for link in links if link[0].role == "effect"]
+        pairs: list[tuple] = (
+            [(t, e) for t in targets for e in effects]
+            if targets and effects
+            else [(t, None) for t in targets] + [(None, e) for e in effects]
+        )
+        for target, effect in pairs:
+            paths = [link[2] for link in (target, effect) if link is not None]
+            rule = (target or effect)[1]
+            if target is not None and effect is not None and "by_means" in (target[1], effect[1]):
+                rule = "by_means"
+            elif effect is not None and target is not None:
+                rule = effect[1]
+            if mention.antecedent is not None and "+ref" not in rule:
+                rule += "+ref"
+            scope = {t.i for path in paths for t in path} | {
+                t.i for link in (target, effect) if link is not None for t in link[0].span
+            }
+            claims.append(
+                Claim(
+                    sentence=sentence,
+                    substance=mention,
+                    target=target[0] if target else None,
+                    effect=effect[0] if effect else None,
+                    mechanism=_mechanism(target[2]) if target else _mechanism(effect[2]),
+                    rule=rule,
+                    hedge_cues=_cues_in_scope(sentence_hedges, scope, paths),
+                    negation_cues=_cues_in_scope(sentence_negations, scope, paths, strict=True),
+                )
+            )
+    return claims
+
+
+def _claim_shape(mention: Mention, slot: Slot) -> tuple[str, list[Token]] | None:
+    """(rule, path tokens from the predicate down to the slot), or None when not a claim."""
+    anchor = mention.anchor
+    head = slot.span.root
+    up = [anchor]
+    while up[-1].head != up[-1] and len(up) <= MAX_PATH:
+        up.append(up[-1].head)
+    down = [head]
+    while down[-1] not in up and down[-1].head != down[-1] and len(down) <= MAX_PATH:
+        down.append(down[-1].head)
+    lca = down[-1]
+    if lca not in up:
+        return None
+    up = up[: up.index(lca) + 1]
+    if len(up) + len(down) - 1 > MAX_PATH:
+        return None
+    # The mention's own phrase: "MDMA for depression", "MDMA as a treatment for depression".
+    if lca == anchor or lca in _phrase(anchor):
+        if slot.role == "effect" and _treatment_for(down):
+            return "treatment_for", down
+        return None
+    rule = _subject_rule(up)
+    if rule is None:
+        if slot.role == "effect" and _treatment_for(down) and len(up) <= 4:
+            return "treatment_for", down
+        return None
+    if _blocked(down, lca, head):
+        return None
+    dependencies = {t.dep_ for t in down[:-1]}
+    if any(t.lower_ == "by" and t.dep_ == "prep" for t in down) and any(
+        t.dep_ == "pcomp" and t.tag_ == "VBG" for t in down
+    ):
+        rule = "by_means"
+    if dependencies & {"conj", "appos"} or "such" in {t.lower_ for t in down}:
+        rule += "+coord"
+    if dependencies & {"relcl", "advcl"} or any(
+        t.lemma_.lower() in CHAIN_VERBS and t != lca for t in down
+    ):
+        rule += "+chain"
+    return rule, down
+
+
+def _subject_rule(up: list[Token]) -> str | None:
+    """How the substance attaches to the predicate (the last token of `up`)."""
+    anchor, predicate = up[0], up[-1]
+    steps = [t.dep_ for t in up[:-1]]
+    if not steps:
+        return None
+    first = steps[0]
+    if predicate.pos_ in {"VERB", "AUX"}:
+        if first in {"nsubj", "csubj"}:
+            return "svo"
+        if first == "nsubjpass":
+            return "passive"
+        if first == "pobj" and len(up) > 2 and up[1].lower_ == "by" and up[1].dep_ == "agent":
+            return "passive"
+        if first == "pobj" and len(up) > 2 and up[1].dep_ == "agent":
+            return "passive"
+        if first in {"poss", "pobj"} and len(steps) >= 2:
+            # "kratom's impact on X contributes to ...": nominal subject of the verb
+            noun_step = steps[1] if first == "poss" else (steps[2] if len(steps) > 2 else "")
+            if noun_step in {"nsubj", "nsubjpass"}:
+                return "nominal"
+        if first == "dobj":
+            return "object"
+        if first == "pobj" and len(up) > 2 and up[1].lower_ in {"with", "of"}:
+            return "object"
+        return None
+    if predicate.pos_ in {"NOUN", "PROPN"}:
+        if first == "poss" or (first == "pobj" and up[1].lower_ in {"of", "by"}):
+            return "nominal"
+        if first in {"compound", "amod", "nmod"}:
+            return "nominal"
+    return None
+
+
+def _blocked(down: list[Token], lca: Token, head: Token) -> bool:
+    """The path enters another clause with a subject of its own: that clause's claim, not ours."""
+    for token in down[1:-1]:
+        for child in token.children:
+            if child.dep_ in {"nsubj", "nsubjpass"} and child not in down:
+                if child.lower_ not in RELATIVE_PRONOUNS:
+                    return True
+    return False
+
+
+def _treatment_for(down: list[Token]) -> bool:
+    """'treatment for X', 'X for depression', 'use in treating X'."""
+    preps = [t for t in down if t.dep_ == "prep"]
+    return any(p.lower_ in {"for", "against", "in"} for p in preps) and len(down) <= 6
+
+
+def _mechanism(path: list[Token]) -> str | None:
+    """The predicate and mechanism nouns on the way to the slot: 'stimulates release'."""
+    if len(path) < 2:
+        return None
+    words = [
+        t
+        for t in path[1:]
+        if (t.pos_ in {"VERB"} and t.dep_ != "aux")
+        or (t.pos_ == "NOUN" and t.lemma_.lower() in MECHANISM_NOUNS)
+        or (t.dep_ == "prt")
+    ]
+    for token in list(words):
+        for child in token.children:
+            if child.dep_ == "prt":
+                words.append(child)
+    if not words:
+        return None
+    return " ".join(t.text for t in sorted(set(words), key=lambda t: t.i))
+
+
+def _cues_in_scope(
+    cues: list[Span], scope: set[int], paths: list[list[Token]], strict: bool = False
+) -> list[Span]:
+    """Cues that sit on the claim's path, modify it, or govern the clause it is in."""
+    path_tokens = {t for path in paths for t in path}
+    governors = {a for path in paths for t in path[-1:] for a in t.ancestors}
+    found = []
+    for cue in cues:
+        root = cue.root
+        if root.i in scope or any(t.i in scope for t in cue):
+            found.append(cue)
+        elif root.head in path_tokens and root.dep_ in {
+            "aux", "advmod", "neg", "amod", "det", "preconj", "auxpass", "acomp",
+        }:
+            found.append(cue)
+        elif not strict and (root in governors or root.head in governors):
+            found.append(cue)
+    return found
