@@ -47,9 +47,37 @@ EFFECT_HEADS = {
     "trust", "addiction", "abuse", "dependence", "death", "seizure", "insight", "resilience",
     "healing", "property", "consequence", "harm", "danger", "outlook", "self-compassion",
     "communication", "euphoria", "sleep", "weight", "cramp", "inflammation", "toxicity",
-    "overdose", "withdrawal", "remission", "response", "safety", "efficacy", "experience",
-    "defensiveness", "sadness", "feeling", "sense", "suicide", "injury", "damage",
-    "complication", "problem", "reaction", "neurotoxicity", "stiffness", "infection",
+    "overdose", "withdrawal", "remission", "response", "defensiveness", "sadness", "suicide",
+    "injury", "damage", "complication", "problem", "reaction", "neurotoxicity", "stiffness",
+    "infection", "emotion", "barrier", "trouble", "clot", "decrease", "increase", "loss",
+    "gain", "memory", "cognition", "tolerance", "consequence",
+}
+# Effect heads that say nothing on their own ("the effects of MDMA", "potential benefits"):
+# they count only with a modifier that names the outcome.
+WEAK_HEADS = {
+    "effect", "benefit", "outcome", "response", "risk", "reduction", "improvement", "property",
+    "problem", "consequence", "decrease", "increase", "reaction", "experience", "loss", "gain",
+}
+UNINFORMATIVE_MODIFIERS = {
+    "potential", "possible", "any", "these", "those", "this", "unique", "its", "their", "such",
+    "other", "additional", "further", "long-term", "known", "unknown", "many", "some",
+}
+# Verbs whose object is an outcome in the person ("gain new insights", "process emotions").
+OUTCOME_VERBS = {
+    "improve", "enhance", "promote", "reduce", "decrease", "alleviate", "relieve", "ease",
+    "lower", "boost", "facilitate", "gain", "process", "confront", "resolve", "overcome",
+    "heal", "develop", "restore", "reverse", "prevent", "treat", "cause", "trigger", "induce",
+    "produce", "provide", "offer", "create", "experience", "control", "cut", "fight",
+}
+# Verbs of inquiry, advice and design: a clause under them studies a claim, it does not make one.
+INQUIRY_VERBS = {
+    "understand", "elucidate", "assess", "evaluate", "investigate", "examine", "determine",
+    "discuss", "weigh", "consider", "consult", "monitor", "record", "navigate", "approach",
+    "explore", "measure", "compare", "test", "warrant", "delve", "screen", "identify",
+}
+PERSON_NOUNS = {
+    "patient", "people", "individual", "participant", "adult", "child", "adolescent", "woman",
+    "man", "user", "those", "sufferer", "person", "teen", "veteran", "subject", "mouse", "rat",
 }
 # Verbs whose object is an effect: a condition after them is an outcome, not a population.
 EFFECT_VERBS = {
@@ -87,11 +115,11 @@ DECREASE_VERBS = {
 }
 REFERENCE_HEADS = {
     "drug", "substance", "compound", "alkaloid", "medication", "plant", "supplement", "herb",
-    "chemical", "botanical", "agent", "medicine",
+    "chemical", "botanical", "agent", "medicine", "vitamin", "treatment", "dose", "derivative",
 }
 REFERENCE_DETERMINERS = {"this", "these", "the", "its", "such", "their", "that"}
-SUBJECT_PRONOUNS = {"it", "they"}
-POSSESSIVE_PRONOUNS = {"its", "their"}
+SUBJECT_PRONOUNS = {"it"}
+POSSESSIVE_PRONOUNS = {"its"}
 RELATIVE_PRONOUNS = {"which", "that", "who", "whom", "whose"}
 _CLIMB_DEPS = {"compound", "amod", "nmod", "npadvmod", "nummod", "hmod", "appos", "conj", "dep"}
 _NON_PATH_TOKENS = {"DET", "PUNCT", "CCONJ", "PRON"}
@@ -172,8 +200,9 @@ class ClaimExtractor:
                 paragraph, recent = sentence._.paragraph, []
             in_sentence = [e for e in entities if sentence.start <= e.start < sentence.end]
             mentions = _mentions(sentence, in_sentence, recent)
-            slots = _slots(sentence, in_sentence, mentions)
-            claims.extend(_link(sentence, mentions, slots, hedges, negations))
+            if not sentence._.is_heading:
+                slots = _slots(sentence, in_sentence, mentions)
+                claims.extend(_link(sentence, mentions, slots, hedges, negations))
             recent.extend(m for m in mentions if m.antecedent is None)
         doc._.claims = claims
         return doc
@@ -187,6 +216,8 @@ def _mentions(sentence: Span, entities: list[Span], recent: list[Mention]) -> li
         Mention(span, span._.norm or normalise_name(span.text))
         for span in entities
         if span.label_ == "SUBSTANCE"
+        and span.root.lemma_.lower() not in REFERENCE_HEADS | EFFECT_HEADS
+        and not _defined_abbreviation(span, entities)
     ]
     taken = {i for m in mentions for i in range(m.span.start, m.span.end)}
     for token in sentence:
@@ -195,8 +226,15 @@ def _mentions(sentence: Span, entities: list[Span], recent: list[Mention]) -> li
         reference = _reference(token)
         if reference is None:
             continue
+        inside = [m for m in mentions if m.span.root in reference.root.subtree]
+        if inside and reference.root.lemma_.lower() in REFERENCE_HEADS:
+            # "the alkaloids present in kratom": a phrase that names its own substance
+            phrase = sentence.doc[reference.start : reference.root.i + 1]
+            mentions.append(Mention(phrase, inside[0].norm, inside[0].span))
+            taken.update(range(phrase.start, phrase.end))
+            continue
         antecedents = _appositive_substances(reference, mentions) or [
-            m for m in (mentions + recent)[::-1] if m.span.end <= reference.start
+            m for m in (recent + mentions)[::-1] if m.span.end <= reference.start
         ][:1]
         if not antecedents:
             continue
@@ -213,6 +251,15 @@ def _mentions(sentence: Span, entities: list[Span], recent: list[Mention]) -> li
     return mentions
 
 
+def _defined_abbreviation(span: Span, entities: list[Span]) -> bool:
+    """'(MDD)' right after 'major depressive disorder': the same mention twice."""
+    doc = span.doc
+    if span.start < 2 or doc[span.start - 1].text != "(":
+        return False
+    before = doc[span.start - 2]
+    return any(e.end == before.i + 1 and e.label_ == span.label_ for e in entities)
+
+
 def _reference(token: Token) -> Span | None:
     """'its alkaloids', 'these compounds', 'the drug', 'it' (as a subject): a substance reference."""
     lower = token.lower_
@@ -224,6 +271,8 @@ def _reference(token: Token) -> Span | None:
         determiners = [c for c in token.lefts if c.lower_ in REFERENCE_DETERMINERS]
         if determiners:
             return token.doc[determiners[0].i : token.i + 1]
+        if any(c.dep_ in {"acl", "prep", "amod"} for c in token.rights):
+            return token.doc[token.left_edge.i : token.i + 1]
     if lower in POSSESSIVE_PRONOUNS and token.dep_ == "poss":
         head = token.head
         if head.lemma_.lower() in REFERENCE_HEADS:
@@ -273,6 +322,8 @@ def _slots(sentence: Span, entities: list[Span], mentions: list[Mention]) -> lis
     slots: list[Slot] = []
     in_entity: dict[int, Span] = {i: e for e in entities for i in range(e.start, e.end)}
     for entity in entities:
+        if _defined_abbreviation(entity, entities) or _population(entity.root):
+            continue
         if entity.label_ == "TARGET":
             slots.append(Slot(entity, "target", entity._.norm or normalise_name(entity.text)))
         elif entity.label_ in {"EFFECT", "CONDITION"}:
@@ -282,12 +333,18 @@ def _slots(sentence: Span, entities: list[Span], mentions: list[Mention]) -> lis
     for token in sentence:
         if token.i in in_entity or token.i in substance_tokens or token.pos_ not in {"NOUN"}:
             continue
+        if _population(token):
+            continue
         lemma = token.lemma_.lower()
         if lemma in TARGET_HEADS:
             span = _phrase(token)
             slots.append(Slot(span, "target", normalise_name(span.text)))
         elif lemma in EFFECT_HEADS:
             slots.extend(_effect_phrases(token))
+        elif token.dep_ in {"dobj", "pobj"} and _outcome_object(token):
+            span = _phrase(token, with_of=True)
+            slots.append(Slot(span, "effect", normalise_name(span.text), _polarity(span)))
+    slots = [slot for slot in slots if not _location_of_target(slot, slots)]
     # A slot inside another slot's phrase is part of it ("symptoms of depression").
     slots.sort(key=lambda s: -(s.span.end - s.span.start))
     kept: list[Slot] = []
@@ -305,6 +362,39 @@ def _slots(sentence: Span, entities: list[Span], mentions: list[Mention]) -> lis
         kept.append(slot)
     del doc
     return sorted(kept, key=lambda s: s.span.start)
+
+
+def _population(token: Token) -> bool:
+    """'patients with chronic pain', 'depression sufferers': who was studied, not an outcome."""
+    head = token.head
+    if token.dep_ == "pobj" and head.lower_ == "with" and head.head.lemma_.lower() in PERSON_NOUNS:
+        return True
+    return token.dep_ in {"compound", "amod", "nmod"} and head.lemma_.lower() in PERSON_NOUNS
+
+
+def _outcome_object(token: Token) -> bool:
+    """The object of an outcome verb ("gain new insights"), or of "in" after it."""
+    verb = token.head
+    if token.dep_ == "pobj" and verb.lower_ in {"in", "on"}:
+        verb = verb.head
+    return verb.pos_ == "VERB" and verb.lemma_.lower() in OUTCOME_VERBS
+
+
+def _location_of_target(slot: Slot, slots: list[Slot]) -> bool:
+    """'opioid receptors in the brain', "the brain's neurotransmitters": where, not what."""
+    if slot.role != "target":
+        return False
+    root = slot.span.root
+    anchor = None
+    if root.dep_ == "poss":
+        anchor = root.head
+    elif root.dep_ == "pobj" and root.head.lower_ in {"in", "within", "from", "of"}:
+        anchor = root.head.head
+    if anchor is None:
+        return False
+    return any(
+        other is not slot and other.role == "target" and anchor in other.span for other in slots
+    )
 
 
 def _effect_slot(entity: Span, label: str) -> Slot | None:
@@ -371,7 +461,16 @@ def _effect_phrases(token: Token) -> list[Slot]:
             span = doc[item.i : item.i + 1]
             slots.append(Slot(span, "effect", item.lemma_.lower(), _polarity(span)))
         return slots
-    span = _phrase(token, with_of=token.lemma_.lower() in {"symptom", "risk", "feeling", "sense"})
+    lemma = token.lemma_.lower()
+    span = _phrase(token, with_of=lemma in {"symptom", "risk", "reduction", "decrease", "loss"})
+    if lemma in WEAK_HEADS:
+        informative = [
+            t
+            for t in span
+            if t != token and t.lower_ not in UNINFORMATIVE_MODIFIERS and not t.is_punct
+        ]
+        if not informative:
+            return []
     return [Slot(span, "effect", normalise_name(span.text), _polarity(span))]
 
 
@@ -490,7 +589,7 @@ def _claim_shape(mention: Mention, slot: Slot) -> tuple[str, list[Token]] | None
         if slot.role == "effect" and _treatment_for(down) and len(up) <= 4:
             return "treatment_for", down
         return None
-    if _blocked(down, lca, head):
+    if _blocked(down, lca, head) or _inquiry(up + down):
         return None
     dependencies = {t.dep_ for t in down[:-1]}
     if any(t.lower_ == "by" and t.dep_ == "prep" for t in down) and any(
@@ -537,6 +636,9 @@ def _subject_rule(up: list[Token]) -> str | None:
             return "nominal"
         if first in {"compound", "amod", "nmod"}:
             return "nominal"
+        if first in {"dobj", "pobj"} and len(up) > 2 and up[1].dep_ in {"acl", "prep"}:
+            if up[1].lower_ in {"using", "taking", "with", "from", "given", "after"}:
+                return "nominal"
     return None
 
 
@@ -547,6 +649,22 @@ def _blocked(down: list[Token], lca: Token, head: Token) -> bool:
             if child.dep_ in {"nsubj", "nsubjpass"} and child not in down:
                 if child.lower_ not in RELATIVE_PRONOUNS:
                     return True
+    return False
+
+
+def _inquiry(path: list[Token]) -> bool:
+    """On the path or above it: a verb of inquiry or advice ("to assess the safety of X",
+    "should consult"), so the sentence talks about a claim without making it."""
+    tokens = set(path)
+    for token in path:
+        tokens.update(token.ancestors)
+    for token in tokens:
+        if token.pos_ == "VERB" and token.lemma_.lower() in INQUIRY_VERBS:
+            return True
+        if token.pos_ in {"VERB", "AUX"} and any(
+            c.dep_ == "aux" and c.lower_ in {"should", "must"} for c in token.children
+        ):
+            return True
     return False
 
 

@@ -19,6 +19,8 @@ from spacy.tokens import Doc, Span
 from pipeline.lexicon import Lexicon, build_lexicon, read_entries
 
 LEXICON_FILE = "lexicon.jsonl.gz"
+# Parts of speech a one-word name cannot have in running text.
+_NOT_A_NAME = {"VERB", "AUX", "ADJ", "ADV", "ADP", "PRON", "DET", "CCONJ", "SCONJ", "PART"}
 
 if not Span.has_extension("norm"):
     Span.set_extension("norm", default=None)
@@ -60,6 +62,8 @@ class EntityMerger:
     def __call__(self, doc: Doc) -> Doc:
         candidates: list[Span] = []
         for start, end, term in self.lexicon.matches(doc):
+            if end - start == 1 and doc[start].pos_ in _NOT_A_NAME:
+                continue  # "antidepressant effects", "lead to": the word, not the name
             span = Span(doc, start, end, label=term.label)
             span._.norm = term.norm
             span._.entity_source = "lexicon"
@@ -69,6 +73,8 @@ class EntityMerger:
             label = self.ner_labels.get(ent.label_)
             if label is None:
                 continue
+            if any(token.pos_ in {"VERB", "AUX"} for token in ent):
+                continue  # a clause, not a name ("vitamin is")
             known = lexicon_by_offsets.get((ent.start, ent.end))
             if known is not None:
                 known._.entity_source = "model+lexicon"

@@ -17,8 +17,7 @@ from spacy.util import filter_spans
 
 HEDGE_PATTERNS: dict[str, list[list[dict]]] = {
     "modal": [
-        [{"LOWER": {"IN": ["may", "might", "could"]}, "TAG": {"IN": ["MD", "VB", "NN", "NNP"]}}],
-        [{"LOWER": {"IN": ["may", "might", "could"]}}],
+        [{"LOWER": {"IN": ["may", "might", "could", "can"]}}],
     ],
     "epistemic": [
         [{"LEMMA": {"IN": ["suggest", "indicate", "appear", "seem", "speculate", "hypothesize"]}}],
