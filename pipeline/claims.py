@@ -65,9 +65,13 @@ UNINFORMATIVE_MODIFIERS = {
 # Verbs whose object is an outcome in the person ("gain new insights", "process emotions").
 OUTCOME_VERBS = {
     "improve", "enhance", "promote", "reduce", "decrease", "alleviate", "relieve", "ease",
-    "lower", "boost", "facilitate", "gain", "process", "confront", "resolve", "overcome",
-    "heal", "develop", "restore", "reverse", "prevent", "treat", "cause", "trigger", "induce",
-    "produce", "provide", "offer", "create", "experience", "control", "cut", "fight",
+    "lower", "boost", "gain", "process", "confront", "resolve", "overcome", "heal", "develop",
+    "restore", "prevent", "cause", "trigger", "induce", "control",
+}
+# Objects that are never outcomes themselves.
+NOT_OUTCOMES = {
+    "feeling", "sense", "mechanism", "approach", "attention", "role", "decision", "hope",
+    "level", "avenue", "condition", "option", "process", "treatment", "therapy", "way",
 }
 # Verbs of inquiry, advice and design: a clause under them studies a claim, it does not make one.
 INQUIRY_VERBS = {
@@ -117,6 +121,8 @@ REFERENCE_HEADS = {
     "drug", "substance", "compound", "alkaloid", "medication", "plant", "supplement", "herb",
     "chemical", "botanical", "agent", "medicine", "vitamin", "treatment", "dose", "derivative",
 }
+# "This interaction may contribute to...": a claim of the previous sentence, referred back to.
+EVENT_REFERENCE_HEADS = {"interaction", "combination", "change", "mechanism", "integration"}
 REFERENCE_DETERMINERS = {"this", "these", "the", "its", "such", "their", "that"}
 SUBJECT_PRONOUNS = {"it"}
 POSSESSIVE_PRONOUNS = {"its"}
@@ -233,6 +239,10 @@ def _mentions(sentence: Span, entities: list[Span], recent: list[Mention]) -> li
             mentions.append(Mention(phrase, inside[0].norm, inside[0].span))
             taken.update(range(phrase.start, phrase.end))
             continue
+        if reference.root.lower_ in SUBJECT_PRONOUNS | POSSESSIVE_PRONOUNS and _nearest_is_target(
+            reference, entities
+        ):
+            continue  # "Serotonin ... its deficiency"
         antecedents = _appositive_substances(reference, mentions) or [
             m for m in (recent + mentions)[::-1] if m.span.end <= reference.start
         ][:1]
@@ -249,6 +259,14 @@ def _mentions(sentence: Span, entities: list[Span], recent: list[Mention]) -> li
             mentions.append(Mention(reference, antecedent.norm, antecedent.span))
         taken.update(range(reference.start, reference.end))
     return mentions
+
+
+def _nearest_is_target(reference: Span, entities: list[Span]) -> bool:
+    before = [e for e in entities if e.end <= reference.start and e.label_ in LINKABLE]
+    return bool(before) and before[-1].label_ == "TARGET"
+
+
+LINKABLE = {"SUBSTANCE", "TARGET"}
 
 
 def _defined_abbreviation(span: Span, entities: list[Span]) -> bool:
@@ -273,6 +291,10 @@ def _reference(token: Token) -> Span | None:
             return token.doc[determiners[0].i : token.i + 1]
         if any(c.dep_ in {"acl", "prep", "amod"} for c in token.rights):
             return token.doc[token.left_edge.i : token.i + 1]
+    if token.pos_ == "NOUN" and token.lemma_.lower() in EVENT_REFERENCE_HEADS:
+        determiners = [c for c in token.lefts if c.lower_ in {"this", "these", "such"}]
+        if determiners:
+            return token.doc[determiners[0].i : token.i + 1]
     if lower in POSSESSIVE_PRONOUNS and token.dep_ == "poss":
         head = token.head
         if head.lemma_.lower() in REFERENCE_HEADS:
@@ -368,12 +390,17 @@ def _population(token: Token) -> bool:
     """'patients with chronic pain', 'depression sufferers': who was studied, not an outcome."""
     head = token.head
     if token.dep_ == "pobj" and head.lower_ == "with" and head.head.lemma_.lower() in PERSON_NOUNS:
-        return True
+        person = head.head
+        # "help patients with treatment-resistant depression": the condition is what is helped
+        return not (person.dep_ == "dobj" and person.head.lemma_.lower() in EFFECT_VERBS)
     return token.dep_ in {"compound", "amod", "nmod"} and head.lemma_.lower() in PERSON_NOUNS
 
 
 def _outcome_object(token: Token) -> bool:
     """The object of an outcome verb ("gain new insights"), or of "in" after it."""
+    lemma = token.lemma_.lower()
+    if lemma in NOT_OUTCOMES or lemma in PERSON_NOUNS or lemma in REFERENCE_HEADS:
+        return False
     verb = token.head
     if token.dep_ == "pobj" and verb.lower_ in {"in", "on"}:
         verb = verb.head
@@ -385,6 +412,8 @@ def _location_of_target(slot: Slot, slots: list[Slot]) -> bool:
     if slot.role != "target":
         return False
     root = slot.span.root
+    if root.dep_ == "pobj" and root.head.lower_ in {"in", "within", "into"}:
+        return True
     anchor = None
     if root.dep_ == "poss":
         anchor = root.head
@@ -413,16 +442,16 @@ def _is_outcome(token: Token) -> bool:
         lemma = ancestor.lemma_.lower()
         if ancestor.pos_ == "VERB" and lemma in EFFECT_VERBS:
             return True
-        if ancestor.pos_ == "NOUN" and lemma in TREATMENT_NOUNS | EFFECT_HEADS:
+        if ancestor.pos_ == "NOUN" and lemma in TREATMENT_NOUNS | {"symptom", "risk"}:
             return True
         if ancestor.dep_ == "prep" and ancestor.lower_ in {"for", "against"}:
             return True
     return False
 
 
-def _up_to_clause(token: Token) -> Iterable[Token]:
+def _up_to_clause(token: Token, steps: int = 3) -> Iterable[Token]:
     node = token
-    for _ in range(4):
+    for _ in range(steps):
         if node.head == node:
             return
         node = node.head
@@ -443,8 +472,9 @@ def _phrase(head: Token, with_of: bool = False) -> Span:
             break
     end = head.i + 1
     if with_of:
+        preps = {"of"} if head.lemma_.lower() == "symptom" else {"of", "in", "from"}
         for child in head.rights:
-            if child.dep_ == "prep" and child.lower_ == "of" and child.i == end:
+            if child.dep_ == "prep" and child.lower_ in preps and child.i == end:
                 end = child.right_edge.i + 1
     return head.doc[start:end]
 
@@ -462,7 +492,11 @@ def _effect_phrases(token: Token) -> list[Slot]:
             slots.append(Slot(span, "effect", item.lemma_.lower(), _polarity(span)))
         return slots
     lemma = token.lemma_.lower()
-    span = _phrase(token, with_of=lemma in {"symptom", "risk", "reduction", "decrease", "loss"})
+    span = _phrase(
+        token,
+        with_of=lemma
+        in {"symptom", "risk", "reduction", "decrease", "loss", "relief", "improvement", "increase"},
+    )
     if lemma in WEAK_HEADS:
         informative = [
             t
@@ -581,7 +615,8 @@ def _claim_shape(mention: Mention, slot: Slot) -> tuple[str, list[Token]] | None
         return None
     # The mention's own phrase: "MDMA for depression", "MDMA as a treatment for depression".
     if lca == anchor or lca in _phrase(anchor):
-        if slot.role == "effect" and _treatment_for(down):
+        treatment = any(t.lemma_.lower() in TREATMENT_NOUNS - {"use"} for t in down[1:])
+        if slot.role == "effect" and treatment and _treatment_for(down):
             return "treatment_for", down
         return None
     rule = _subject_rule(up)
@@ -591,6 +626,8 @@ def _claim_shape(mention: Mention, slot: Slot) -> tuple[str, list[Token]] | None
         return None
     if _blocked(down, lca, head) or _inquiry(up + down):
         return None
+    if any(t.dep_ == "attr" for t in down[:-1]) and any(t.dep_ == "relcl" for t in down):
+        return None  # "dopamine, which are neurotransmitters involved in ...": a description
     dependencies = {t.dep_ for t in down[:-1]}
     if any(t.lower_ == "by" and t.dep_ == "prep" for t in down) and any(
         t.dep_ == "pcomp" and t.tag_ == "VBG" for t in down

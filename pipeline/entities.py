@@ -11,6 +11,7 @@ Abbreviations take their long form's label and name ("MDD" -> major depressive d
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from spacy.language import Language
@@ -73,8 +74,8 @@ class EntityMerger:
             label = self.ner_labels.get(ent.label_)
             if label is None:
                 continue
-            if any(token.pos_ in {"VERB", "AUX"} for token in ent):
-                continue  # a clause, not a name ("vitamin is")
+            if not _plausible_name(ent):
+                continue
             known = lexicon_by_offsets.get((ent.start, ent.end))
             if known is not None:
                 known._.entity_source = "model+lexicon"
@@ -99,6 +100,20 @@ class EntityMerger:
         if lexicon_path.exists():
             self.lexicon = Lexicon.from_disk(lexicon_path)
         return self
+
+
+_TITLES = {"dr", "dr.", "mr", "mr.", "ms", "ms.", "mrs.", "prof", "prof."}
+_DURATION = re.compile(r"^\d+[- ]?(?:hours?|days?|weeks?|months?|years?)$", re.IGNORECASE)
+
+
+def _plausible_name(span: Span) -> bool:
+    """NER output that cannot be a name: clauses ("vitamin is"), titles, durations, adverbs."""
+    if any(token.pos_ in {"VERB", "AUX"} for token in span):
+        return False
+    if len(span) == 1 and span[0].pos_ in _NOT_A_NAME:
+        return False
+    text = span.text.lower()
+    return text not in _TITLES and not _DURATION.match(text)
 
 
 def normalise_name(text: str) -> str:
