@@ -553,6 +553,10 @@ def _link(
             rule, path = shape
             best.append((len(path), index, rule, path))
         if not best:
+            fallback = _sentence_fallback(sentence, mentions, slot)
+            if fallback is not None:
+                index, path = fallback
+                found.setdefault(index, []).append((slot, "sentence", path))
             continue
         shortest = min(length for length, *_ in best)
         for length, index, rule, path in best:
@@ -640,6 +644,23 @@ def _claim_shape(mention: Mention, slot: Slot) -> tuple[str, list[Token]] | None
     ):
         rule += "+chain"
     return rule, down
+
+
+def _sentence_fallback(
+    sentence: Span, mentions: list[Mention], slot: Slot
+) -> tuple[int, list[Token]] | None:
+    """When the parse gives no path: a sentence about one substance, making no inquiry or
+    advice, links that substance to a candidate after it (rule `sentence`)."""
+    norms = {m.norm for m in mentions}
+    if len(norms) != 1:
+        return None
+    before = [i for i, m in enumerate(mentions) if m.span.end <= slot.span.start]
+    if not before:
+        return None
+    if _inquiry(list(sentence)):
+        return None
+    index = before[-1]
+    return index, [slot.span.root, sentence.root]
 
 
 def _subject_rule(up: list[Token]) -> str | None:
