@@ -50,13 +50,14 @@ EFFECT_HEADS = {
     "overdose", "withdrawal", "remission", "response", "defensiveness", "sadness", "suicide",
     "injury", "damage", "complication", "problem", "reaction", "neurotoxicity", "stiffness",
     "infection", "emotion", "barrier", "trouble", "clot", "decrease", "increase", "loss",
-    "gain", "memory", "cognition", "tolerance", "consequence",
+    "gain", "memory", "cognition", "tolerance", "consequence", "feeling", "sense",
 }
 # Effect heads that say nothing on their own ("the effects of MDMA", "potential benefits"):
 # they count only with a modifier that names the outcome.
 WEAK_HEADS = {
     "effect", "benefit", "outcome", "response", "risk", "reduction", "improvement", "property",
     "problem", "consequence", "decrease", "increase", "reaction", "experience", "loss", "gain",
+    "feeling", "sense",
 }
 UNINFORMATIVE_MODIFIERS = {
     "potential", "possible", "any", "these", "those", "this", "unique", "its", "their", "such",
@@ -100,6 +101,12 @@ MECHANISM_NOUNS = {
     "signalling", "binding", "transmission", "function", "absorption", "expression",
     "concentration", "regeneration", "growth", "secretion", "availability", "regulation",
 }
+# Nouns that carry a claim about their substance ("kratom's impact on", "its ability to").
+NOMINAL_PREDICATES = {
+    "impact", "effect", "influence", "ability", "role", "action", "benefit", "potential",
+    "capacity", "property", "interaction", "activation", "administration", "treatment",
+    "therapy", "infusion", "application", "outcome", "experience", "response", "dose",
+}
 CHAIN_VERBS = {"lead", "contribute", "result", "cause", "translate"}
 HARM_WORDS = {
     "addiction", "abuse", "dependence", "side", "adverse", "risk", "death", "danger", "harm",
@@ -130,6 +137,8 @@ RELATIVE_PRONOUNS = {"which", "that", "who", "whom", "whose"}
 _CLIMB_DEPS = {"compound", "amod", "nmod", "npadvmod", "nummod", "hmod", "appos", "conj", "dep"}
 _NON_PATH_TOKENS = {"DET", "PUNCT", "CCONJ", "PRON"}
 MAX_PATH = 9
+# _claim_shape's answer for a path that exists but says the sentence makes no such claim.
+VETO = ("veto", [])
 
 
 @dataclass
@@ -495,7 +504,10 @@ def _effect_phrases(token: Token) -> list[Slot]:
     span = _phrase(
         token,
         with_of=lemma
-        in {"symptom", "risk", "reduction", "decrease", "loss", "relief", "improvement", "increase"},
+        in {
+            "symptom", "risk", "reduction", "decrease", "loss", "relief", "improvement",
+            "increase", "feeling", "sense",
+        },
     )
     if lemma in WEAK_HEADS:
         informative = [
@@ -544,16 +556,20 @@ def _link(
     found: dict[int, list[tuple[Slot, str, list[Token]]]] = {}
     for slot in slots:
         best: list[tuple[int, int, str, list[Token]]] = []
+        vetoed = False
         for index, mention in enumerate(mentions):
             if mention.span.start <= slot.span.start < mention.span.end:
                 continue
             shape = _claim_shape(mention, slot)
             if shape is None:
                 continue
+            if shape is VETO:
+                vetoed = True
+                continue
             rule, path = shape
             best.append((len(path), index, rule, path))
         if not best:
-            fallback = _sentence_fallback(sentence, mentions, slot)
+            fallback = None if vetoed else _sentence_fallback(sentence, mentions, slot)
             if fallback is not None:
                 index, path = fallback
                 found.setdefault(index, []).append((slot, "sentence", path))
@@ -586,6 +602,9 @@ def _link(
             scope = {t.i for path in paths for t in path} | {
                 t.i for link in (target, effect) if link is not None for t in link[0].span
             }
+            if rule.startswith("sentence"):
+                # no path to scope the cues on: the sentence's cues count
+                scope = set(range(sentence.start, sentence.end))
             claims.append(
                 Claim(
                     sentence=sentence,
@@ -629,9 +648,9 @@ def _claim_shape(mention: Mention, slot: Slot) -> tuple[str, list[Token]] | None
             return "treatment_for", down
         return None
     if _blocked(down, lca, head) or _inquiry(up + down):
-        return None
+        return VETO
     if any(t.dep_ == "attr" for t in down[:-1]) and any(t.dep_ == "relcl" for t in down):
-        return None  # "dopamine, which are neurotransmitters involved in ...": a description
+        return VETO  # "dopamine, which are neurotransmitters involved in ...": a description
     dependencies = {t.dep_ for t in down[:-1]}
     if any(t.lower_ == "by" and t.dep_ == "prep" for t in down) and any(
         t.dep_ == "pcomp" and t.tag_ == "VBG" for t in down
@@ -690,6 +709,8 @@ def _subject_rule(up: list[Token]) -> str | None:
             return "object"
         return None
     if predicate.pos_ in {"NOUN", "PROPN"}:
+        if predicate.lemma_.lower() not in NOMINAL_PREDICATES:
+            return None
         if first == "poss" or (first == "pobj" and up[1].lower_ in {"of", "by"}):
             return "nominal"
         if first in {"compound", "amod", "nmod"}:
@@ -764,7 +785,7 @@ def _cues_in_scope(
         if root.i in scope or any(t.i in scope for t in cue):
             found.append(cue)
         elif root.head in path_tokens and root.dep_ in {
-            "aux", "advmod", "neg", "amod", "det", "preconj", "auxpass", "acomp",
+            "aux", "advmod", "neg", "amod", "det", "preconj", "auxpass", "acomp", "nsubj",
         }:
             found.append(cue)
         elif not strict and (root in governors or root.head in governors):

@@ -17,7 +17,9 @@ from spacy.util import filter_spans
 
 HEDGE_PATTERNS: dict[str, list[list[dict]]] = {
     "modal": [
-        [{"LOWER": {"IN": ["may", "might", "could", "can"]}}],
+        [{"LOWER": {"IN": ["may", "might", "could"]}}],
+        # "can help", "can be": possibility; "can increase empathy" states an ability.
+        [{"LOWER": "can"}, {"LOWER": {"IN": ["help", "be", "potentially", "possibly"]}}],
     ],
     "epistemic": [
         [{"LEMMA": {"IN": ["suggest", "indicate", "appear", "seem", "speculate", "hypothesize"]}}],
