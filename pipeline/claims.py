@@ -31,110 +31,167 @@ from spacy.tokens import Doc, Span, Token
 
 from pipeline.entities import normalise_name
 
+
+def _words(text: str) -> frozenset[str]:
+    """A word list written as whitespace-separated words."""
+    return frozenset(text.split())
+
+
 if not Doc.has_extension("claims"):
     Doc.set_extension("claims", default=[])
 
 # Heads of noun phrases that name what a substance acts on.
-TARGET_HEADS = {
-    "receptor", "transporter", "neurotransmitter", "neurochemical", "hormone", "enzyme",
-    "pathway", "circuit", "system", "brain", "neuron", "synapse", "cortex", "microbiome",
-    "bacteria", "connection", "cell",
-}
+TARGET_HEADS = _words(
+    """
+    receptor transporter neurotransmitter neurochemical hormone enzyme pathway circuit
+    system brain neuron synapse cortex microbiome bacteria connection cell
+    """
+)
 # Heads of noun phrases that name an outcome in the person.
-EFFECT_HEADS = {
-    "effect", "symptom", "mood", "well-being", "wellbeing", "benefit", "outcome", "risk",
-    "relief", "reduction", "improvement", "pain", "anxiety", "fear", "empathy", "openness",
-    "trust", "addiction", "abuse", "dependence", "death", "seizure", "insight", "resilience",
-    "healing", "property", "consequence", "harm", "danger", "outlook", "self-compassion",
-    "communication", "euphoria", "sleep", "weight", "cramp", "inflammation", "toxicity",
-    "overdose", "withdrawal", "remission", "response", "defensiveness", "sadness", "suicide",
-    "injury", "damage", "complication", "problem", "reaction", "neurotoxicity", "stiffness",
-    "infection", "emotion", "barrier", "trouble", "clot", "decrease", "increase", "loss",
-    "gain", "memory", "cognition", "tolerance", "consequence", "feeling", "sense",
-}
+EFFECT_HEADS = _words(
+    """
+    effect symptom mood well-being wellbeing benefit outcome risk relief reduction
+    improvement pain anxiety fear empathy openness trust addiction abuse dependence death
+    seizure insight resilience healing property consequence harm danger outlook
+    self-compassion communication euphoria sleep weight cramp inflammation toxicity overdose
+    withdrawal remission response defensiveness sadness suicide injury damage complication
+    problem reaction neurotoxicity stiffness infection emotion barrier trouble clot decrease
+    increase loss gain memory cognition tolerance consequence feeling sense
+    """
+)
 # Effect heads that say nothing on their own ("the effects of MDMA", "potential benefits"):
 # they count only with a modifier that names the outcome.
-WEAK_HEADS = {
-    "effect", "benefit", "outcome", "response", "risk", "reduction", "improvement", "property",
-    "problem", "consequence", "decrease", "increase", "reaction", "experience", "loss", "gain",
-    "feeling", "sense",
-}
-UNINFORMATIVE_MODIFIERS = {
-    "potential", "possible", "any", "these", "those", "this", "unique", "its", "their", "such",
-    "other", "additional", "further", "long-term", "known", "unknown", "many", "some",
-}
+WEAK_HEADS = _words(
+    """
+    effect benefit outcome response risk reduction improvement property problem consequence
+    decrease increase reaction experience loss gain feeling sense
+    """
+)
+UNINFORMATIVE_MODIFIERS = _words(
+    """
+    potential possible any these those this unique its their such other additional further
+    long-term known unknown many some
+    """
+)
 # Verbs whose object is an outcome in the person ("gain new insights", "process emotions").
-OUTCOME_VERBS = {
-    "improve", "enhance", "promote", "reduce", "decrease", "alleviate", "relieve", "ease",
-    "lower", "boost", "gain", "process", "confront", "resolve", "overcome", "heal", "develop",
-    "restore", "prevent", "cause", "trigger", "induce", "control",
-}
+OUTCOME_VERBS = _words(
+    """
+    improve enhance promote reduce decrease alleviate relieve ease lower boost gain process
+    confront resolve overcome heal develop restore prevent cause trigger induce control
+    """
+)
 # Objects that are never outcomes themselves.
-NOT_OUTCOMES = {
-    "feeling", "sense", "mechanism", "approach", "attention", "role", "decision", "hope",
-    "level", "avenue", "condition", "option", "process", "treatment", "therapy", "way",
-}
+NOT_OUTCOMES = _words(
+    """
+    feeling sense mechanism approach attention role decision hope level avenue condition
+    option process treatment therapy way
+    """
+)
 # Verbs of inquiry, advice and design: a clause under them studies a claim, it does not make one.
-INQUIRY_VERBS = {
-    "understand", "elucidate", "assess", "evaluate", "investigate", "examine", "determine",
-    "discuss", "weigh", "consider", "consult", "monitor", "record", "navigate", "approach",
-    "explore", "measure", "compare", "test", "warrant", "delve", "screen", "identify",
-}
-PERSON_NOUNS = {
-    "patient", "people", "individual", "participant", "adult", "child", "adolescent", "woman",
-    "man", "user", "those", "sufferer", "person", "teen", "veteran", "subject", "mouse", "rat",
-}
+INQUIRY_VERBS = _words(
+    """
+    understand elucidate assess evaluate investigate examine determine discuss weigh
+    consider consult monitor record navigate approach explore measure compare test warrant
+    delve screen identify
+    """
+)
+PERSON_NOUNS = _words(
+    """
+    patient people individual participant adult child adolescent woman man user those
+    sufferer person teen veteran subject mouse rat
+    """
+)
 # Verbs whose object is an effect: a condition after them is an outcome, not a population.
-EFFECT_VERBS = {
-    "treat", "alleviate", "relieve", "reduce", "ease", "prevent", "improve", "fight", "manage",
-    "cure", "lower", "cut", "combat", "cause", "trigger", "worsen", "increase", "decrease",
-    "help", "address", "lessen", "soothe", "protect", "slow", "delay", "boost", "promote",
-    "enhance", "induce", "produce", "lead", "provide", "offer", "create", "facilitate",
-}
-TREATMENT_NOUNS = {
-    "treatment", "therapy", "option", "approach", "intervention", "medication", "remedy",
-    "drug", "management", "adjunct", "addition", "candidate", "alternative", "medicine",
-    "cure", "aid", "use", "role", "potential", "promise",
-}
-MECHANISM_NOUNS = {
-    "release", "reuptake", "level", "activity", "production", "uptake", "signaling",
-    "signalling", "binding", "transmission", "function", "absorption", "expression",
-    "concentration", "regeneration", "growth", "secretion", "availability", "regulation",
+EFFECT_VERBS = _words(
+    """
+    treat alleviate relieve reduce ease prevent improve fight manage cure lower cut combat
+    cause trigger worsen increase decrease help address lessen soothe protect slow delay
+    boost promote enhance induce produce lead provide offer create facilitate
+    """
+)
+TREATMENT_NOUNS = _words(
+    """
+    treatment therapy option approach intervention medication remedy drug management adjunct
+    addition candidate alternative medicine cure aid use role potential promise
+    """
+)
+MECHANISM_NOUNS = _words(
+    """
+    release reuptake level activity production uptake signaling signalling binding
+    transmission function absorption expression concentration regeneration growth secretion
+    availability regulation impact influence interaction action activation inhibition
+    modulation stimulation blockade
+    """
+)
+# Verbs too general to name a mechanism ("MDMA may help ...", "works by increasing ...").
+LIGHT_VERBS = _words(
+    """
+    help work have be show appear seem allow make get
+    """
+)
+# Verbs that report or hedge a claim rather than describe how the substance acts.
+NOT_MECHANISM_VERBS = LIGHT_VERBS | {
+    "think",
+    "believe",
+    "suggest",
+    "indicate",
+    "report",
+    "find",
+    "say",
+    "know",
+    "observe",
 }
 # Nouns that carry a claim about their substance ("kratom's impact on", "its ability to").
-NOMINAL_PREDICATES = {
-    "impact", "effect", "influence", "ability", "role", "action", "benefit", "potential",
-    "capacity", "property", "interaction", "activation", "administration", "treatment",
-    "therapy", "infusion", "application", "outcome", "experience", "response", "dose",
-}
+NOMINAL_PREDICATES = _words(
+    """
+    impact effect influence ability role action benefit potential capacity property
+    interaction activation administration treatment therapy infusion application outcome
+    experience response dose
+    """
+)
 CHAIN_VERBS = {"lead", "contribute", "result", "cause", "translate"}
-HARM_WORDS = {
-    "addiction", "abuse", "dependence", "side", "adverse", "risk", "death", "danger", "harm",
-    "toxicity", "overdose", "withdrawal", "damage", "complication", "problem", "seizure",
-    "injury", "reaction", "neurotoxicity", "negative", "serious", "trouble", "clot", "suicide",
-}
-BENEFIT_WORDS = {
-    "antidepressant", "therapeutic", "benefit", "relief", "improved", "improvement",
-    "well-being", "wellbeing", "empathy", "openness", "trust", "resilience", "healing",
-    "insight", "positive", "safe", "efficacy", "effective", "remission", "response",
-    "analgesic", "anxiolytic", "self-compassion", "connection", "recovery",
-}
-DECREASE_VERBS = {
-    "reduce", "alleviate", "relieve", "decrease", "lower", "prevent", "ease", "cut", "fight",
-    "combat", "treat", "manage", "cure", "lessen", "soothe", "protect", "slow", "delay",
-    "address", "block", "inhibit", "counteract",
-}
-REFERENCE_HEADS = {
-    "drug", "substance", "compound", "alkaloid", "medication", "plant", "supplement", "herb",
-    "chemical", "botanical", "agent", "medicine", "vitamin", "treatment", "dose", "derivative",
-}
+HARM_WORDS = _words(
+    """
+    addiction abuse dependence side adverse risk death danger harm toxicity overdose
+    withdrawal damage complication problem seizure injury reaction neurotoxicity negative
+    serious trouble clot suicide
+    """
+)
+BENEFIT_WORDS = _words(
+    """
+    antidepressant therapeutic benefit relief improved improvement well-being wellbeing
+    empathy openness trust resilience healing insight positive safe efficacy effective
+    remission response analgesic anxiolytic self-compassion connection recovery improve
+    enhance promote boost alleviate relieve ease
+    """
+)
+DECREASE_VERBS = _words(
+    """
+    reduce alleviate relieve decrease lower prevent ease cut fight combat treat manage cure
+    lessen soothe protect slow delay address block inhibit counteract
+    """
+)
+REFERENCE_HEADS = _words(
+    """
+    drug substance compound alkaloid medication plant supplement herb chemical botanical
+    agent medicine vitamin treatment dose derivative
+    """
+)
 # "This interaction may contribute to...": a claim of the previous sentence, referred back to.
 EVENT_REFERENCE_HEADS = {"interaction", "combination", "change", "mechanism", "integration"}
-REFERENCE_DETERMINERS = {"this", "these", "the", "its", "such", "their", "that"}
+REFERENCE_DETERMINERS = _words(
+    """
+    this these the its such their that
+    """
+)
 SUBJECT_PRONOUNS = {"it"}
 POSSESSIVE_PRONOUNS = {"its"}
 RELATIVE_PRONOUNS = {"which", "that", "who", "whom", "whose"}
-_CLIMB_DEPS = {"compound", "amod", "nmod", "npadvmod", "nummod", "hmod", "appos", "conj", "dep"}
+_CLIMB_DEPS = _words(
+    """
+    compound amod nmod npadvmod nummod hmod appos conj dep
+    """
+)
 _NON_PATH_TOKENS = {"DET", "PUNCT", "CCONJ", "PRON"}
 MAX_PATH = 9
 # _claim_shape's answer for a path that exists but says the sentence makes no such claim.
@@ -252,16 +309,17 @@ def _mentions(sentence: Span, entities: list[Span], recent: list[Mention]) -> li
             reference, entities
         ):
             continue  # "Serotonin ... its deficiency"
-        antecedents = _appositive_substances(reference, mentions) or [
-            m for m in (recent + mentions)[::-1] if m.span.end <= reference.start
-        ][:1]
+        antecedents = (
+            _appositive_substances(reference, mentions)
+            or [m for m in (recent + mentions)[::-1] if m.span.end <= reference.start][:1]
+        )
         if not antecedents:
             continue
-        if antecedents[0].span.sent == sentence and antecedents[0].span.end <= reference.start:
-            # "MDMA ... its ability": the subject is already in the sentence; keep the reference
-            # only when it is what the predicate is about.
-            if reference.root.dep_ not in {"nsubj", "nsubjpass"}:
-                continue
+        # "MDMA ... its ability": the substance is already in the sentence; keep the reference
+        # only when it is what the predicate is about.
+        same_sentence = antecedents[0].span.sent == sentence
+        if same_sentence and reference.root.dep_ not in {"nsubj", "nsubjpass"}:
+            continue
         for antecedent in antecedents:
             if antecedent.span.start >= reference.start and antecedent.span.end <= reference.end:
                 continue
@@ -288,7 +346,7 @@ def _defined_abbreviation(span: Span, entities: list[Span]) -> bool:
 
 
 def _reference(token: Token) -> Span | None:
-    """'its alkaloids', 'these compounds', 'the drug', 'it' (as a subject): a substance reference."""
+    """'its alkaloids', 'these compounds', 'the drug', 'it' (a subject): a reference."""
     lower = token.lower_
     if lower in SUBJECT_PRONOUNS and token.dep_ in {"nsubj", "nsubjpass"}:
         if token.head.lemma_ == "be" or any(c.dep_ == "expl" for c in token.head.children):
@@ -327,7 +385,7 @@ def _appositive_substances(reference: Span, mentions: list[Mention]) -> list[Men
 
 
 def _anchor(span: Span) -> Token:
-    """The token through which a mention attaches to its clause ("MDMA-assisted therapy" -> therapy)."""
+    """Where a mention attaches to its clause ("MDMA-assisted therapy" -> therapy)."""
     token = span.root
     for _ in range(4):
         if token.dep_ in _CLIMB_DEPS - {"conj", "appos"} and token.head.pos_ in {"NOUN", "PROPN"}:
@@ -376,6 +434,8 @@ def _slots(sentence: Span, entities: list[Span], mentions: list[Mention]) -> lis
             span = _phrase(token, with_of=True)
             slots.append(Slot(span, "effect", normalise_name(span.text), _polarity(span)))
     slots = [slot for slot in slots if not _location_of_target(slot, slots)]
+    for slot in slots:
+        _with_outcome_verb(slot)
     # A slot inside another slot's phrase is part of it ("symptoms of depression").
     slots.sort(key=lambda s: -(s.span.end - s.span.start))
     kept: list[Slot] = []
@@ -387,12 +447,35 @@ def _slots(sentence: Span, entities: list[Span], mentions: list[Mention]) -> lis
             if slot.span.label_ == "CONDITION" and outer.condition is None:
                 outer.condition = slot.span
             continue
-        if any(i in substance_tokens for i in range(slot.span.start, slot.span.end)):
-            if slot.span.root.i in substance_tokens:
-                continue
+        if slot.span.root.i in substance_tokens:
+            continue
         kept.append(slot)
     del doc
     return sorted(kept, key=lambda s: s.span.start)
+
+
+def _with_outcome_verb(slot: Slot) -> None:
+    """'improve mood', 'alleviate some symptoms of depression': the verb is part of the outcome."""
+    root = slot.span.root
+    verb = root.head
+    doc = slot.span.doc
+    if slot.role != "effect":
+        return
+    before = doc[slot.span.start - 1] if slot.span.start > 0 else None
+    if (
+        before is not None
+        and before.tag_.startswith("VB")
+        and before.lemma_.lower() in OUTCOME_VERBS | {"increase"}
+    ):
+        # "improve mood" parsed as a compound, "improved mood": the verb still belongs
+        slot.span = doc[before.i : slot.span.end]
+        slot.polarity = _polarity(slot.span)
+        return
+    if root.dep_ != "dobj" or verb.i >= slot.span.start:
+        return
+    if verb.lemma_.lower() in OUTCOME_VERBS | {"increase"} and verb.pos_ == "VERB":
+        slot.span = slot.span.doc[verb.i : slot.span.end]
+        slot.polarity = _polarity(slot.span)
 
 
 def _population(token: Token) -> bool:
@@ -505,8 +588,16 @@ def _effect_phrases(token: Token) -> list[Slot]:
         token,
         with_of=lemma
         in {
-            "symptom", "risk", "reduction", "decrease", "loss", "relief", "improvement",
-            "increase", "feeling", "sense",
+            "symptom",
+            "risk",
+            "reduction",
+            "decrease",
+            "loss",
+            "relief",
+            "improvement",
+            "increase",
+            "feeling",
+            "sense",
         },
     )
     if lemma in WEAK_HEADS:
@@ -521,6 +612,13 @@ def _effect_phrases(token: Token) -> list[Slot]:
 
 
 def _polarity(span: Span) -> str:
+    verb = next((t for t in span if t.tag_.startswith("VB")), None)
+    if verb is not None and verb.lemma_.lower() in OUTCOME_VERBS | {"increase"}:
+        # the outcome names its own direction: "alleviate symptoms", "improve mood"
+        rest = {t.lemma_.lower() for t in span if t != verb}
+        if verb.lemma_.lower() in DECREASE_VERBS:
+            return "harm" if rest & BENEFIT_WORDS else "benefit"
+        return "harm" if rest & HARM_WORDS else "benefit"
     words = {t.lower_ for t in span} | {t.lemma_.lower() for t in span}
     harm = bool(words & HARM_WORDS) or span.label_ == "CONDITION"
     benefit = bool(words & BENEFIT_WORDS)
@@ -659,7 +757,7 @@ def _claim_shape(mention: Mention, slot: Slot) -> tuple[str, list[Token]] | None
     if dependencies & {"conj", "appos"} or "such" in {t.lower_ for t in down}:
         rule += "+coord"
     if dependencies & {"relcl", "advcl"} or any(
-        t.lemma_.lower() in CHAIN_VERBS and t != lca for t in down
+        t.lemma_.lower() in CHAIN_VERBS and (t != lca or rule == "nominal") for t in down
     ):
         rule += "+chain"
     return rule, down
@@ -684,7 +782,7 @@ def _sentence_fallback(
 
 def _subject_rule(up: list[Token]) -> str | None:
     """How the substance attaches to the predicate (the last token of `up`)."""
-    anchor, predicate = up[0], up[-1]
+    predicate = up[-1]
     steps = [t.dep_ for t in up[:-1]]
     if not steps:
         return None
@@ -715,9 +813,14 @@ def _subject_rule(up: list[Token]) -> str | None:
             return "nominal"
         if first in {"compound", "amod", "nmod"}:
             return "nominal"
-        if first in {"dobj", "pobj"} and len(up) > 2 and up[1].dep_ in {"acl", "prep"}:
-            if up[1].lower_ in {"using", "taking", "with", "from", "given", "after"}:
-                return "nominal"
+        via = up[1] if len(up) > 2 else None
+        if (  # "positive outcomes using kratom"
+            first in {"dobj", "pobj"}
+            and via is not None
+            and via.dep_ in {"acl", "prep"}
+            and via.lower_ in {"using", "taking", "with", "from", "given", "after"}
+        ):
+            return "nominal"
     return None
 
 
@@ -725,9 +828,9 @@ def _blocked(down: list[Token], lca: Token, head: Token) -> bool:
     """The path enters another clause with a subject of its own: that clause's claim, not ours."""
     for token in down[1:-1]:
         for child in token.children:
-            if child.dep_ in {"nsubj", "nsubjpass"} and child not in down:
-                if child.lower_ not in RELATIVE_PRONOUNS:
-                    return True
+            own_subject = child.dep_ in {"nsubj", "nsubjpass"} and child not in down
+            if own_subject and child.lower_ not in RELATIVE_PRONOUNS:
+                return True
     return False
 
 
@@ -757,10 +860,15 @@ def _mechanism(path: list[Token]) -> str | None:
     """The predicate and mechanism nouns on the way to the slot: 'stimulates release'."""
     if len(path) < 2:
         return None
+    means = next((i for i, t in enumerate(path) if t.lower_ == "by" and t.dep_ == "prep"), None)
+    if means is not None:
+        path = path[:means]  # "by increasing serotonin levels": the mechanism is the gerund
+    elif path[-1].lemma_.lower() in LIGHT_VERBS:
+        path = path[:-1]
     words = [
         t
         for t in path[1:]
-        if (t.pos_ in {"VERB"} and t.dep_ != "aux")
+        if (t.pos_ in {"VERB"} and t.dep_ != "aux" and t.lemma_.lower() not in NOT_MECHANISM_VERBS)
         or (t.pos_ == "NOUN" and t.lemma_.lower() in MECHANISM_NOUNS)
         or (t.dep_ == "prt")
     ]
@@ -773,6 +881,9 @@ def _mechanism(path: list[Token]) -> str | None:
     return " ".join(t.text for t in sorted(set(words), key=lambda t: t.i))
 
 
+_CUE_ATTACHMENTS = {"aux", "advmod", "neg", "amod", "det", "preconj", "auxpass", "acomp", "nsubj"}
+
+
 def _cues_in_scope(
     cues: list[Span], scope: set[int], paths: list[list[Token]], strict: bool = False
 ) -> list[Span]:
@@ -782,12 +893,9 @@ def _cues_in_scope(
     found = []
     for cue in cues:
         root = cue.root
-        if root.i in scope or any(t.i in scope for t in cue):
-            found.append(cue)
-        elif root.head in path_tokens and root.dep_ in {
-            "aux", "advmod", "neg", "amod", "det", "preconj", "auxpass", "acomp", "nsubj",
-        }:
-            found.append(cue)
-        elif not strict and (root in governors or root.head in governors):
+        on_path = root.i in scope or any(t.i in scope for t in cue)
+        modifies = root.head in path_tokens and root.dep_ in _CUE_ATTACHMENTS
+        governs = not strict and (root in governors or root.head in governors)
+        if on_path or modifies or governs:
             found.append(cue)
     return found

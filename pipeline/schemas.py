@@ -164,7 +164,9 @@ CLAIMS = _schema(
         pa.string(),
         "The substance as written; for a reference ('its alkaloids', 'the drug') the reference.",
     ),
-    _field("substance_norm", pa.string(), "Normalised name of the substance (see `entities.norm`)."),
+    _field(
+        "substance_norm", pa.string(), "Normalised name of the substance (see `entities.norm`)."
+    ),
     _field(
         "substance_antecedent",
         pa.string(),

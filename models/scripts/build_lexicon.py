@@ -101,7 +101,12 @@ def mesh_entries(mesh_dir: Path) -> list[dict]:
                 continue
             norm = row["DescriptorName"].lower()
             entries.append(
-                {"term": term, "label": label, "norm": norm, "source": f"mesh:{row['DescriptorUI']}"}
+                {
+                    "term": term,
+                    "label": label,
+                    "norm": norm,
+                    "source": f"mesh:{row['DescriptorUI']}",
+                }
             )
     return entries
 
@@ -181,7 +186,10 @@ def main(argv: list[str] | None = None) -> int:
         for entry in entries:
             handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
     counts = Counter(entry["label"] for entry in entries)
-    print(f"{len(entries):,} terms -> {args.out}: " + ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items())))
+    print(
+        f"{len(entries):,} terms -> {args.out}: "
+        + ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items()))
+    )
     return 0
 
 
