@@ -40,6 +40,7 @@ def test_claims_run_end_to_end(prefect_server, seed_corpus, tmp_path, capsys):
     assert runs[["n_seen", "n_processed", "n_failed"]].values.tolist() == [[3, 2, 1]]
     assert runs["flow_run_id"].notna().all()
     assert len(pd.read_parquet(out / "sentences")) == 123
+    _check_claim_tables(out)
 
     # Two worker processes give the same rows as one.
     parallel = tmp_path / "parallel"
@@ -55,7 +56,7 @@ def test_claims_run_end_to_end(prefect_server, seed_corpus, tmp_path, capsys):
         "1",
     ]
     assert main(args) == 0
-    for name in ("documents", "sentences", "abbreviations"):
+    for name in ("documents", "sentences", "abbreviations", "entities", "claims"):
         one = pd.read_parquet(out / name).drop(columns=["run_id", "processed_at"], errors="ignore")
         two = pd.read_parquet(parallel / name).drop(
             columns=["run_id", "processed_at"], errors="ignore"
@@ -64,6 +65,32 @@ def test_claims_run_end_to_end(prefect_server, seed_corpus, tmp_path, capsys):
         pd.testing.assert_frame_equal(
             one.sort_values(key).reset_index(drop=True), two.sort_values(key).reset_index(drop=True)
         )
+
+
+def _check_claim_tables(out):
+    """The notebook view of acceptance: MDMA -> serotonin (stimulates release) -> mood, hedged."""
+    claims = pd.read_parquet(out / "claims")
+    entities = pd.read_parquet(out / "entities")
+    assert claims["claim_id"].is_unique
+    assert set(entities["label"]) == {"SUBSTANCE", "TARGET", "EFFECT", "CONDITION"}
+    mdma = claims[claims["source"].str.endswith("mdma_depression.txt")]
+    to_serotonin = mdma[(mdma["substance_norm"] == "mdma") & (mdma["target_norm"] == "serotonin")]
+    assert "stimulates release" in set(to_serotonin["mechanism"])
+    mood = to_serotonin[
+        to_serotonin["effect"].fillna("").str.contains("improve mood")
+        & to_serotonin["sentence"].str.contains(" may ")
+    ]
+    assert not mood.empty
+    assert mood["hedged"].all() and (mood["polarity"] == "benefit").all()
+    assert all("may" in list(cues) for cues in mood["hedge_cues"])
+    asserted = to_serotonin[to_serotonin["mechanism"] == "stimulates release"]
+    assert not asserted["hedged"].any()
+    # offsets point into the article text
+    text = pd.read_parquet(out / "documents").set_index("doc_id")["text"]
+    for row in mdma.head(20).itertuples():
+        article = text[row.doc_id]
+        assert article[row.substance_start : row.substance_end] == row.substance
+        assert article[row.sentence_start : row.sentence_end] == row.sentence
 
 
 @pytest.mark.slow
