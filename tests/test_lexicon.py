@@ -1,0 +1,84 @@
+"""The entity lexicon: matching, serialisation, and the build from DrugBank and MeSH."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+import spacy
+
+from pipeline.lexicon import Lexicon, Term, build_lexicon
+from tests.conftest import PROJECT_DIR
+
+sys.path.insert(0, str(PROJECT_DIR / "models" / "scripts"))
+
+import build_lexicon as builder  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def tokenize():
+    return spacy.blank("en").make_doc
+
+
+def _lexicon(tokenize) -> Lexicon:
+    entries = [
+        {"term": "opioid receptors", "label": "TARGET", "norm": "opioid receptors", "source": "t"},
+        {"term": "opioid", "label": "SUBSTANCE", "norm": "opioids", "source": "t"},
+        {"term": "ALL", "label": "CONDITION", "norm": "leukemia", "source": "t", "exact": True},
+        {"term": "MDMA", "label": "SUBSTANCE", "norm": "mdma", "source": "t"},
+    ]
+    return build_lexicon(entries, tokenize)
+
+
+def test_longest_match_case_and_exact_terms(tokenize):
+    lexicon = _lexicon(tokenize)
+    doc = tokenize("Mdma binds Opioid receptors in all ALL patients; an opioid too.")
+    found = [(doc[s:e].text, term.label, term.norm) for s, e, term in lexicon.matches(doc)]
+    assert found == [
+        ("Mdma", "SUBSTANCE", "mdma"),
+        ("Opioid receptors", "TARGET", "opioid receptors"),
+        ("ALL", "CONDITION", "leukemia"),
+        ("opioid", "SUBSTANCE", "opioids"),
+    ]
+
+
+def test_round_trip(tokenize, tmp_path):
+    lexicon = _lexicon(tokenize)
+    lexicon.to_disk(tmp_path / "lexicon.jsonl.gz")
+    again = Lexicon.from_disk(tmp_path / "lexicon.jsonl.gz")
+    assert again.terms == lexicon.terms
+    assert Term(("ALL",), "CONDITION", "leukemia", "t", True) in again.terms
+
+
+def test_unknown_label_is_an_error(tokenize):
+    with pytest.raises(ValueError, match="Unknown label"):
+        build_lexicon([{"term": "x", "label": "GENE", "norm": "x", "source": "t"}], tokenize)
+
+
+def test_terms_are_cleaned():
+    assert builder.clean_term("Ecstasy (Drug)") == "Ecstasy"
+    assert builder.clean_term("Receptors, Opioid") is None  # inverted MeSH form
+    assert builder.clean_term("3,4-methylenedioxymethamphetamine") is not None
+    assert builder.clean_term("A-23187") is None  # lab code
+    assert builder.is_exact("ALL") and not builder.is_exact("MDMA-like")
+
+
+def test_mesh_branches_decide_labels():
+    assert builder.mesh_label(["D12.776.543.750.695.620"]) == "TARGET"  # opioid receptors
+    assert builder.mesh_label(["F03.600.300.375"]) == "CONDITION"  # major depressive disorder
+    assert builder.mesh_label(["C23.888.592.612", "F02.830.816.444"]) == "EFFECT"  # pain
+    assert builder.mesh_label(["D02.455.426.392.368.367.652"]) == "SUBSTANCE"  # ketamine
+    assert builder.mesh_label(["D12.125.067"]) is None  # other amino acids: too generic
+
+
+def test_build_from_the_corpora(corpora):
+    entries = {entry["term"].lower(): entry for entry in builder.build(corpora)}
+    assert entries["mitragynine"]["label"] == "SUBSTANCE"  # curated: MeSH lacks it
+    assert entries["molly"]["norm"] == "mdma"
+    assert entries["serotonin"]["label"] == "TARGET"  # curated wins over DrugBank
+    assert entries["fluoxetine"]["source"].startswith("drugbank:")
+    assert entries["prozac"]["norm"] == "fluoxetine"
+    assert entries["dopamine transporter"]["label"] == "TARGET"
+    assert entries["nausea"]["label"] == "EFFECT"
+    assert entries["schizophrenia"]["label"] == "CONDITION"
+    assert "speed" not in entries and "lead" not in entries  # stoplist
