@@ -25,7 +25,6 @@ from pipeline import load  # noqa: E402
 from pipeline.ingest import count_words  # noqa: E402
 from pipeline.paths import corpora_dir  # noqa: E402
 
-
 # Claim extraction proper; the rest is the model (tokenizer, tagger, parser, NER...).
 EXTRACTION = ("claims_entities", "claims_hedging", "claims_extractor")
 

@@ -12,7 +12,7 @@ from tests.conftest import PROJECT_DIR
 
 sys.path.insert(0, str(PROJECT_DIR / "models" / "scripts"))
 
-import build_lexicon as builder  # noqa: E402
+import build_lexicon as builder
 
 
 @pytest.fixture(scope="module")
