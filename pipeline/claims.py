@@ -406,7 +406,6 @@ def _anchor(span: Span) -> Token:
 
 
 def _slots(sentence: Span, entities: list[Span], mentions: list[Mention]) -> list[Slot]:
-    doc = sentence.doc
     substance_tokens = {i for m in mentions for i in range(m.span.start, m.span.end)}
     slots: list[Slot] = []
     in_entity: dict[int, Span] = {i: e for e in entities for i in range(e.start, e.end)}
@@ -450,7 +449,6 @@ def _slots(sentence: Span, entities: list[Span], mentions: list[Mention]) -> lis
         if slot.span.root.i in substance_tokens:
             continue
         kept.append(slot)
-    del doc
     return sorted(kept, key=lambda s: s.span.start)
 
 

@@ -21,7 +21,19 @@ from pipeline import abbreviations, claims, entities, hedging, layout, tokenizer
 from pipeline.paths import PROJECT_DIR
 from pipeline.version import __version__
 
-BASE_CONFIG = Path(__file__).resolve().parent / "base.cfg"
+PACKAGE_DIR = Path(__file__).resolve().parent
+BASE_CONFIG = PACKAGE_DIR / "base.cfg"
+# Code whose behaviour lands in the tables: part of the pipeline version.
+RULE_MODULES = (
+    "tokenizer.py",
+    "layout.py",
+    "abbreviations.py",
+    "lexicon.py",
+    "entities.py",
+    "hedging.py",
+    "claims.py",
+    "records.py",
+)
 SHIPPED_MODEL = PROJECT_DIR / "models" / "claims_web_sm"
 MODEL_ENV = "CLAIMS_MODEL"
 
@@ -61,6 +73,8 @@ def pipeline_version(nlp: Language) -> str:
     by an older pipeline.
     """
     fingerprint = hashlib.sha256(nlp.config.to_str().encode())
+    for module in RULE_MODULES:  # rule changes change the output as much as new weights
+        fingerprint.update((PACKAGE_DIR / module).read_bytes())
     fingerprint.update(str(nlp.meta.get("version", "")).encode())
     fingerprint.update(str(nlp.meta.get("claims_model_checksum", "")).encode())
     return f"{__version__}+{nlp.meta.get('name', 'pipeline')}.{fingerprint.hexdigest()[:10]}"

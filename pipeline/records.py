@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from bisect import bisect_right
 from datetime import datetime
 
 from spacy.tokens import Doc, Span
@@ -92,8 +93,6 @@ def _sentence_ids(sentences: list[dict]) -> tuple[list[int], list[dict]]:
 
 
 def _sentence_for(index: tuple[list[int], list[dict]], offset: int) -> dict | None:
-    from bisect import bisect_right
-
     starts, rows = index
     position = bisect_right(starts, offset) - 1
     return rows[position] if position >= 0 else None

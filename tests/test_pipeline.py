@@ -133,3 +133,18 @@ def test_tokenizer_splits_names_from_modifiers_but_keeps_names_whole(nlp):
     ):
         assert name in words
     assert words[:3] == ["MDMA", "-", "assisted"]
+
+
+def test_pipeline_version_follows_rule_code(nlp, tmp_path, monkeypatch):
+    """Editing a claim rule must re-process articles, as new weights would."""
+    import shutil
+
+    from pipeline import loader
+
+    before = loader.pipeline_version(nlp)
+    copy = tmp_path / "pipeline"
+    shutil.copytree(loader.PACKAGE_DIR, copy)
+    monkeypatch.setattr(loader, "PACKAGE_DIR", copy)
+    assert loader.pipeline_version(nlp) == before
+    (copy / "claims.py").write_text((copy / "claims.py").read_text() + "\n# changed\n")
+    assert loader.pipeline_version(nlp) != before

@@ -85,6 +85,7 @@ def add_extraction(nlp: Language, lexicon: Path) -> Language:
     nlp.add_pipe("claims_hedging")
     nlp.add_pipe("claims_extractor")
     nlp.meta["description"] = DESCRIPTION
+    nlp.meta["version"] = __version__
     nlp.meta.setdefault("sources", [])
     for source in LEXICON_SOURCES:
         if source not in nlp.meta["sources"]:
