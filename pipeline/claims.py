@@ -192,7 +192,6 @@ _CLIMB_DEPS = _words(
     compound amod nmod npadvmod nummod hmod appos conj dep
     """
 )
-_NON_PATH_TOKENS = {"DET", "PUNCT", "CCONJ", "PRON"}
 MAX_PATH = 9
 # _claim_shape's answer for a path that exists but says the sentence makes no such claim.
 VETO = ("veto", [])
@@ -439,10 +438,11 @@ def _slots(sentence: Span, entities: list[Span], mentions: list[Mention]) -> lis
     slots.sort(key=lambda s: -(s.span.end - s.span.start))
     kept: list[Slot] = []
     for slot in slots:
-        if any(slot.span.start >= k.span.start and slot.span.end <= k.span.end for k in kept):
-            outer = next(
-                k for k in kept if slot.span.start >= k.span.start and slot.span.end <= k.span.end
-            )
+        outer = next(
+            (k for k in kept if k.span.start <= slot.span.start and slot.span.end <= k.span.end),
+            None,
+        )
+        if outer is not None:
             if slot.span.label_ == "CONDITION" and outer.condition is None:
                 outer.condition = slot.span
             continue
@@ -743,7 +743,7 @@ def _claim_shape(mention: Mention, slot: Slot) -> tuple[str, list[Token]] | None
         if slot.role == "effect" and _treatment_for(down) and len(up) <= 4:
             return "treatment_for", down
         return None
-    if _blocked(down, lca, head) or _inquiry(up + down):
+    if _blocked(down) or _inquiry(up + down):
         return VETO
     if any(t.dep_ == "attr" for t in down[:-1]) and any(t.dep_ == "relcl" for t in down):
         return VETO  # "dopamine, which are neurotransmitters involved in ...": a description
@@ -822,7 +822,7 @@ def _subject_rule(up: list[Token]) -> str | None:
     return None
 
 
-def _blocked(down: list[Token], lca: Token, head: Token) -> bool:
+def _blocked(down: list[Token]) -> bool:
     """The path enters another clause with a subject of its own: that clause's claim, not ours."""
     for token in down[1:-1]:
         for child in token.children:
