@@ -6,7 +6,7 @@ CORPUS ?= corpus
 OUT ?= outputs
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 
-.PHONY: install install-test run test lint format docs constraints clean model evaluate-model benchmark-model evaluate-claims extraction
+.PHONY: install install-test run test lint format docs constraints clean model evaluate-model benchmark-model evaluate-claims extraction hedges evaluate-hedges
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -77,3 +77,14 @@ evaluate-claims: install
 extraction: install-test
 	$(BIN)/python models/scripts/build_lexicon.py
 	$(BIN)/python models/scripts/assemble.py --extraction-only --out $(MODEL)
+
+# Retrain the hedge and negation detector from ../shared/corpora (about 4 minutes, parses
+# cached in models/build/hedges) and put it into the shipped model.
+hedges: install-test
+	$(BIN)/python models/scripts/train_hedges.py
+	$(BIN)/python models/scripts/build_lexicon.py
+	$(BIN)/python models/scripts/assemble.py --extraction-only --out $(MODEL)
+
+# Held-out figures of the hedge and negation detector (test documents, *SEM test).
+evaluate-hedges: install
+	$(BIN)/claims evaluate-hedges --report $(OUT)/hedges-report.json

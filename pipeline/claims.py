@@ -17,8 +17,9 @@ claim. The shape names the rule, so every claim says how it was found:
   clause or "leading to" / "contributes to"), `+ref` (the substance is a resolved reference).
 
 A substance with both targets and effects in a sentence gives one claim per (target, effect)
-pair: the mechanism and its outcome stay together. Hedges and negations count for a claim when
-their cue sits on, or modifies, the path of the claim or governs its clause.
+pair: the mechanism and its outcome stay together. A hedge or negation counts for a claim when
+the cue's scope (pipeline.hedging) covers the claim's predicate, substance, target or effect.
+Evidence and attribution come from the sentence, else its paragraph (pipeline.evidence).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 
 from pipeline.entities import normalise_name
+from pipeline.evidence import for_sentence
 
 
 def _words(text: str) -> frozenset[str]:
@@ -233,6 +235,8 @@ class Claim:
     rule: str
     hedge_cues: list[Span] = field(default_factory=list)
     negation_cues: list[Span] = field(default_factory=list)
+    evidence: list[str] = field(default_factory=list)
+    attribution: Span | None = None
 
     @property
     def hedged(self) -> bool:
@@ -241,6 +245,11 @@ class Claim:
     @property
     def negated(self) -> bool:
         return bool(self.negation_cues)
+
+    @property
+    def certainty(self) -> str:
+        """hedged, negated or asserted; a hedged negation is not asserted either way."""
+        return "hedged" if self.hedged else "negated" if self.negated else "asserted"
 
     @property
     def condition(self) -> Span | None:
@@ -695,12 +704,12 @@ def _link(
                 rule = effect[1]
             if mention.antecedent is not None and "+ref" not in rule:
                 rule += "+ref"
-            scope = {t.i for path in paths for t in path} | {
+            # what a cue's scope must cover: the predicates, the substance, target and effect
+            covered = {path[0].i for path in paths if path} | {
                 t.i for link in (target, effect) if link is not None for t in link[0].span
             }
-            if rule.startswith("sentence"):
-                # no path to scope the cues on: the sentence's cues count
-                scope = set(range(sentence.start, sentence.end))
+            covered |= {t.i for t in mention.span}
+            evidence, attribution = for_sentence(sentence)
             claims.append(
                 Claim(
                     sentence=sentence,
@@ -709,8 +718,10 @@ def _link(
                     effect=effect[0] if effect else None,
                     mechanism=_mechanism(target[2]) if target else _mechanism(effect[2]),
                     rule=rule,
-                    hedge_cues=_cues_in_scope(sentence_hedges, scope, paths),
-                    negation_cues=_cues_in_scope(sentence_negations, scope, paths, strict=True),
+                    hedge_cues=_covering(sentence_hedges, covered),
+                    negation_cues=_covering(sentence_negations, covered),
+                    evidence=evidence,
+                    attribution=attribution,
                 )
             )
     return claims
@@ -879,21 +890,11 @@ def _mechanism(path: list[Token]) -> str | None:
     return " ".join(t.text for t in sorted(set(words), key=lambda t: t.i))
 
 
-_CUE_ATTACHMENTS = {"aux", "advmod", "neg", "amod", "det", "preconj", "auxpass", "acomp", "nsubj"}
-
-
-def _cues_in_scope(
-    cues: list[Span], scope: set[int], paths: list[list[Token]], strict: bool = False
-) -> list[Span]:
-    """Cues that sit on the claim's path, modify it, or govern the clause it is in."""
-    path_tokens = {t for path in paths for t in path}
-    governors = {a for path in paths for t in path[-1:] for a in t.ancestors}
+def _covering(cues: list[Span], covered: set[int]) -> list[Span]:
+    """Cues whose scope takes in one of the claim's tokens (a cue is its own scope at least)."""
     found = []
     for cue in cues:
-        root = cue.root
-        on_path = root.i in scope or any(t.i in scope for t in cue)
-        modifies = root.head in path_tokens and root.dep_ in _CUE_ATTACHMENTS
-        governs = not strict and (root in governors or root.head in governors)
-        if on_path or modifies or governs:
+        start, end = cue._.scope_bounds or (cue.start, cue.end)
+        if any(start <= i < end for i in covered):
             found.append(cue)
     return found

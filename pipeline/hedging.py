@@ -1,99 +1,451 @@
-"""Hedge and negation cues from a word list: the first, simple certainty layer.
+"""Hedge and negation cues with their scopes: a trained detector.
 
-Cues land in `doc.spans["hedge_cues"]` (label: the cue's type) and
-`doc.spans["negation_cues"]`; the claim extractor decides which claims a cue covers.
-Types follow the usual split of the hedging literature: `modal` (may, might, could),
-`epistemic` verbs and adverbs (suggests, believed, potentially), `evidential` (preliminary,
-early studies, anecdotal), `promise` (shows promise, promising) and `knowledge gap` (not fully
-understood). A trained detector replaces this list later; the span groups stay the same.
+Cues land in `doc.spans["hedge_cues"]` (label: the Szeged type, epistemic / doxastic /
+investigation / condition, or weasel) and `doc.spans["negation_cues"]` (label "negation");
+each cue's scope, the words it governs, is `cue._.scope` (a Span). The claim extractor calls a
+claim hedged or negated when a cue's scope covers the claim's predicate or arguments.
+
+How it works, the way the CoNLL-2010 and *SEM 2012 systems that did best worked:
+1. Cue words: a linear classifier over lexical and syntactic features of each token that
+   was ever part of a cue in training (most words never are, so most tokens cost a set
+   lookup). Adjacent cue tokens that formed a multi-word cue in training ("indicate that",
+   "remains to be determined") are joined. A second classifier gives the hedge type.
+2. Scope: the candidate scopes of a cue are the spans its dependency ancestors cover, each
+   starting at the cue or at the ancestor's left edge; a linear ranker picks one (BioScope
+   style for hedges; *SEM style for negation, where the cue itself is not in the scope).
+3. A small phrase lexicon (`models/lexicon/hedge_cues.jsonl`) adds web-text cues the corpora
+   lack, such as weasel wording ("some studies suggest") and "further research is needed".
+
+The weights are trained by `models/scripts/train_hedges.py` from `../shared/corpora` and
+stored in the component's folder, so `spacy.load` gives the whole detector.
 """
 
 from __future__ import annotations
 
+import gzip
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
 from spacy.language import Language
 from spacy.matcher import Matcher
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Span, Token
 from spacy.util import filter_spans
 
-HEDGE_PATTERNS: dict[str, list[list[dict]]] = {
-    "modal": [
-        [{"LOWER": {"IN": ["may", "might", "could"]}}],
-        # "can help", "can be": possibility; "can increase empathy" states an ability.
-        [{"LOWER": "can"}, {"LOWER": {"IN": ["help", "be", "potentially", "possibly"]}}],
-    ],
-    "epistemic": [
-        [{"LEMMA": {"IN": ["suggest", "indicate", "appear", "seem", "speculate", "hypothesize"]}}],
-        [{"LOWER": {"IN": ["believed", "thought", "hypothesized", "proposed", "presumed"]}}],
-        [
-            {
-                "LOWER": {
-                    "IN": [
-                        "potentially",
-                        "possibly",
-                        "probably",
-                        "likely",
-                        "perhaps",
-                        "presumably",
-                        "apparently",
-                        "possible",
-                        "potential",
-                        "putative",
-                        "unclear",
-                        "uncertain",
-                    ]
-                }
-            }
-        ],
-        [{"LOWER": "has"}, {"LOWER": "the"}, {"LOWER": "potential"}],
-    ],
-    "evidential": [
-        [{"LOWER": {"IN": ["preliminary", "anecdotal", "emerging", "early", "initial"]}}],
-        [{"LOWER": "some"}, {"LOWER": {"IN": ["individuals", "people", "users", "patients"]}}],
-    ],
-    "promise": [
-        [{"LOWER": {"IN": ["promising", "hope", "hopes"]}}],
-        [{"LEMMA": "show"}, {"LOWER": "promise"}],
-    ],
-    "knowledge gap": [
-        [{"LOWER": "not"}, {"LOWER": {"IN": ["yet", "fully"]}, "OP": "*"}, {"LOWER": "understood"}],
-        [{"LOWER": "further"}, {"LOWER": "research"}],
-    ],
-}
+HEDGE, NEGATION = "hedge", "negation"
+SPAN_GROUPS = {HEDGE: "hedge_cues", NEGATION: "negation_cues"}
+HEDGE_TYPES = ("epistemic", "doxastic", "investigation", "condition", "weasel")
+WEIGHTS_FILE = "detector.json.gz"
+MAX_SCOPE_LEVELS = 6  # dependency ancestors considered for a scope
+_PUNCT = {"PUNCT"}
+DICTIONARY = "dictionary"  # English words (spaCy lookups), to tell "un-able" from "under"
+_AFFIX = re.compile(r"^(un|dis|non|im|ir|il|in)[a-z]{3,}$|^[a-z]{3,}less(ly|ness)?$")
 
-NEGATION_PATTERNS: list[list[dict]] = [
-    [{"LOWER": {"IN": ["not", "n't", "no", "never", "without", "neither", "nor", "none"]}}],
-    [{"LEMMA": "fail"}, {"LOWER": "to"}],
-    [{"LOWER": "lack"}, {"LOWER": "of"}],
-]
-# Negations that are part of a hedge, not a denial.
-_NOT_NEGATION_AFTER = {"understood", "yet"}
+if not Span.has_extension("scope_bounds"):
+    Span.set_extension("scope_bounds", default=None)  # (start, end) token offsets
+if not Span.has_extension("scope"):
+    Span.set_extension(
+        "scope",
+        getter=lambda span: span.doc[span._.scope_bounds[0] : span._.scope_bounds[1]]
+        if span._.scope_bounds
+        else None,
+    )
+if not Span.has_extension("cue_source"):
+    Span.set_extension("cue_source", default=None)  # "model" or "lexicon"
 
 
-@Language.factory("claims_hedging", default_config={})
-def make_hedging(nlp: Language, name: str) -> CueTagger:
-    return CueTagger(nlp, name)
+# -- linear models ------------------------------------------------------------------------------
 
 
-class CueTagger:
-    """Pipeline component: hedge and negation cues as span groups."""
+@dataclass
+class LinearModel:
+    """Sparse linear scores: a weight vector per label over string features."""
 
-    def __init__(self, nlp: Language, name: str) -> None:
+    labels: list[str]
+    weights: dict[str, list[float]]
+    bias: list[float]
+
+    def scores(self, features: Iterable[str]) -> list[float]:
+        totals = list(self.bias)
+        weights = self.weights
+        for feature in features:
+            row = weights.get(feature)
+            if row is not None:
+                for index, value in enumerate(row):
+                    totals[index] += value
+        return totals
+
+    def predict(self, features: Iterable[str]) -> str:
+        """The best label; a one-vector model separates labels[0] (score > 0) from "O"."""
+        totals = self.scores(features)
+        if len(self.labels) == 1:
+            return self.labels[0] if totals[0] > 0 else "O"
+        return self.labels[max(range(len(totals)), key=totals.__getitem__)]
+
+    def score(self, features: Iterable[str]) -> float:
+        return self.scores(features)[0]
+
+    def to_json(self) -> dict:
+        return {"labels": self.labels, "weights": self.weights, "bias": self.bias}
+
+    @classmethod
+    def from_json(cls, data: dict) -> LinearModel:
+        return cls(data["labels"], data["weights"], data["bias"])
+
+
+# -- features ---------------------------------------------------------------------------------
+
+
+def _lemma(token: Token) -> str:
+    return (token.lemma_ or token.text).lower()
+
+
+def cue_features(token: Token, lexicons: dict[str, frozenset[str]]) -> list[str]:
+    """What a cue classifier sees of one token: the word, its neighbours, its syntax."""
+    doc = token.doc
+    i = token.i
+    sentence_start = token.sent.start
+    word, lemma = token.lower_, _lemma(token)
+    head = token.head
+    features = [
+        "bias",
+        f"w={word}",
+        f"l={lemma}",
+        f"t={token.tag_}",
+        f"wt={word}|{token.tag_}",
+        f"d={token.dep_}",
+        f"wd={word}|{token.dep_}",
+        f"hl={_lemma(head)}",
+        f"wht={word}|{head.tag_}",
+        f"title={token.is_title and i > sentence_start}",
+    ]
+    for offset in (-2, -1, 1, 2):
+        j = i + offset
+        if sentence_start <= j < token.sent.end:
+            other = doc[j]
+            features.append(f"w{offset}={other.lower_}")
+            features.append(f"t{offset}={other.tag_}")
+            if offset in (-1, 1):
+                features.append(f"ww{offset}={word}|{other.lower_}")
+                features.append(f"wt{offset}={word}|{other.tag_}")
+        else:
+            features.append(f"w{offset}=<s>")
+    for child in token.children:
+        if child.dep_ in ("neg", "aux", "auxpass", "advmod", "mark", "det", "expl", "nsubj"):
+            features.append(f"c={child.dep_}|{_lemma(child)}")
+        features.append(f"cd={word}|{child.dep_}")
+    for name, words in lexicons.items():
+        if name != DICTIONARY and (word in words or lemma in words):
+            features.append(f"lex={name}")
+            features.append(f"lex={name}|{token.tag_}")
+    match = _AFFIX.match(word)
+    if match:
+        affix = match.group(1) or "less"
+        stem = word[len(affix) :] if match.group(1) else re.sub(r"less(ly|ness)?$", "", word)
+        # "improper": a known word after the prefix; "interest": none
+        known = stem in lexicons.get(DICTIONARY, ())
+        features.append(f"affix={affix}|{known}")
+        features.append(f"affix={affix}|{known}|{token.tag_}")
+    return features
+
+
+def _ancestors(token: Token, limit: int = MAX_SCOPE_LEVELS) -> list[Token]:
+    chain = [token]
+    while chain[-1].head is not chain[-1] and len(chain) <= limit:
+        chain.append(chain[-1].head)
+    return chain
+
+
+def _trim(doc: Doc, start: int, end: int, keep: tuple[int, int]) -> tuple[int, int]:
+    """Strip punctuation and spaces from both ends, never into the cue."""
+    while start < keep[0] and (doc[start].pos_ in _PUNCT or doc[start].is_space):
+        start += 1
+    while end > keep[1] and (doc[end - 1].pos_ in _PUNCT or doc[end - 1].is_space):
+        if doc[end - 1].text in ")]" and _opens(doc, start, end - 1):
+            break  # "(MDD)": the bracket closes one opened inside
+        end -= 1
+    return start, end
+
+
+def _opens(doc: Doc, start: int, end: int) -> bool:
+    depth = 0
+    for token in doc[start:end]:
+        depth += token.text in "([" and token.text != ""
+        depth -= token.text in ")]" and token.text != ""
+    return depth > 0
+
+
+def scope_candidates(cue: Span) -> dict[tuple[int, int], list[str]]:
+    """Candidate scopes of a cue, each with the features the ranker scores it by."""
+    doc = cue.doc
+    root = cue.root
+    sentence = root.sent
+    chain = _ancestors(root)
+    starts: dict[int, str] = {cue.start: "cue"}
+    ends: dict[int, str] = {cue.end: "cue"}
+    for level, ancestor in enumerate(chain):
+        name = f"{level}|{ancestor.dep_}|{ancestor.pos_}"
+        starts.setdefault(min(ancestor.left_edge.i, cue.start), f"left{name}")
+        starts.setdefault(min(ancestor.i, cue.start), f"self{name}")
+        ends.setdefault(max(ancestor.right_edge.i + 1, cue.end), f"right{name}")
+        ends.setdefault(max(ancestor.i + 1, cue.end), f"self{name}")
+        # partial subtrees: from one of its left dependents, or up to one of its right ones
+        for child in ancestor.lefts:
+            if child.left_edge.i <= cue.start:
+                starts.setdefault(child.left_edge.i, f"from{level}|{child.dep_}")
+        for child in ancestor.rights:
+            if child.right_edge.i + 1 >= cue.end:
+                ends.setdefault(child.right_edge.i + 1, f"to{level}|{child.dep_}")
+    ends.setdefault(sentence.end, "sentence")
+    lemma = _lemma(root)
+    cue_id = f"{lemma}|{root.pos_}|{root.dep_}"
+    candidates: dict[tuple[int, int], list[str]] = {}
+    for start, start_kind in starts.items():
+        for end, end_kind in ends.items():
+            if start < sentence.start or end > sentence.end:
+                continue
+            bounds = _trim(doc, start, end, (cue.start, cue.end))
+            if bounds in candidates:
+                continue
+            length = bounds[1] - bounds[0]
+            at_end = bounds[1] >= sentence.end - 1
+            shape = (start_kind.split("|")[0], end_kind.split("|")[0])
+            before = doc[bounds[0] - 1].dep_ if bounds[0] > sentence.start else "<s>"
+            after = doc[bounds[1]].dep_ if bounds[1] < sentence.end else "</s>"
+            features = [
+                "bias",
+                f"before={before}",
+                f"after={after}",
+                f"l={lemma}|before={before}",
+                f"l={lemma}|after={after}",
+                f"s={start_kind}",
+                f"e={end_kind}",
+                f"se={shape}",
+                f"l={lemma}|{shape}",
+                f"cue={cue_id}|s={start_kind}",
+                f"cue={cue_id}|e={end_kind}",
+                f"pos={root.pos_}|{shape}",
+                f"dep={root.dep_}|{shape}",
+                f"len={min(length, 30) // 5}",
+                f"atend={at_end}|{shape}",
+                f"first={doc[bounds[0]].pos_}",
+                f"last={doc[bounds[1] - 1].pos_}",
+                f"lastdep={doc[bounds[1] - 1].dep_}",
+            ]
+            candidates[bounds] = features
+    return candidates
+
+
+# -- the component ------------------------------------------------------------------------------
+
+
+@dataclass
+class DetectorWeights:
+    """Everything the detector learned, as plain data (stored as gzip JSON)."""
+
+    models: dict[str, LinearModel] = field(default_factory=dict)
+    candidates: dict[str, list[str]] = field(default_factory=dict)  # kind -> words
+    multiword: dict[str, list[list[str]]] = field(default_factory=dict)  # kind -> cue words
+    lexicons: dict[str, list[str]] = field(default_factory=dict)  # feature lexicons
+    phrases: list[dict] = field(default_factory=list)  # {"kind", "type", "pattern"}
+    meta: dict = field(default_factory=dict)  # training data, split, figures
+
+    def to_json(self) -> dict:
+        return {
+            "models": {name: model.to_json() for name, model in self.models.items()},
+            "candidates": self.candidates,
+            "multiword": self.multiword,
+            "lexicons": self.lexicons,
+            "phrases": self.phrases,
+            "meta": self.meta,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> DetectorWeights:
+        return cls(
+            models={k: LinearModel.from_json(v) for k, v in data["models"].items()},
+            candidates=data["candidates"],
+            multiword=data["multiword"],
+            lexicons=data["lexicons"],
+            phrases=data.get("phrases", []),
+            meta=data.get("meta", {}),
+        )
+
+    def save(self, path: Path) -> None:
+        with gzip.open(path, "wt", encoding="utf-8") as handle:
+            json.dump(self.to_json(), handle, separators=(",", ":"))
+
+    @classmethod
+    def load(cls, path: Path) -> DetectorWeights:
+        with gzip.open(path, "rt", encoding="utf-8") as handle:
+            return cls.from_json(json.load(handle))
+
+
+@Language.factory("claims_hedging", default_config={"use_phrases": True})
+def make_hedging(nlp: Language, name: str, use_phrases: bool) -> CueDetector:
+    return CueDetector(nlp, name, use_phrases=use_phrases)
+
+
+class CueDetector:
+    """Pipeline component: hedge and negation cues, typed, each with its scope."""
+
+    def __init__(self, nlp: Language, name: str, *, use_phrases: bool = True) -> None:
         self.name = name
-        self.hedges = Matcher(nlp.vocab)
-        for cue_type, patterns in HEDGE_PATTERNS.items():
-            self.hedges.add(cue_type, patterns)
-        self.negations = Matcher(nlp.vocab)
-        self.negations.add("negation", NEGATION_PATTERNS)
+        self.vocab = nlp.vocab
+        self.use_phrases = use_phrases
+        self.weights = DetectorWeights()
+        self._compile()
 
+    # set-up
+    def _compile(self) -> None:
+        weights = self.weights
+        self.candidates = {kind: frozenset(words) for kind, words in weights.candidates.items()}
+        self.multiword = {
+            kind: {tuple(words) for words in cues} for kind, cues in weights.multiword.items()
+        }
+        self.longest = {kind: max((len(c) for c in cues), default=1) for kind, cues in self.multiword.items()}
+        self.lexicons = {name: frozenset(words) for name, words in weights.lexicons.items()}
+        self.phrase_matcher = Matcher(self.vocab)
+        self.phrase_types: dict[str, tuple[str, str]] = {}
+        for number, phrase in enumerate(weights.phrases):
+            key = f"phrase{number}"
+            self.phrase_matcher.add(key, [phrase["pattern"]])
+            self.phrase_types[key] = (phrase["kind"], phrase["type"])
+
+    def initialize(
+        self,
+        get_examples=None,
+        *,
+        nlp: Language | None = None,
+        weights_path: str | Path | None = None,
+    ) -> None:
+        """Load the weights written by models/scripts/train_hedges.py."""
+        if weights_path is None:
+            raise ValueError("claims_hedging needs weights_path: run models/scripts/train_hedges.py")
+        self.set_weights(DetectorWeights.load(Path(weights_path)))
+
+    def set_weights(self, weights: DetectorWeights) -> None:
+        self.weights = weights
+        self._compile()
+
+    # running
     def __call__(self, doc: Doc) -> Doc:
-        hedges = filter_spans(self.hedges(doc, as_spans=True))
-        hedge_tokens = {i for span in hedges for i in range(span.start, span.end)}
-        negations = [
-            span
-            for span in filter_spans(self.negations(doc, as_spans=True))
-            if span.start not in hedge_tokens
-            and not (span.end < len(doc) and doc[span.end].lower_ in _NOT_NEGATION_AFTER)
-        ]
-        doc.spans["hedge_cues"] = hedges
-        doc.spans["negation_cues"] = negations
+        found: dict[str, list[Span]] = {HEDGE: [], NEGATION: []}
+        if self.weights.models:
+            for sentence in doc.sents:
+                for kind in (HEDGE, NEGATION):
+                    found[kind].extend(self.find_cues(sentence, kind))
+        if self.use_phrases and self.phrase_types:
+            found = self._add_phrases(doc, found)
+        for kind, cues in found.items():
+            for cue in cues:
+                if cue._.scope_bounds is None:
+                    cue._.scope_bounds = self.resolve_scope(cue, kind)
+            doc.spans[SPAN_GROUPS[kind]] = cues
         return doc
+
+    def find_cues(self, sentence: Span, kind: str) -> list[Span]:
+        """Model cues of one kind in a sentence, multi-word cues joined."""
+        candidates = self.candidates.get(kind, frozenset())
+        model = self.weights.models.get(f"{kind}_cue")
+        if model is None:
+            return []
+        marked: list[int] = []
+        for token in sentence:
+            word = token.lower_
+            if word in candidates or (kind == NEGATION and _AFFIX.match(word)):
+                if model.predict(cue_features(token, self.lexicons)) != "O":
+                    marked.append(token.i)
+        doc = sentence.doc
+        cues = []
+        for start, end in self.group(doc, marked, kind):
+            label = NEGATION if kind == NEGATION else self._hedge_type(doc[start:end])
+            cue = Span(doc, start, end, label=label)
+            cue._.cue_source = "model"
+            cues.append(cue)
+        return cues
+
+    def group(self, doc: Doc, marked: Sequence[int], kind: str) -> list[tuple[int, int]]:
+        """Adjacent cue tokens become one cue when they formed one in training."""
+        known = self.multiword.get(kind, set())
+        groups: list[tuple[int, int]] = []
+        position = 0
+        marked_set = set(marked)
+        while position < len(marked):
+            start = marked[position]
+            end = start + 1
+            for length in range(self.longest.get(kind, 1), 1, -1):
+                words = tuple(t.lower_ for t in doc[start : start + length])
+                if (
+                    len(words) == length
+                    and words in known
+                    and all(i in marked_set for i in range(start, start + length))
+                ):
+                    end = start + length
+                    break
+            groups.append((start, end))
+            while position < len(marked) and marked[position] < end:
+                position += 1
+        return groups
+
+    def _hedge_type(self, cue: Span) -> str:
+        model = self.weights.models.get("hedge_type")
+        if model is None:
+            return "epistemic"
+        features = cue_features(cue[0], self.lexicons) + [f"mw={cue.text.lower()}"]
+        return model.predict(features)
+
+    def resolve_scope(self, cue: Span, kind: str) -> tuple[int, int]:
+        """The best-scored candidate scope of a cue (the cue alone if there is no ranker)."""
+        ranker = self.weights.models.get(f"{kind}_scope")
+        if ranker is None:
+            return (cue.start, cue.end)
+        candidates = scope_candidates(cue)
+        return max(candidates, key=lambda bounds: ranker.score(candidates[bounds]))
+
+    def _add_phrases(self, doc: Doc, found: dict[str, list[Span]]) -> dict[str, list[Span]]:
+        """Lexicon phrases the corpora lack; a model cue inside a phrase gives way to it."""
+        matches = self.phrase_matcher(doc)
+        if not matches:
+            return found
+        phrases: dict[str, list[Span]] = {HEDGE: [], NEGATION: []}
+        for match_id, start, end in matches:
+            kind, cue_type = self.phrase_types[self.vocab.strings[match_id]]
+            span = Span(doc, start, end, label=cue_type)
+            span._.cue_source = "lexicon"
+            phrases[kind].append(span)
+        merged = {}
+        for kind in (HEDGE, NEGATION):
+            taken = filter_spans(phrases[kind])
+            covered = {i for span in taken for i in range(span.start, span.end)}
+            kept = [c for c in found[kind] if not any(i in covered for i in range(c.start, c.end))]
+            if kind == HEDGE:  # "not fully understood" is a hedge, its "not" no negation
+                hedge_tokens = covered
+            merged[kind] = sorted(kept + taken, key=lambda s: (s.start, s.end))
+        merged[NEGATION] = [
+            c for c in merged[NEGATION] if not any(i in hedge_tokens for i in range(c.start, c.end))
+        ]
+        return merged
+
+    # serialisation
+    def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        self.weights.save(path / WEIGHTS_FILE)
+
+    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> CueDetector:
+        weights_file = Path(path) / WEIGHTS_FILE
+        if weights_file.exists():
+            self.set_weights(DetectorWeights.load(weights_file))
+        return self
+
+
+def scope_tokens(cue: Span, kind: str) -> set[int]:
+    """Token indices of a cue's scope as the corpora count them: *SEM leaves the cue out."""
+    bounds = cue._.scope_bounds or (cue.start, cue.end)
+    tokens = set(range(*bounds))
+    if kind == NEGATION:  # the cue word leaves the scope, unless only its affix is the cue
+        tokens -= {i for i in range(cue.start, cue.end) if not _AFFIX.match(cue.doc[i].lower_)}
+    return tokens

@@ -31,6 +31,7 @@ RULE_MODULES = (
     "lexicon.py",
     "entities.py",
     "hedging.py",
+    "evidence.py",
     "claims.py",
     "records.py",
 )

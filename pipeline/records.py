@@ -181,10 +181,47 @@ def claim_rows(
                 else None,
                 "hedged": claim.hedged,
                 "negated": claim.negated,
+                "certainty": claim.certainty,
                 "hedge_cues": [cue.text for cue in claim.hedge_cues],
+                "hedge_types": [cue.label_ for cue in claim.hedge_cues],
                 "negation_cues": [cue.text for cue in claim.negation_cues],
+                "evidence": list(claim.evidence),
+                "attribution": claim.attribution.text if claim.attribution is not None else None,
                 "rule": claim.rule,
                 "pipeline_version": pipeline_version,
             }
         )
+    return rows
+
+
+def hedge_rows(doc: Doc, doc_id: str, sentences: list[dict]) -> list[dict]:
+    """One row per hedge or negation cue, with its scope."""
+    index = _sentence_ids(sentences)
+    rows = []
+    for kind, group in (("hedge", "hedge_cues"), ("negation", "negation_cues")):
+        if group not in doc.spans:
+            continue
+        for cue in doc.spans[group]:
+            sentence = _sentence_for(index, cue.start_char)
+            if sentence is None:
+                continue
+            scope = cue._.scope if Span.has_extension("scope") else None
+            scope = scope if scope is not None and len(scope) else cue
+            identifier = f"{doc_id}:{kind}:{cue.start_char}-{cue.end_char}"
+            rows.append(
+                {
+                    "hedge_id": hashlib.sha256(identifier.encode()).hexdigest()[:16],
+                    "doc_id": doc_id,
+                    "sentence_id": sentence["sentence_id"],
+                    "kind": kind,
+                    "cue": cue.text,
+                    "type": cue.label_ or kind,
+                    "cue_start": cue.start_char,
+                    "cue_end": cue.end_char,
+                    "scope": scope.text,
+                    "scope_start": scope.start_char,
+                    "scope_end": scope.end_char,
+                    "source": cue._.cue_source or "model",
+                }
+            )
     return rows

@@ -39,6 +39,7 @@ from pipeline.records import (
     claim_rows,
     document_row,
     entity_rows,
+    hedge_rows,
     sentence_rows,
 )
 from pipeline.schemas import DOCUMENT_TABLES, SCHEMA_VERSION, to_table
@@ -166,6 +167,7 @@ def process_batch(job: BatchJob) -> BatchResult:
         rows["claims"].extend(
             claim_rows(outcome, document.doc_id, document.source, sentences, version)
         )
+        rows["hedges"].extend(hedge_rows(outcome, document.doc_id, sentences))
         rows["documents"].append(
             document_row(
                 document,

@@ -12,7 +12,7 @@ import sys
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 
 
 def _field(name: str, type_: pa.DataType, description: str, nullable: bool = False) -> pa.Field:
@@ -199,17 +199,50 @@ CLAIMS = _schema(
     ),
     _field("condition", pa.string(), "Disorder the effect concerns, as written.", True),
     _field("condition_norm", pa.string(), "Normalised condition name.", True),
-    _field("hedged", pa.bool_(), "True when a hedge cue covers the claim (see `hedge_cues`)."),
-    _field("negated", pa.bool_(), "True when a negation cue covers the claim."),
+    _field(
+        "hedged",
+        pa.bool_(),
+        "True when the scope of a hedge cue covers the claim's predicate, substance, target "
+        "or effect (see `hedge_cues` and the `hedges` table); a 'may' elsewhere in the "
+        "sentence does not count.",
+    ),
+    _field("negated", pa.bool_(), "True when the scope of a negation cue covers the claim."),
+    _field(
+        "certainty",
+        pa.string(),
+        "hedged, negated or asserted. A hedged negation ('may not help') is hedged: it is "
+        "not asserted either way; `negated` still says it is a negation.",
+    ),
     _field(
         "hedge_cues",
         pa.list_(pa.string()),
-        "The hedge cues covering the claim, as written (may, potentially, suggests...).",
+        "The hedge cues whose scope covers the claim, as written (may, potentially, "
+        "suggests, some studies...).",
+    ),
+    _field(
+        "hedge_types",
+        pa.list_(pa.string()),
+        "The type of each cue in `hedge_cues`, in the same order: epistemic, doxastic, "
+        "investigation, condition or weasel (Szeged Uncertainty scheme).",
     ),
     _field(
         "negation_cues",
         pa.list_(pa.string()),
-        "The negation cues covering the claim, as written.",
+        "The negation cues whose scope covers the claim, as written.",
+    ),
+    _field(
+        "evidence",
+        pa.list_(pa.string()),
+        "Evidence the sentence cites, else its paragraph: anecdotal, preliminary research, "
+        "animal study, in vitro study, observational study, clinical trial, review / "
+        "meta-analysis, case report, expert opinion, regulatory warning, research.",
+    ),
+    _field(
+        "attribution",
+        pa.string(),
+        "Who makes the statement, as written ('the FDA', 'researchers', 'some "
+        "individuals'), from the sentence, else its paragraph; null when nobody is named.",
+        True,
     ),
     _field(
         "rule",
@@ -218,6 +251,46 @@ CLAIMS = _schema(
         "+coord, +chain, +ref when coordination, a clause chain or a reference was followed.",
     ),
     _field("pipeline_version", pa.string(), "Version of the pipeline that extracted it."),
+)
+
+HEDGES = _schema(
+    "One row per hedge or negation cue the detector found, with the words it governs. "
+    "Claims refer to these through their offsets: a claim is hedged when a hedge's scope "
+    "covers it.",
+    "hedge_id",
+    _field(
+        "hedge_id",
+        pa.string(),
+        "Stable id: first 16 hex digits of the SHA-256 of doc_id, kind and the cue offsets.",
+    ),
+    _field("doc_id", pa.string(), "Article (see `documents`)."),
+    _field("sentence_id", pa.string(), "Sentence (see `sentences`)."),
+    _field("kind", pa.string(), "hedge or negation."),
+    _field("cue", pa.string(), "The cue as written: 'may', 'is believed', 'not', 'some studies'."),
+    _field(
+        "type",
+        pa.string(),
+        "For hedges, the Szeged Uncertainty type: epistemic (may, possibly, suggests), "
+        "doxastic (believed, thought), investigation (whether, to determine, further "
+        "research is needed), condition (if, unless) or weasel (some studies, it is said); "
+        "'negation' for negations.",
+    ),
+    _field("cue_start", pa.int32(), "Offset of the cue in `documents.text`."),
+    _field("cue_end", pa.int32(), "End offset of the cue."),
+    _field(
+        "scope",
+        pa.string(),
+        "The words the cue governs, as written (BioScope style for hedges, which includes "
+        "the cue; *SEM 2012 style for negation, whose scope also takes in the subject).",
+    ),
+    _field("scope_start", pa.int32(), "Offset of the scope in `documents.text`."),
+    _field("scope_end", pa.int32(), "End offset of the scope."),
+    _field(
+        "source",
+        pa.string(),
+        "What found the cue: model (the trained detector) or lexicon (the phrase list for "
+        "web text, models/lexicon/hedge_cues.jsonl).",
+    ),
 )
 
 ERRORS = _schema(
@@ -272,12 +345,13 @@ TABLES: dict[str, pa.Schema] = {
     "abbreviations": ABBREVIATIONS,
     "entities": ENTITIES,
     "claims": CLAIMS,
+    "hedges": HEDGES,
     "errors": ERRORS,
     "runs": RUNS,
 }
 
 # Tables whose rows belong to one article: re-processing an article replaces them.
-DOCUMENT_TABLES = ("documents", "sentences", "abbreviations", "entities", "claims")
+DOCUMENT_TABLES = ("documents", "sentences", "abbreviations", "entities", "claims", "hedges")
 
 
 def empty_table(name: str) -> pa.Table:

@@ -35,6 +35,7 @@ from pipeline.version import __version__  # noqa: E402
 
 MODEL_NAME = "claims_web_sm"
 LEXICON = PROJECT_DIR / "models" / "build" / "lexicon.jsonl"
+HEDGES = PROJECT_DIR / "models" / "build" / "hedges" / "detector.json.gz"
 EXTRACTION = ("claims_entities", "claims_hedging", "claims_extractor")
 
 
@@ -75,14 +76,27 @@ def assemble(syntax_dir: Path, ner_dir: Path) -> Language:
     return nlp
 
 
-def add_extraction(nlp: Language, lexicon: Path) -> Language:
-    """(Re)place the extraction components at the end of the pipeline."""
+def add_extraction(nlp: Language, lexicon: Path, hedges: Path | None = None) -> Language:
+    """(Re)place the extraction components at the end of the pipeline.
+
+    The hedge detector's weights come from `hedges` (train_hedges.py's output) when given,
+    else from the pipeline's current detector, so a lexicon or rule change needs no retraining.
+    """
+    previous = None
+    if "claims_hedging" in nlp.pipe_names:
+        previous = nlp.get_pipe("claims_hedging").weights
     for name in EXTRACTION:
         if name in nlp.pipe_names:
             nlp.remove_pipe(name)
     entities = nlp.add_pipe("claims_entities")
     entities.initialize(nlp=nlp, lexicon_path=lexicon)
-    nlp.add_pipe("claims_hedging")
+    detector = nlp.add_pipe("claims_hedging")
+    if hedges is not None and hedges.exists():
+        detector.initialize(nlp=nlp, weights_path=hedges)
+    elif previous is not None and previous.models:
+        detector.set_weights(previous)
+    else:
+        raise SystemExit(f"no hedge detector weights: run models/scripts/train_hedges.py ({hedges})")
     nlp.add_pipe("claims_extractor")
     nlp.meta["description"] = DESCRIPTION
     nlp.meta["version"] = __version__
@@ -97,11 +111,15 @@ DESCRIPTION = (
     "Health and biomedical web text: scispaCy tokenizer, PTB tagger with UPOS, rule "
     "lemmatizer, spaCy-style dependency parser (CRAFT), CHEMICAL and DISEASE NER (BC5CDR), "
     "layout and abbreviation components, SUBSTANCE/TARGET/EFFECT/CONDITION entities (NER + "
-    "DrugBank/MeSH lexicon), hedge and negation cues, substance-target-effect claims."
+    "DrugBank/MeSH lexicon), trained hedge and negation cues with scopes (Szeged, BioScope, *SEM 2012), substance-target-effect claims."
 )
 LEXICON_SOURCES = [
     {"name": "DrugBank open vocabulary", "license": "CC0 1.0"},
     {"name": "MeSH 2024 descriptors and trees", "license": "NLM public data"},
+    {"name": "Szeged Uncertainty Corpus (hedge cues)", "license": "not stated; cleared"},
+    {"name": "BioScope abstracts (speculation scopes)", "license": "CC BY 2.0"},
+    {"name": "*SEM 2012 CD-SCO (negation cues, scopes)", "license": "not stated; cleared"},
+    {"name": "Hedge lexicons, Islam et al. 2020 (features)", "license": "not stated; cleared"},
 ]
 
 
@@ -128,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--syntax", type=Path)
     parser.add_argument("--ner", type=Path)
     parser.add_argument("--lexicon", type=Path, default=LEXICON)
+    parser.add_argument("--hedges", type=Path, default=HEDGES, help="detector weights")
     parser.add_argument("--extraction-only", action="store_true")
     parser.add_argument("--out", type=Path, default=PROJECT_DIR / "models" / MODEL_NAME)
     args = parser.parse_args(argv)
@@ -140,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         nlp = assemble(args.syntax, args.ner)
     else:
         parser.error("give --syntax and --ner, or --extraction-only")
-    add_extraction(nlp, args.lexicon)
+    add_extraction(nlp, args.lexicon, args.hedges)
     save(nlp, args.out)
     size = sum(p.stat().st_size for p in args.out.rglob("*") if p.is_file()) / 1e6
     print(f"saved {nlp.pipe_names} to {args.out} ({size:.1f} MB)")

@@ -1,0 +1,234 @@
+"""Scores of the hedge and negation detector against the corpora, the way the shared tasks count.
+
+- Uncertain sentences (CoNLL-2010 task 1): a sentence is uncertain when it holds a hedge cue;
+  precision, recall and F1 of the uncertain class, per corpus.
+- Cues: a predicted cue is right when its tokens are exactly a gold cue's tokens.
+- Scopes: token precision / recall / F1. With gold cues, each gold cue's predicted scope is
+  compared with its gold scope (scope resolution alone). End to end, predicted cues are paired
+  with gold cues of the same tokens; an unpaired gold cue loses all its scope tokens and an
+  unpaired predicted cue's scope tokens are all false positives.
+
+`claims evaluate-hedges` prints these on the held-out test documents; the training script
+uses the same functions on the dev documents for its choices.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+from pipeline.hedge_corpora import GoldCue, GoldSentence
+from pipeline.hedging import HEDGE, NEGATION, SPAN_GROUPS, CueDetector, scope_tokens
+
+# Components the detector's features need; the rest of the pipeline is not run for scoring.
+PARSE_COMPONENTS = (
+    "claims_layout",
+    "tok2vec",
+    "tagger",
+    "attribute_ruler",
+    "lemmatizer",
+    "parser",
+)
+
+
+@dataclass
+class Counts:
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+
+    def add(self, other: Counts) -> None:
+        self.tp += other.tp
+        self.fp += other.fp
+        self.fn += other.fn
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+    def to_json(self) -> dict:
+        return {
+            "tp": self.tp,
+            "fp": self.fp,
+            "fn": self.fn,
+            "precision": round(100 * self.precision, 2),
+            "recall": round(100 * self.recall, 2),
+            "f1": round(100 * self.f1, 2),
+        }
+
+    def __str__(self) -> str:
+        return (
+            f"P {100 * self.precision:5.1f}  R {100 * self.recall:5.1f}  F1 {100 * self.f1:5.1f}"
+            f"  (tp {self.tp}, fp {self.fp}, fn {self.fn})"
+        )
+
+
+@dataclass
+class Report:
+    """Counts per (measure, corpus)."""
+
+    counts: dict[tuple[str, str], Counts] = field(default_factory=dict)
+    sentences: dict[str, int] = field(default_factory=dict)
+
+    def get(self, measure: str, corpus: str) -> Counts:
+        return self.counts.setdefault((measure, corpus), Counts())
+
+    def to_json(self) -> dict:
+        out: dict = {"sentences": self.sentences}
+        for (measure, corpus), counts in sorted(self.counts.items()):
+            out.setdefault(measure, {})[corpus] = counts.to_json()
+        return out
+
+
+def parse(nlp: Language, sentences: Sequence[GoldSentence], batch_size: int = 256) -> list[Doc]:
+    """The sentences run through tokenizer and parser only (*SEM keeps its own tokens)."""
+    enabled = [name for name in PARSE_COMPONENTS if name in nlp.pipe_names]
+    inputs = [
+        Doc(nlp.vocab, words=list(s.words)) if s.words is not None else s.text for s in sentences
+    ]
+    with nlp.select_pipes(enable=enabled):
+        return list(nlp.pipe(inputs, batch_size=batch_size))
+
+
+def gold_cue_tokens(doc: Doc, cue: GoldCue) -> tuple[int, ...]:
+    tokens: set[int] = set()
+    for start, end in cue.spans:
+        span = doc.char_span(start, end, alignment_mode="expand")
+        if span is not None:
+            tokens.update(range(span.start, span.end))
+    return tuple(sorted(tokens))
+
+
+def gold_scope_tokens(doc: Doc, cue: GoldCue) -> set[int] | None:
+    if cue.scope is None:
+        return None
+    tokens: set[int] = set()
+    for start, end in cue.scope:
+        span = doc.char_span(start, end, alignment_mode="expand")
+        if span is not None:
+            tokens.update(range(span.start, span.end))
+    return tokens
+
+
+def _scope_counts(predicted: set[int], gold: set[int]) -> Counts:
+    return Counts(len(predicted & gold), len(predicted - gold), len(gold - predicted))
+
+
+def score(
+    detector: CueDetector,
+    docs: Iterable[Doc],
+    sentences: Iterable[GoldSentence],
+    report: Report | None = None,
+) -> Report:
+    """Run the detector on parsed docs and count against the gold sentences."""
+    report = report or Report()
+    for doc, sentence in zip(docs, sentences, strict=True):
+        doc = detector(doc)
+        corpus = sentence.corpus
+        report.sentences[corpus] = report.sentences.get(corpus, 0) + 1
+        kinds = [NEGATION] if corpus == "starsem" else [HEDGE, NEGATION]
+        if corpus.startswith("szeged"):
+            kinds = [HEDGE]  # Szeged annotates uncertainty only
+        for kind in kinds:
+            predicted = list(doc.spans[SPAN_GROUPS[kind]])
+            gold = [c for c in sentence.cues if c.kind == kind]
+            if kind == HEDGE:
+                uncertain = report.get("uncertain sentences", corpus)
+                if predicted and gold:
+                    uncertain.tp += 1
+                elif predicted:
+                    uncertain.fp += 1
+                elif gold:
+                    uncertain.fn += 1
+            _score_cues(report, kind, corpus, doc, predicted, gold, detector)
+    return report
+
+
+def _score_cues(
+    report: Report,
+    kind: str,
+    corpus: str,
+    doc: Doc,
+    predicted: list[Span],
+    gold: list[GoldCue],
+    detector: CueDetector,
+) -> None:
+    gold_by_tokens = {gold_cue_tokens(doc, cue): cue for cue in gold}
+    gold_by_tokens.pop((), None)
+    predicted_by_tokens = {tuple(range(c.start, c.end)): c for c in predicted}
+    cues = report.get(f"{kind} cues", corpus)
+    matched = set(gold_by_tokens) & set(predicted_by_tokens)
+    cues.tp += len(matched)
+    cues.fp += len(set(predicted_by_tokens) - matched)
+    cues.fn += len(set(gold_by_tokens) - matched)
+    if all(cue.scope is None for cue in gold):
+        if gold:
+            return
+        if corpus.startswith("szeged"):
+            return
+    # scopes, end to end
+    end_to_end = report.get(f"{kind} scope tokens (predicted cues)", corpus)
+    for tokens, cue in predicted_by_tokens.items():
+        predicted_scope = scope_tokens(cue, kind)
+        gold_cue = gold_by_tokens.get(tokens)
+        gold_scope = gold_scope_tokens(doc, gold_cue) if gold_cue is not None else set()
+        end_to_end.add(_scope_counts(predicted_scope, gold_scope or set()))
+    for tokens, cue in gold_by_tokens.items():
+        if tokens not in predicted_by_tokens:
+            end_to_end.fn += len(gold_scope_tokens(doc, cue) or set())
+    # scopes from gold cues: scope resolution alone
+    alone = report.get(f"{kind} scope tokens (gold cues)", corpus)
+    for tokens, cue in gold_by_tokens.items():
+        span = Span(doc, tokens[0], tokens[-1] + 1)
+        if tokens != tuple(range(span.start, span.end)):
+            span = Span(doc, tokens[0], tokens[0] + 1)  # discontinuous: its first part
+        span._.scope_bounds = detector.resolve_scope(span, kind)
+        alone.add(_scope_counts(scope_tokens(span, kind), gold_scope_tokens(doc, cue) or set()))
+
+
+TARGETS = {
+    ("uncertain sentences", "szeged_bio"): 88.0,
+    ("uncertain sentences", "szeged_wiki"): 65.0,
+    ("hedge cues", "all"): 83.0,
+    ("hedge scope tokens (gold cues)", "bioscope"): 85.0,
+    ("hedge scope tokens (predicted cues)", "bioscope"): 85.0,
+    ("negation cues", "starsem"): 92.0,
+}
+
+
+def with_totals(report: Report) -> Report:
+    """Add micro-averaged hedge-cue counts over the Szeged corpora as corpus "all"."""
+    total = Counts()
+    for corpus in ("szeged_bio", "szeged_wiki"):
+        if ("hedge cues", corpus) in report.counts:
+            total.add(report.counts[("hedge cues", corpus)])
+    report.counts[("hedge cues", "all")] = total
+    return report
+
+
+def format_report(report: Report, title: str) -> str:
+    lines = [title, ""]
+    lines.append(
+        "sentences: " + ", ".join(f"{c} {n:,}" for c, n in sorted(report.sentences.items()))
+    )
+    lines.append("")
+    width = max(len(f"{m} [{c}]") for m, c in report.counts) + 2
+    for (measure, corpus), counts in sorted(report.counts.items()):
+        target = TARGETS.get((measure, corpus))
+        mark = ""
+        if target is not None:
+            mark = f"   target F1 >= {target:.0f}: {'met' if 100 * counts.f1 >= target else 'NOT met'}"
+        lines.append(f"{f'{measure} [{corpus}]':<{width}}{counts}{mark}")
+    return "\n".join(lines)
