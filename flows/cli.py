@@ -2,6 +2,7 @@
 
 claims run corpus/ --out outputs          # extract new and changed articles
 claims evaluate --gold gold/ --tables outputs   # score the claims against a gold standard
+claims evaluate-hedges                          # held-out figures of the hedge detector
 """
 
 from __future__ import annotations
@@ -119,6 +120,24 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="misses and false positives to list (default 20)",
     )
+    hedges = commands.add_parser(
+        "evaluate-hedges",
+        help="held-out figures of the hedge and negation detector",
+        description="Score the shipped pipeline's hedge and negation detector on the held-out "
+        "documents of Szeged Uncertainty (bio, Wikipedia) and BioScope (split by document, "
+        "fixed seed) and on the *SEM 2012 test set: uncertain-sentence P/R/F1 (CoNLL-2010 "
+        "task 1), cue F1, scope token F1. Reads the corpora from $CLAIMS_CORPORA or "
+        "../shared/corpora.",
+    )
+    hedges.add_argument("--model", default=None, help="pipeline directory (default: shipped)")
+    hedges.add_argument("--corpora", type=Path, default=None, help="corpora folder")
+    hedges.add_argument(
+        "--split", choices=["test", "dev"], default="test", help="default: test (held out)"
+    )
+    hedges.add_argument(
+        "--limit", type=_positive, default=None, help="at most N sentences per corpus"
+    )
+    hedges.add_argument("--report", type=Path, default=None, metavar="FILE", help="JSON figures")
     return parser
 
 
@@ -128,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
         return _run(args)
     if args.command == "evaluate":
         return _evaluate(args)
+    if args.command == "evaluate-hedges":
+        return _evaluate_hedges(args)
     return 2
 
 
@@ -191,6 +212,28 @@ def _evaluate(args: argparse.Namespace) -> int:
         except OSError as error:
             print(f"claims: cannot write {args.report}: {error.strerror}", file=sys.stderr)
             return 2
+    return 0
+
+
+def _evaluate_hedges(args: argparse.Namespace) -> int:
+    from pipeline import load
+    from pipeline.hedge_corpora import CorpusMissing
+    from pipeline.hedge_eval import evaluate_detector, format_report
+
+    nlp = load(args.model)
+    try:
+        alone, shipped = evaluate_detector(nlp, args.split, args.corpora, args.limit)
+    except (CorpusMissing, ValueError) as error:
+        print(f"claims: {error}", file=sys.stderr)
+        return 2
+    where = "held-out test documents" if args.split == "test" else "dev documents"
+    print(format_report(alone, f"Hedge and negation detector, trained model alone ({where})"))
+    print()
+    print(format_report(shipped, f"As shipped: model + phrase lexicon ({where})"))
+    if args.report:
+        figures = {"split": args.split, "model": alone.to_json(), "shipped": shipped.to_json()}
+        args.report.parent.mkdir(parents=True, exist_ok=True)
+        args.report.write_text(json.dumps(figures, indent=2) + "\n")
     return 0
 
 

@@ -54,7 +54,8 @@ class GoldCue:
     """One annotated cue: kind "hedge" or "negation", its type, where it is and what it governs."""
 
     kind: str
-    type: str  # epistemic / doxastic / investigation / condition; "speculation" (BioScope); "negation"
+    # epistemic / doxastic / investigation / condition; "speculation" (BioScope); "negation"
+    type: str
     spans: Offsets  # one or more parts ("either ... or"); a part may be an affix ("un" in unable)
     scope: Offsets | None  # None when the corpus annotates no scopes (Szeged)
 
@@ -234,7 +235,9 @@ def _starsem_sentence(rows: list[list[str]], split: str) -> GoldSentence:
 # -- the split ---------------------------------------------------------------------------------
 
 
-def split_of(sentences: Iterable[GoldSentence], seed: int = SPLIT_SEED) -> dict[tuple[str, str], str]:
+def split_of(
+    sentences: Iterable[GoldSentence], seed: int = SPLIT_SEED
+) -> dict[tuple[str, str], str]:
     """(corpus, doc_id) -> "train" / "dev" / "test", by document with a fixed seed.
 
     The Szeged biomedical part re-annotates the BioScope abstracts, so a document is split
@@ -265,7 +268,7 @@ def split_of(sentences: Iterable[GoldSentence], seed: int = SPLIT_SEED) -> dict[
     assignment: dict[tuple[str, str], str] = {}
     for domain in sorted(set(domain_of.values())):
         ordered = sorted(
-            (sorted(members) for members in groups.values() if domain_of[members[0]] == domain)
+            sorted(members) for members in groups.values() if domain_of[members[0]] == domain
         )
         random.Random(f"{seed}:{domain}").shuffle(ordered)
         train_end = round(len(ordered) * SPLIT_FRACTIONS["train"])
@@ -299,7 +302,9 @@ def load_split(
     return chosen
 
 
-def iter_cues(sentences: Iterable[GoldSentence], kind: str) -> Iterator[tuple[GoldSentence, GoldCue]]:
+def iter_cues(
+    sentences: Iterable[GoldSentence], kind: str
+) -> Iterator[tuple[GoldSentence, GoldCue]]:
     for sentence in sentences:
         for cue in sentence.cues:
             if cue.kind == kind:

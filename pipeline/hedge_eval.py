@@ -229,6 +229,52 @@ def format_report(report: Report, title: str) -> str:
         target = TARGETS.get((measure, corpus))
         mark = ""
         if target is not None:
-            mark = f"   target F1 >= {target:.0f}: {'met' if 100 * counts.f1 >= target else 'NOT met'}"
+            mark = (
+                f"   target F1 >= {target:.0f}: {'met' if 100 * counts.f1 >= target else 'NOT met'}"
+            )
         lines.append(f"{f'{measure} [{corpus}]':<{width}}{counts}{mark}")
     return "\n".join(lines)
+
+
+def evaluate_detector(
+    nlp: Language,
+    split: str = "test",
+    root=None,
+    limit: int | None = None,
+    use_phrases: bool | None = None,
+) -> tuple[Report, Report]:
+    """Held-out figures of the pipeline's detector: (model alone, as shipped with phrases).
+
+    Refuses weights trained with another split seed, whose test documents may be in train.
+    """
+    from pipeline.hedge_corpora import SPLIT_SEED, load_split
+
+    detector = nlp.get_pipe("claims_hedging")
+    seed = detector.weights.meta.get("split_seed")
+    if seed != SPLIT_SEED:
+        raise ValueError(
+            f"the detector was trained with split seed {seed}, not {SPLIT_SEED}: "
+            "its held-out documents are not these"
+        )
+    sentences = load_split(split, root=root)
+    if limit is not None:
+        sentences = _spread(sentences, limit)
+    docs = parse(nlp, sentences)
+    shipped_phrases = detector.use_phrases if use_phrases is None else use_phrases
+    reports = []
+    for phrases in (False, True):
+        detector.use_phrases = phrases
+        reports.append(with_totals(score(detector, docs, sentences)))
+    detector.use_phrases = shipped_phrases
+    return reports[0], reports[1]
+
+
+def _spread(sentences: list[GoldSentence], limit: int) -> list[GoldSentence]:
+    """At most `limit` sentences per corpus, for a quick look."""
+    kept: list[GoldSentence] = []
+    counts: dict[str, int] = {}
+    for sentence in sentences:
+        if counts.get(sentence.corpus, 0) < limit:
+            counts[sentence.corpus] = counts.get(sentence.corpus, 0) + 1
+            kept.append(sentence)
+    return kept

@@ -48,9 +48,11 @@ if not Span.has_extension("scope_bounds"):
 if not Span.has_extension("scope"):
     Span.set_extension(
         "scope",
-        getter=lambda span: span.doc[span._.scope_bounds[0] : span._.scope_bounds[1]]
-        if span._.scope_bounds
-        else None,
+        getter=lambda span: (
+            span.doc[span._.scope_bounds[0] : span._.scope_bounds[1]]
+            if span._.scope_bounds
+            else None
+        ),
     )
 if not Span.has_extension("cue_source"):
     Span.set_extension("cue_source", default=None)  # "model" or "lexicon"
@@ -305,7 +307,9 @@ class CueDetector:
         self.multiword = {
             kind: {tuple(words) for words in cues} for kind, cues in weights.multiword.items()
         }
-        self.longest = {kind: max((len(c) for c in cues), default=1) for kind, cues in self.multiword.items()}
+        self.longest = {
+            kind: max((len(c) for c in cues), default=1) for kind, cues in self.multiword.items()
+        }
         self.lexicons = {name: frozenset(words) for name, words in weights.lexicons.items()}
         self.phrase_matcher = Matcher(self.vocab)
         self.phrase_types: dict[str, tuple[str, str]] = {}
@@ -323,7 +327,9 @@ class CueDetector:
     ) -> None:
         """Load the weights written by models/scripts/train_hedges.py."""
         if weights_path is None:
-            raise ValueError("claims_hedging needs weights_path: run models/scripts/train_hedges.py")
+            raise ValueError(
+                "claims_hedging needs weights_path: run models/scripts/train_hedges.py"
+            )
         self.set_weights(DetectorWeights.load(Path(weights_path)))
 
     def set_weights(self, weights: DetectorWeights) -> None:
@@ -355,9 +361,9 @@ class CueDetector:
         marked: list[int] = []
         for token in sentence:
             word = token.lower_
-            if word in candidates or (kind == NEGATION and _AFFIX.match(word)):
-                if model.predict(cue_features(token, self.lexicons)) != "O":
-                    marked.append(token.i)
+            candidate = word in candidates or (kind == NEGATION and _AFFIX.match(word))
+            if candidate and model.predict(cue_features(token, self.lexicons)) != "O":
+                marked.append(token.i)
         doc = sentence.doc
         cues = []
         for start, end in self.group(doc, marked, kind):
@@ -394,7 +400,7 @@ class CueDetector:
         model = self.weights.models.get("hedge_type")
         if model is None:
             return "epistemic"
-        features = cue_features(cue[0], self.lexicons) + [f"mw={cue.text.lower()}"]
+        features = [*cue_features(cue[0], self.lexicons), f"mw={cue.text.lower()}"]
         return model.predict(features)
 
     def resolve_scope(self, cue: Span, kind: str) -> tuple[int, int]:

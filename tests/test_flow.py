@@ -56,7 +56,7 @@ def test_claims_run_end_to_end(prefect_server, seed_corpus, tmp_path, capsys):
         "1",
     ]
     assert main(args) == 0
-    for name in ("documents", "sentences", "abbreviations", "entities", "claims"):
+    for name in ("documents", "sentences", "abbreviations", "entities", "claims", "hedges"):
         one = pd.read_parquet(out / name).drop(columns=["run_id", "processed_at"], errors="ignore")
         two = pd.read_parquet(parallel / name).drop(
             columns=["run_id", "processed_at"], errors="ignore"
@@ -85,6 +85,15 @@ def _check_claim_tables(out):
     assert all("may" in list(cues) for cues in mood["hedge_cues"])
     asserted = to_serotonin[to_serotonin["mechanism"] == "stimulates release"]
     assert not asserted["hedged"].any()
+    assert set(asserted["certainty"]) == {"asserted"} and set(mood["certainty"]) == {"hedged"}
+    # every hedge cue of a claim is a row of the hedges table, its scope covering the cue
+    hedges = pd.read_parquet(out / "hedges")
+    assert hedges["hedge_id"].is_unique and set(hedges["kind"]) == {"hedge", "negation"}
+    mine = hedges[hedges["doc_id"].isin(set(mdma["doc_id"]))]
+    assert "may" in set(mine["cue"])
+    assert (
+        (mine["scope_start"] <= mine["cue_start"]) & (mine["cue_end"] <= mine["scope_end"])
+    ).all()
     # offsets point into the article text
     text = pd.read_parquet(out / "documents").set_index("doc_id")["text"]
     for row in mdma.head(20).itertuples():

@@ -96,7 +96,9 @@ def add_extraction(nlp: Language, lexicon: Path, hedges: Path | None = None) -> 
     elif previous is not None and previous.models:
         detector.set_weights(previous)
     else:
-        raise SystemExit(f"no hedge detector weights: run models/scripts/train_hedges.py ({hedges})")
+        raise SystemExit(
+            f"no hedge detector weights: run models/scripts/train_hedges.py ({hedges})"
+        )
     nlp.add_pipe("claims_extractor")
     nlp.meta["description"] = DESCRIPTION
     nlp.meta["version"] = __version__
@@ -111,7 +113,8 @@ DESCRIPTION = (
     "Health and biomedical web text: scispaCy tokenizer, PTB tagger with UPOS, rule "
     "lemmatizer, spaCy-style dependency parser (CRAFT), CHEMICAL and DISEASE NER (BC5CDR), "
     "layout and abbreviation components, SUBSTANCE/TARGET/EFFECT/CONDITION entities (NER + "
-    "DrugBank/MeSH lexicon), trained hedge and negation cues with scopes (Szeged, BioScope, *SEM 2012), substance-target-effect claims."
+    "DrugBank/MeSH lexicon), trained hedge and negation cues with scopes (Szeged, BioScope, "
+    "*SEM 2012), substance-target-effect claims with certainty, evidence and attribution."
 )
 LEXICON_SOURCES = [
     {"name": "DrugBank open vocabulary", "license": "CC0 1.0"},

@@ -95,7 +95,12 @@ def dictionary_words() -> list[str]:
     """English words of spaCy's lemma index (spacy-lookups-data), for the affix feature."""
     table = load_lookups("en", ["lemma_index"]).get_table("lemma_index")
     return sorted(
-        {w for pos in ("adj", "noun", "verb", "adv") for w in table[pos] if w.isalpha() and len(w) >= 3}
+        {
+            w
+            for pos in ("adj", "noun", "verb", "adv")
+            for w in table[pos]
+            if w.isalpha() and len(w) >= 3
+        }
     )
 
 
@@ -144,7 +149,7 @@ def type_examples(pairs, lexicons) -> tuple[list[list[str]], list[str]]:
             if not tokens:
                 continue
             span = doc[tokens[0] : tokens[-1] + 1]
-            features.append(cue_features(doc[tokens[0]], lexicons) + [f"mw={span.text.lower()}"])
+            features.append([*cue_features(doc[tokens[0]], lexicons), f"mw={span.text.lower()}"])
             labels.append(cue.type)
     return features, labels
 
@@ -189,7 +194,7 @@ def fit(features: list[list[str]], labels: list[str], c: float) -> LinearModel:
     model.fit(matrix, labels)
     names = vectorizer.get_feature_names_out()
     if binary:
-        positive = [c for c in model.classes_ if c != "O"][0]
+        positive = next(c for c in model.classes_ if c != "O")
         sign = 1.0 if model.classes_[1] == positive else -1.0
         coef = model.coef_[0] * sign
         weights = {
@@ -203,7 +208,9 @@ def fit(features: list[list[str]], labels: list[str], c: float) -> LinearModel:
         row = [round(float(model.coef_[k][j]), 4) for k in range(len(model.classes_))]
         if max(abs(v) for v in row) >= 1e-3:
             weights[str(name)] = row
-    return LinearModel([str(c) for c in model.classes_], weights, [float(b) for b in model.intercept_])
+    return LinearModel(
+        [str(c) for c in model.classes_], weights, [float(b) for b in model.intercept_]
+    )
 
 
 # -- main ------------------------------------------------------------------------------------------
@@ -255,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.time()
     type_features, type_labels = type_examples(hedge_train, lexicons)
     weights.models["hedge_type"] = fit(type_features, type_labels, 1.0)
-    for kind, train in ((HEDGE, hedge_train), (NEGATION, negation_train)):
+    for kind in (HEDGE, NEGATION):
         features, labels, coverage = scope_examples(
             data["bioscope:train"] if kind == HEDGE else data["starsem:train"], kind
         )
@@ -267,9 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     detector = CueDetector(nlp, "claims_hedging", use_phrases=False)
     best: dict[str, tuple[float, float, LinearModel]] = {}
     for kind, train in ((HEDGE, hedge_train), (NEGATION, negation_train)):
-        features, labels = cue_examples(
-            train, kind, frozenset(weights.candidates[kind]), lexicons
-        )
+        features, labels = cue_examples(train, kind, frozenset(weights.candidates[kind]), lexicons)
         print(f"  {kind} cue: {len(labels):,} candidate tokens, {labels.count('cue'):,} cues")
         for c in args.c:
             weights.models[f"{kind}_cue"] = fit(features, labels, c)
