@@ -174,8 +174,8 @@ def _trim(doc: Doc, start: int, end: int, keep: tuple[int, int]) -> tuple[int, i
 def _opens(doc: Doc, start: int, end: int) -> bool:
     depth = 0
     for token in doc[start:end]:
-        depth += token.text in "([" and token.text != ""
-        depth -= token.text in ")]" and token.text != ""
+        depth += token.text in ("(", "[")
+        depth -= token.text in (")", "]")
     return depth > 0
 
 

@@ -35,7 +35,6 @@ sys.path.insert(0, str(PROJECT_DIR))
 
 from pipeline.hedge_corpora import SPLIT_SEED, GoldSentence, load_split  # noqa: E402
 from pipeline.hedge_eval import (  # noqa: E402
-    Report,
     format_report,
     gold_cue_tokens,
     gold_scope_tokens,
@@ -306,7 +305,6 @@ def main(argv: list[str] | None = None) -> int:
     detector.set_weights(weights)
     for use_phrases in (False, True) if weights.phrases else (False,):
         detector.use_phrases = use_phrases
-        report = with_totals(Report())
         report = with_totals(score(detector, [d for d, _ in dev], [s for _, s in dev]))
         title = f"dev figures ({'with' if use_phrases else 'without'} the phrase lexicon)"
         print(format_report(report, title))
