@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import random
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,11 +69,6 @@ class GoldSentence:
     text: str
     cues: tuple[GoldCue, ...]
     words: tuple[str, ...] | None = None  # the corpus's own tokens, when it has them
-
-    @property
-    def uncertain(self) -> bool:
-        """CoNLL-2010 task 1: a sentence is uncertain when it holds a hedge cue."""
-        return any(cue.kind == "hedge" for cue in self.cues)
 
 
 class CorpusMissing(FileNotFoundError):
@@ -300,12 +295,3 @@ def load_split(
         else:
             chosen.extend(s for s in xml[corpus] if assignment[(corpus, s.doc_id)] == split)
     return chosen
-
-
-def iter_cues(
-    sentences: Iterable[GoldSentence], kind: str
-) -> Iterator[tuple[GoldSentence, GoldCue]]:
-    for sentence in sentences:
-        for cue in sentence.cues:
-            if cue.kind == kind:
-                yield sentence, cue

@@ -102,24 +102,29 @@ def parse(nlp: Language, sentences: Sequence[GoldSentence], batch_size: int = 25
         return list(nlp.pipe(inputs, batch_size=batch_size))
 
 
-def gold_cue_tokens(doc: Doc, cue: GoldCue) -> tuple[int, ...]:
+def _tokens(doc: Doc, offsets: Iterable[tuple[int, int]]) -> set[int]:
+    """The tokens character ranges touch (an affix cue gives its whole word)."""
     tokens: set[int] = set()
-    for start, end in cue.spans:
-        span = doc.char_span(start, end, alignment_mode="expand")
-        if span is not None:
-            tokens.update(range(span.start, span.end))
-    return tuple(sorted(tokens))
-
-
-def gold_scope_tokens(doc: Doc, cue: GoldCue) -> set[int] | None:
-    if cue.scope is None:
-        return None
-    tokens: set[int] = set()
-    for start, end in cue.scope:
+    for start, end in offsets:
         span = doc.char_span(start, end, alignment_mode="expand")
         if span is not None:
             tokens.update(range(span.start, span.end))
     return tokens
+
+
+def gold_cue_tokens(doc: Doc, cue: GoldCue) -> tuple[int, ...]:
+    return tuple(sorted(_tokens(doc, cue.spans)))
+
+
+def gold_scope_tokens(doc: Doc, cue: GoldCue) -> set[int] | None:
+    return None if cue.scope is None else _tokens(doc, cue.scope)
+
+
+def gold_cue_span(doc: Doc, tokens: tuple[int, ...]) -> Span:
+    """A gold cue as a Span; a discontinuous one ("either ... or") by its first part."""
+    if tokens == tuple(range(tokens[0], tokens[-1] + 1)):
+        return Span(doc, tokens[0], tokens[-1] + 1)
+    return Span(doc, tokens[0], tokens[0] + 1)
 
 
 def _scope_counts(predicted: set[int], gold: set[int]) -> Counts:
@@ -138,9 +143,9 @@ def score(
         doc = detector(doc)
         corpus = sentence.corpus
         report.sentences[corpus] = report.sentences.get(corpus, 0) + 1
-        kinds = [NEGATION] if corpus == "starsem" else [HEDGE, NEGATION]
-        if corpus.startswith("szeged"):
-            kinds = [HEDGE]  # Szeged annotates uncertainty only
+        # Szeged annotates uncertainty only, *SEM negation only, BioScope both
+        szeged = corpus.startswith("szeged")
+        kinds = [HEDGE] if szeged else [NEGATION] if corpus == "starsem" else [HEDGE, NEGATION]
         for kind in kinds:
             predicted = list(doc.spans[SPAN_GROUPS[kind]])
             gold = [c for c in sentence.cues if c.kind == kind]
@@ -173,11 +178,8 @@ def _score_cues(
     cues.tp += len(matched)
     cues.fp += len(set(predicted_by_tokens) - matched)
     cues.fn += len(set(gold_by_tokens) - matched)
-    if all(cue.scope is None for cue in gold):
-        if gold:
-            return
-        if corpus.startswith("szeged"):
-            return
+    if corpus.startswith("szeged"):
+        return  # no scopes annotated
     # scopes, end to end
     end_to_end = report.get(f"{kind} scope tokens (predicted cues)", corpus)
     for tokens, cue in predicted_by_tokens.items():
@@ -191,9 +193,7 @@ def _score_cues(
     # scopes from gold cues: scope resolution alone
     alone = report.get(f"{kind} scope tokens (gold cues)", corpus)
     for tokens, cue in gold_by_tokens.items():
-        span = Span(doc, tokens[0], tokens[-1] + 1)
-        if tokens != tuple(range(span.start, span.end)):
-            span = Span(doc, tokens[0], tokens[0] + 1)  # discontinuous: its first part
+        span = gold_cue_span(doc, tokens)
         span._.scope_bounds = detector.resolve_scope(span, kind)
         alone.add(_scope_counts(scope_tokens(span, kind), gold_scope_tokens(doc, cue) or set()))
 
@@ -241,7 +241,6 @@ def evaluate_detector(
     split: str = "test",
     root=None,
     limit: int | None = None,
-    use_phrases: bool | None = None,
 ) -> tuple[Report, Report]:
     """Held-out figures of the pipeline's detector: (model alone, as shipped with phrases).
 
@@ -260,7 +259,7 @@ def evaluate_detector(
     if limit is not None:
         sentences = _spread(sentences, limit)
     docs = parse(nlp, sentences)
-    shipped_phrases = detector.use_phrases if use_phrases is None else use_phrases
+    shipped_phrases = detector.use_phrases
     reports = []
     for phrases in (False, True):
         detector.use_phrases = phrases

@@ -358,16 +358,19 @@ class CueDetector:
         model = self.weights.models.get(f"{kind}_cue")
         if model is None:
             return []
-        marked: list[int] = []
+        marked: dict[int, list[str]] = {}  # cue token -> its features, reused for the type
         for token in sentence:
             word = token.lower_
-            candidate = word in candidates or (kind == NEGATION and _AFFIX.match(word))
-            if candidate and model.predict(cue_features(token, self.lexicons)) != "O":
-                marked.append(token.i)
+            if word in candidates or (kind == NEGATION and _AFFIX.match(word)):
+                features = cue_features(token, self.lexicons)
+                if model.predict(features) != "O":
+                    marked[token.i] = features
         doc = sentence.doc
         cues = []
-        for start, end in self.group(doc, marked, kind):
-            label = NEGATION if kind == NEGATION else self._hedge_type(doc[start:end])
+        for start, end in self.group(doc, list(marked), kind):
+            label = (
+                NEGATION if kind == NEGATION else self._hedge_type(doc[start:end], marked[start])
+            )
             cue = Span(doc, start, end, label=label)
             cue._.cue_source = "model"
             cues.append(cue)
@@ -396,12 +399,11 @@ class CueDetector:
                 position += 1
         return groups
 
-    def _hedge_type(self, cue: Span) -> str:
+    def _hedge_type(self, cue: Span, first_token_features: list[str]) -> str:
         model = self.weights.models.get("hedge_type")
         if model is None:
             return "epistemic"
-        features = [*cue_features(cue[0], self.lexicons), f"mw={cue.text.lower()}"]
-        return model.predict(features)
+        return model.predict([*first_token_features, f"mw={cue.text.lower()}"])
 
     def resolve_scope(self, cue: Span, kind: str) -> tuple[int, int]:
         """The best-scored candidate scope of a cue (the cue alone if there is no ranker)."""
@@ -422,18 +424,15 @@ class CueDetector:
             span = Span(doc, start, end, label=cue_type)
             span._.cue_source = "lexicon"
             phrases[kind].append(span)
-        merged = {}
-        for kind in (HEDGE, NEGATION):
-            taken = filter_spans(phrases[kind])
-            covered = {i for span in taken for i in range(span.start, span.end)}
-            kept = [c for c in found[kind] if not any(i in covered for i in range(c.start, c.end))]
-            if kind == HEDGE:  # "not fully understood" is a hedge, its "not" no negation
-                hedge_tokens = covered
-            merged[kind] = sorted(kept + taken, key=lambda s: (s.start, s.end))
-        merged[NEGATION] = [
-            c for c in merged[NEGATION] if not any(i in hedge_tokens for i in range(c.start, c.end))
-        ]
-        return merged
+        hedge_phrases = filter_spans(phrases[HEDGE])
+        negation_phrases = filter_spans(phrases[NEGATION])
+        # "not fully understood" is a hedge: its "not" is no negation
+        hedge_tokens = _token_set(hedge_phrases)
+        negations = _outside(found[NEGATION], _token_set(negation_phrases)) + negation_phrases
+        return {
+            HEDGE: _sorted(_outside(found[HEDGE], hedge_tokens) + hedge_phrases),
+            NEGATION: _sorted(_outside(negations, hedge_tokens)),
+        }
 
     # serialisation
     def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
@@ -446,6 +445,18 @@ class CueDetector:
         if weights_file.exists():
             self.set_weights(DetectorWeights.load(weights_file))
         return self
+
+
+def _token_set(spans: Iterable[Span]) -> set[int]:
+    return {i for span in spans for i in range(span.start, span.end)}
+
+
+def _outside(spans: list[Span], tokens: set[int]) -> list[Span]:
+    return [s for s in spans if not any(i in tokens for i in range(s.start, s.end))]
+
+
+def _sorted(spans: list[Span]) -> list[Span]:
+    return sorted(spans, key=lambda s: (s.start, s.end))
 
 
 def scope_tokens(cue: Span, kind: str) -> set[int]:

@@ -28,7 +28,7 @@ import spacy
 from sklearn.feature_extraction import DictVectorizer
 from sklearn.linear_model import LogisticRegression
 from spacy.lookups import load_lookups
-from spacy.tokens import Doc, DocBin, Span
+from spacy.tokens import Doc, DocBin
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(PROJECT_DIR))
@@ -36,6 +36,7 @@ sys.path.insert(0, str(PROJECT_DIR))
 from pipeline.hedge_corpora import SPLIT_SEED, GoldSentence, load_split  # noqa: E402
 from pipeline.hedge_eval import (  # noqa: E402
     format_report,
+    gold_cue_span,
     gold_cue_tokens,
     gold_scope_tokens,
     parse,
@@ -125,7 +126,7 @@ def cue_examples(
 
 def cue_vocabulary(pairs: list[tuple[Doc, GoldSentence]], kind: str) -> tuple[set, set]:
     """Words ever part of a cue, and the multi-word cues, as lowercase token tuples."""
-    words: Counter[str] = Counter()
+    words: set[str] = set()
     multiword: set[tuple[str, ...]] = set()
     for doc, sentence in pairs:
         for cue in sentence.cues:
@@ -135,7 +136,7 @@ def cue_vocabulary(pairs: list[tuple[Doc, GoldSentence]], kind: str) -> tuple[se
             words.update(doc[i].lower_ for i in tokens)
             if len(tokens) > 1 and tokens == tuple(range(tokens[0], tokens[-1] + 1)):
                 multiword.add(tuple(doc[i].lower_ for i in tokens))
-    return {w for w, n in words.items() if n >= 1}, multiword
+    return words, multiword
 
 
 def type_examples(pairs, lexicons) -> tuple[list[list[str]], list[str]]:
@@ -165,12 +166,10 @@ def scope_examples(pairs, kind: str) -> tuple[list[list[str]], list[str], Counte
             scope = gold_scope_tokens(doc, cue)
             if not tokens:
                 continue
-            span = doc[tokens[0] : tokens[0] + 1]
-            if tokens == tuple(range(tokens[0], tokens[-1] + 1)):
-                span = doc[tokens[0] : tokens[-1] + 1]
+            span = gold_cue_span(doc, tokens)
             hull = set(scope or ()) | set(range(span.start, span.end))
             gold_bounds = _trim(doc, min(hull), max(hull) + 1, (span.start, span.end))
-            candidates = scope_candidates(Span(doc, span.start, span.end))
+            candidates = scope_candidates(span)
             coverage["cues"] += 1
             if gold_bounds not in candidates:
                 continue
