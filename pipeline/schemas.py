@@ -12,7 +12,7 @@ import sys
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 
 
 def _field(name: str, type_: pa.DataType, description: str, nullable: bool = False) -> pa.Field:
@@ -312,6 +312,74 @@ ERRORS = _schema(
     _field("occurred_at", _TIMESTAMP, "When (UTC)."),
 )
 
+REVIEWS = _schema(
+    "One row per verdict a reviewer recorded: the whole append-only history, exported by "
+    "`claims export-reviews` from the verdict database (`reviews.sqlite`). A reviewer may "
+    "judge a claim again; the latest verdict per reviewer and claim counts (`is_latest`). "
+    "The claim as the reviewer saw it is kept, so verdicts survive re-runs.",
+    "verdict_id",
+    _field(
+        "verdict_id",
+        pa.int64(),
+        "Verdict id: increases with every verdict recorded, so a later verdict has a higher id.",
+    ),
+    _field(
+        "claim_id",
+        pa.string(),
+        "The claim judged (see `claims.claim_id`, stable across runs).",
+    ),
+    _field(
+        "reviewer",
+        pa.string(),
+        "Who judged it, as the reviewer typed their name (trimmed, at most 64 characters).",
+    ),
+    _field("verdict", pa.string(), "correct or incorrect."),
+    _field(
+        "reasons",
+        pa.list_(pa.string()),
+        "Why an incorrect claim is wrong, one or more of: not_a_claim, wrong_substance, "
+        "wrong_target, wrong_effect, wrong_polarity, hedging_wrong, negation_wrong, other "
+        "(in that order); empty for a correct one.",
+    ),
+    _field("comment", pa.string(), "The reviewer's free-text comment; empty when none."),
+    _field("recorded_at", _TIMESTAMP, "When the verdict was recorded (UTC)."),
+    _field(
+        "is_latest",
+        pa.bool_(),
+        "True for the reviewer's latest verdict on the claim (highest `verdict_id`): the "
+        "one that counts. Earlier ones are superseded.",
+    ),
+    _field(
+        "claim_present",
+        pa.bool_(),
+        "True when the claim is in the current `claims` table; false when a re-run no "
+        "longer extracts it (the verdict is stale).",
+    ),
+    _field(
+        "doc_id",
+        pa.string(),
+        "Article of the claim (see `documents`). This and the columns after it are the "
+        "claim as the reviewer saw it, kept with the verdict so that it still reads after a "
+        "re-run changes or drops the claim.",
+    ),
+    _field("sentence_id", pa.string(), "Sentence of the claim (see `sentences`)."),
+    _field("sentence", pa.string(), "Sentence text shown to the reviewer."),
+    _field("substance", pa.string(), "The claim's substance, as written."),
+    _field("target", pa.string(), "The claim's target, as written; null when it had none.", True),
+    _field("effect", pa.string(), "The claim's effect, as written; null when it had none.", True),
+    _field(
+        "rule",
+        pa.string(),
+        "The rule that extracted the claim (see `claims.rule`); figures by rule use the "
+        "current `claims.rule` instead.",
+    ),
+    _field(
+        "pipeline_version",
+        pa.string(),
+        "Version of the pipeline that extracted the claim the reviewer saw.",
+    ),
+)
+
 RUNS = _schema(
     "One row per finished run; the history of the output folder.",
     "run_id",
@@ -347,6 +415,7 @@ TABLES: dict[str, pa.Schema] = {
     "claims": CLAIMS,
     "hedges": HEDGES,
     "errors": ERRORS,
+    "reviews": REVIEWS,
     "runs": RUNS,
 }
 
