@@ -3,6 +3,8 @@
 claims run corpus/ --out outputs          # extract new and changed articles
 claims evaluate --gold gold/ --tables outputs   # score the claims against a gold standard
 claims evaluate-hedges                          # held-out figures of the hedge detector
+claims review --tables outputs                  # audit claims in the browser, record verdicts
+claims export-reviews --tables outputs          # verdicts -> the `reviews` Parquet table
 """
 
 from __future__ import annotations
@@ -10,11 +12,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import sys
 from pathlib import Path
 
 from pipeline.ingest import DEFAULT_EXCLUDE, DEFAULT_MAX_CHARS
 from pipeline.store import StoreBusy
+
+TOKEN_ENV = "CLAIMS_REVIEW_TOKEN"
 
 
 def _positive(value: str) -> int:
@@ -138,7 +143,53 @@ def build_parser() -> argparse.ArgumentParser:
         "--limit", type=_positive, default=None, help="at most N sentences per corpus"
     )
     hedges.add_argument("--report", type=Path, default=None, metavar="FILE", help="JSON figures")
+
+    review = commands.add_parser(
+        "review",
+        help="audit the extracted claims in a local web app",
+        description="Serve the review app for a run's output folder: claims with filters, each "
+        "shown in its sentence and paragraph with its roles and cues highlighted, verdicts by "
+        "keyboard (kept in SQLite across re-runs), and precision figures. Binds to 127.0.0.1; "
+        "bound to another address it requires an access token (one is made up and printed "
+        "when none is given).",
+    )
+    _tables_and_db(review)
+    review.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    review.add_argument(
+        "--port", type=int, default=8765, help="port (default 8765; 0 picks a free one)"
+    )
+    review.add_argument(
+        "--token",
+        default=None,
+        help=f"access token every request must carry (default: ${TOKEN_ENV}; required, and "
+        "generated when missing, unless bound to a loopback address)",
+    )
+
+    export = commands.add_parser(
+        "export-reviews",
+        help="write the reviewers' verdicts as the `reviews` Parquet table",
+        description="Write every verdict of the review database (the append-only history, "
+        "with the latest verdict of each reviewer flagged) as the `reviews` table of the "
+        "output folder, beside the claims it judges; --out writes one Parquet file instead.",
+    )
+    _tables_and_db(export)
+    export.add_argument(
+        "--out", type=Path, default=None, metavar="FILE", help="write this Parquet file instead"
+    )
     return parser
+
+
+def _tables_and_db(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--tables", type=Path, default=Path("outputs"), metavar="DIR", help="a run's output folder"
+    )
+    command.add_argument(
+        "--db",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="verdict database (default: DIR/reviews.sqlite)",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -149,6 +200,10 @@ def main(argv: list[str] | None = None) -> int:
         return _evaluate(args)
     if args.command == "evaluate-hedges":
         return _evaluate_hedges(args)
+    if args.command == "review":
+        return _review(args)
+    if args.command == "export-reviews":
+        return _export_reviews(args)
     return 2
 
 
@@ -234,6 +289,82 @@ def _evaluate_hedges(args: argparse.Namespace) -> int:
         figures = {"split": args.split, "model": alone.to_json(), "shipped": shipped.to_json()}
         args.report.parent.mkdir(parents=True, exist_ok=True)
         args.report.write_text(json.dumps(figures, indent=2) + "\n")
+    return 0
+
+
+def _review(args: argparse.Namespace) -> int:
+    import socket
+
+    import uvicorn
+
+    from pipeline.review.app import create_app, is_loopback
+
+    token = args.token or os.environ.get(TOKEN_ENV) or None
+    if not is_loopback(args.host) and not token:
+        token = secrets.token_urlsafe(24)
+    try:
+        family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((args.host, args.port))
+        sock.listen(128)  # connections wait in the backlog until the server accepts them
+    except OSError as error:
+        print(
+            f"claims: cannot listen on {args.host}:{args.port}: {error.strerror}"
+            + (" (pass --port with another number, or 0)" if error.errno == 98 else ""),
+            file=sys.stderr,
+        )
+        return 2
+    port = sock.getsockname()[1]
+    app = create_app(args.tables, db_path=args.db, token=token, bind_host=args.host)
+    settings = app.state.settings
+    shown_host = f"[{args.host}]" if ":" in args.host else args.host
+    address = f"http://{shown_host}:{port}/" + (f"?token={token}" if token else "")
+    print(f"Reviewing the claims in {settings.tables_dir}", flush=True)
+    print(f"Verdicts are kept in {settings.db_path}", flush=True)
+    print(f"Open {address}   (Ctrl+C to stop)", flush=True)
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+    uvicorn.Server(config).run(sockets=[sock])
+    return 0
+
+
+def _export_reviews(args: argparse.Namespace) -> int:
+    import pyarrow.parquet as pq
+
+    from pipeline.review.verdicts import VerdictError, VerdictStore, default_db_path
+    from pipeline.store import TableStore
+
+    db_path = args.db or default_db_path(args.tables)
+    if not db_path.exists():
+        print(f"claims: no verdict database at {db_path}; nothing to export", file=sys.stderr)
+        return 2
+    store = TableStore(args.tables)
+    try:
+        claim_ids = store.read("claims", columns=["claim_id"]).column("claim_id").to_pylist()
+        table = VerdictStore(db_path).export(set(claim_ids))
+    except (VerdictError, RuntimeError) as error:
+        print(f"claims: {error}", file=sys.stderr)
+        return 2
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(table, args.out, compression="zstd")
+        where = args.out
+    else:
+        if store.current() is None:
+            print(
+                f"claims: {args.tables} has no tables; run `claims run` first or pass --out",
+                file=sys.stderr,
+            )
+            return 2
+        try:
+            with store.lock():
+                store.commit({"reviews": [table]}, replace_tables={"reviews"})
+        except StoreBusy as error:
+            print(f"claims: {error}", file=sys.stderr)
+            return 2
+        where = args.tables / "reviews"
+    latest = sum(table.column("is_latest").to_pylist())
+    print(f"{table.num_rows} verdicts ({latest} latest per reviewer and claim) written to {where}")
     return 0
 
 

@@ -23,7 +23,7 @@ import fcntl
 import os
 import shutil
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
 
 import pyarrow as pa
@@ -105,11 +105,13 @@ class TableStore:
         drop_doc_ids: set[str] = frozenset(),
         drop_sources: set[str] = frozenset(),
         compact: bool = False,
+        replace_tables: Collection[str] = (),
     ) -> Path:
         """Publish a new snapshot: current rows, minus replaced ones, plus `added`.
 
         `drop_doc_ids` removes an article's rows from every per-article table;
-        `drop_sources` removes rows of `errors` for sources that were tried again.
+        `drop_sources` removes rows of `errors` for sources that were tried again;
+        `replace_tables` start empty (their rows are all in `added`, e.g. `reviews`).
         """
         previous = self.current()
         number = self._next_number()
@@ -118,7 +120,7 @@ class TableStore:
         for table, schema in TABLES.items():
             folder = staging / table
             folder.mkdir(parents=True)
-            for part in self.parts(table, previous):
+            for part in [] if table in replace_tables else self.parts(table, previous):
                 self._carry_over(part, folder, table, drop_doc_ids, drop_sources)
             new_rows = [t for t in added.get(table, []) if t.num_rows]
             if new_rows:

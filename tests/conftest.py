@@ -45,6 +45,33 @@ def seed_corpus(tmp_path: Path) -> Path:
     return corpus
 
 
+# An article from an untrusted source: markup in its title, text and URL must stay text.
+UNTRUSTED_RECORD = {
+    "id": "untrusted-1",
+    "title": "<script>window.__xss = 'title'</script>MDMA & serotonin",
+    "url": "javascript:window.__xss = 'url'",
+    "text": "MDMA stimulates the release of serotonin <img src=x "
+    "onerror=\"window.__xss = 'img'\"> in the brain.\n"
+    "Some say <script>window.__xss = 'script'</script> kratom may reduce anxiety.",
+}
+
+
+@pytest.fixture(scope="session")
+def review_tables(tmp_path_factory) -> Path:
+    """A run's output folder over the two seed articles plus the untrusted one."""
+    import json
+
+    from pipeline.runner import run_corpus
+
+    root = tmp_path_factory.mktemp("review")
+    corpus = root / "corpus"
+    shutil.copytree(SAMPLE_CORPUS, corpus)
+    (corpus / "untrusted.jsonl").write_text(json.dumps(UNTRUSTED_RECORD) + "\n")
+    summary = run_corpus(corpus, root / "out")
+    assert summary.processed == 3, summary
+    return root / "out"
+
+
 @pytest.fixture(scope="session")
 def corpora() -> Path:
     from pipeline.paths import corpora_dir

@@ -1,0 +1,454 @@
+"""The run's tables as the review app needs them: claims to filter, evidence to show.
+
+Tables are read through the store's published snapshot and cached until a new run publishes
+another one, so a reviewer working during a re-run sees the old claims or the new ones,
+never a mix. Nothing here writes; verdicts live in `pipeline.review.verdicts`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
+
+import pandas as pd
+
+from pipeline.store import TableStore
+
+# Columns the app reads from each table; a table without them comes from an older schema.
+_COLUMNS = {
+    "claims": [
+        "claim_id",
+        "doc_id",
+        "source",
+        "section",
+        "sentence_id",
+        "sentence",
+        "sentence_start",
+        "sentence_end",
+        "substance",
+        "substance_norm",
+        "substance_antecedent",
+        "substance_start",
+        "substance_end",
+        "mechanism",
+        "target",
+        "target_norm",
+        "target_start",
+        "target_end",
+        "effect",
+        "effect_norm",
+        "effect_start",
+        "effect_end",
+        "polarity",
+        "condition",
+        "hedged",
+        "negated",
+        "certainty",
+        "hedge_cues",
+        "hedge_types",
+        "negation_cues",
+        "evidence",
+        "attribution",
+        "rule",
+        "pipeline_version",
+    ],
+    "documents": ["doc_id", "source", "title", "url", "text"],
+    "sentences": ["sentence_id", "doc_id", "index", "paragraph", "start_char", "end_char"],
+    "hedges": [
+        *("doc_id", "sentence_id", "kind", "cue", "type", "cue_start", "cue_end"),
+        *("scope", "scope_start", "scope_end", "source"),
+    ],
+}
+
+# Review status of a claim, from the latest verdict of each reviewer (see summary.py);
+# "todo" and "done" are relative to the reviewer using the app.
+STATUSES = {
+    "todo": "not yet judged by you",
+    "done": "judged by you",
+    "unreviewed": "judged by nobody",
+    "correct": "all verdicts correct",
+    "incorrect": "all verdicts incorrect",
+    "disputed": "reviewers disagree",
+}
+
+
+class TablesUnavailable(RuntimeError):
+    """The folder holds no claims tables the app can show; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class ReviewData:
+    """One published snapshot of the tables, indexed for the app."""
+
+    snapshot: Path
+    claims: pd.DataFrame  # claims table + `order` (reading order) + `doc_title`
+    documents: pd.DataFrame  # indexed by doc_id
+    sentences: pd.DataFrame
+    hedges: pd.DataFrame
+
+    @property
+    def empty(self) -> bool:
+        return self.claims.empty
+
+    def claim(self, claim_id: str) -> dict | None:
+        rows = self.claims.loc[self.claims["claim_id"] == claim_id]
+        return None if rows.empty else _plain(rows.iloc[0].to_dict())
+
+
+def load_tables(tables_dir: Path | str) -> ReviewData:
+    """Read the current snapshot of a run's output folder, or say why it cannot be shown."""
+    tables_dir = Path(tables_dir)
+    if not tables_dir.is_dir():
+        raise TablesUnavailable(
+            f"There is no output folder at {tables_dir}. Run `claims run CORPUS --out "
+            f"{tables_dir}` first, or start the app with --tables pointing at a run's output."
+        )
+    store = TableStore(tables_dir)
+    try:
+        snapshot = store.current()
+    except RuntimeError as error:
+        raise TablesUnavailable(str(error)) from None
+    if snapshot is None:
+        raise TablesUnavailable(
+            f"{tables_dir} has no tables yet. Run `claims run CORPUS --out {tables_dir}` first."
+        )
+    frames = {}
+    for name, columns in _COLUMNS.items():
+        try:
+            frames[name] = store.read(name, columns=columns).to_pandas()
+        except Exception as error:  # an older or damaged table: say so instead of a trace
+            raise TablesUnavailable(
+                f"The `{name}` table in {tables_dir} cannot be read with this version "
+                f"({type(error).__name__}: {error}). It may come from an older pipeline: "
+                f"re-run `claims run CORPUS --out {tables_dir}`."
+            ) from None
+    documents = frames["documents"].set_index("doc_id", drop=False)
+    claims = frames["claims"]
+    titles = document_titles(documents)
+    claims["doc_title"] = claims["doc_id"].map(titles).fillna(claims["source"])
+    claims = claims.sort_values(
+        ["doc_title", "doc_id", "sentence_start", "substance_start", "claim_id"], kind="stable"
+    ).reset_index(drop=True)
+    claims["order"] = range(len(claims))
+    return ReviewData(
+        snapshot=snapshot,
+        claims=claims,
+        documents=documents,
+        sentences=frames["sentences"],
+        hedges=frames["hedges"],
+    )
+
+
+def document_titles(documents: pd.DataFrame) -> pd.Series:
+    """Title per doc_id; the file name (and record id) when the article has no title."""
+    names = documents["source"].map(lambda source: Path(source.split("#")[0]).name)
+    records = documents["source"].map(lambda source: source.partition("#")[2])
+    fallback = names.where(records == "", names + "#" + records)
+    return documents["title"].where(documents["title"].notna(), fallback)
+
+
+class TableCache:
+    """The tables of one folder, re-read only when a run publishes a new snapshot."""
+
+    def __init__(self, tables_dir: Path | str):
+        self.tables_dir = Path(tables_dir)
+        self._lock = threading.Lock()
+        self._data: ReviewData | None = None
+
+    def get(self) -> ReviewData:
+        """The current tables; raises TablesUnavailable with a message for the page."""
+        try:
+            current = TableStore(self.tables_dir).current()
+        except RuntimeError:
+            current = None
+        with self._lock:
+            if self._data is None or current != self._data.snapshot:
+                self._data = load_tables(self.tables_dir)
+            return self._data
+
+
+# Filters --------------------------------------------------------------------------------
+
+
+# Filter name -> the claims column it matches exactly.
+FILTER_COLUMNS = {
+    "substance": "substance_norm",
+    "target": "target_norm",
+    "effect": "effect_norm",
+    "polarity": "polarity",
+    "certainty": "certainty",
+    "doc": "doc_id",
+    "rule": "rule",
+}
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the reviewer narrowed the list to; round-trips through the query string."""
+
+    substance: str = ""
+    target: str = ""
+    effect: str = ""
+    polarity: str = ""
+    certainty: str = ""
+    doc: str = ""
+    rule: str = ""
+    status: str = ""
+    q: str = ""
+
+    @classmethod
+    def from_query(cls, params: Mapping[str, str]) -> Filters:
+        values = {f.name: str(params.get(f.name, "")).strip()[:200] for f in fields(cls)}
+        if values["status"] not in STATUSES:
+            values["status"] = ""
+        return cls(**values)
+
+    def items(self) -> list[tuple[str, str]]:
+        return [(f.name, getattr(self, f.name)) for f in fields(self) if getattr(self, f.name)]
+
+    def query(self, **extra: object) -> str:
+        """The query string for these filters (plus `extra`), '' when there is none."""
+        pairs = self.items() + [(k, str(v)) for k, v in extra.items() if v not in (None, "")]
+        return urlencode(pairs)
+
+    def without(self, name: str) -> Filters:
+        return replace(self, **{name: ""})
+
+
+def claim_statuses(
+    claim_ids: Iterable[str],
+    latest_by_claim: Mapping[str, Mapping[str, object]],
+    reviewer: str | None,
+) -> pd.DataFrame:
+    """Per claim: overall status (unreviewed/correct/incorrect/disputed) and the reviewer's."""
+    from pipeline.review.summary import review_status
+
+    rows = []
+    for claim_id in claim_ids:
+        verdicts = latest_by_claim.get(claim_id, {})
+        mine = verdicts.get(reviewer) if reviewer else None
+        rows.append(
+            {
+                "claim_id": claim_id,
+                "status": review_status(verdicts),
+                "my_verdict": mine.verdict if mine is not None else None,
+                "reviewers": len(verdicts),
+            }
+        )
+    return pd.DataFrame(rows, columns=["claim_id", "status", "my_verdict", "reviewers"])
+
+
+def apply_filters(claims: pd.DataFrame, filters: Filters, skip: str | None = None) -> pd.DataFrame:
+    """Claims matching every filter but `skip` (for facet counts). Needs status columns."""
+    mask = pd.Series(True, index=claims.index)
+    for name, column in FILTER_COLUMNS.items():
+        value = getattr(filters, name)
+        if value and name != skip:
+            mask &= claims[column].fillna("") == value
+    if filters.status and skip != "status":
+        mask &= _status_mask(claims, filters.status)
+    if filters.q and skip != "q":
+        mask &= claims["sentence"].str.contains(filters.q, case=False, regex=False)
+    return claims.loc[mask]
+
+
+def _status_mask(claims: pd.DataFrame, status: str) -> pd.Series:
+    if status == "todo":
+        return claims["my_verdict"].isna()
+    if status == "done":
+        return claims["my_verdict"].notna()
+    return claims["status"] == status
+
+
+def facet_counts(claims: pd.DataFrame, filters: Filters, name: str) -> list[tuple[str, int]]:
+    """(value, count) of one filter's options among claims matching the other filters."""
+    subset = apply_filters(claims, filters, skip=name)
+    if name == "status":
+        counts = {s: int(_status_mask(subset, s).sum()) for s in STATUSES}
+        return list(counts.items())
+    counts = subset[FILTER_COLUMNS[name]].dropna().value_counts()
+    pairs = sorted(((str(v), int(n)) for v, n in counts.items()), key=lambda p: (-p[1], p[0]))
+    selected = getattr(filters, name)
+    if selected and selected not in dict(pairs):
+        pairs.insert(0, (selected, 0))
+    return pairs
+
+
+def neighbours(ordered: pd.DataFrame, order: int) -> tuple[str | None, str | None]:
+    """Claim ids before and after reading position `order` in an ordered selection."""
+    positions = ordered["order"].to_numpy()
+    before = ordered.loc[positions < order, "claim_id"]
+    after = ordered.loc[positions > order, "claim_id"]
+    return (
+        before.iloc[-1] if len(before) else None,
+        after.iloc[0] if len(after) else None,
+    )
+
+
+def next_todo(ordered: pd.DataFrame, order: int | None) -> str | None:
+    """The first claim after `order` (wrapping round) that the reviewer has not judged."""
+    todo = ordered.loc[ordered["my_verdict"].isna()]
+    if todo.empty:
+        return None
+    if order is not None:
+        later = todo.loc[todo["order"].to_numpy() > order]
+        if len(later):
+            return later["claim_id"].iloc[0]
+    return todo["claim_id"].iloc[0]
+
+
+# Evidence display ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A highlighted span of the sentence: a claim role or a cue, with its label."""
+
+    role: str  # substance, target, effect, hedge, negation, scope
+    start: int  # offsets in documents.text
+    end: int
+    label: str  # shown beside the words, e.g. "hedge · epistemic"
+
+
+@dataclass
+class Segment:
+    """A run of sentence text under one set of marks; `opens` are the marks starting here."""
+
+    text: str
+    roles: list[str] = field(default_factory=list)
+    opens: list[Mark] = field(default_factory=list)
+
+
+def segments(text: str, offset: int, marks: Iterable[Mark]) -> list[Segment]:
+    """Cut `text` (which starts at `offset` in the document) at every mark boundary.
+
+    Marks may nest or overlap; each piece lists every role covering it, so the template only
+    escapes and wraps text and never builds markup from it.
+    """
+    inside = [
+        Mark(m.role, max(m.start, offset), min(m.end, offset + len(text)), m.label)
+        for m in marks
+        if m.end > offset and m.start < offset + len(text) and m.end > m.start
+    ]
+    cuts = sorted(
+        {offset, offset + len(text)} | {m.start for m in inside} | {m.end for m in inside}
+    )
+    pieces = []
+    for start, end in itertools.pairwise(cuts):
+        covering = [m for m in inside if m.start <= start and m.end >= end]
+        pieces.append(
+            Segment(
+                text=text[start - offset : end - offset],
+                roles=sorted({m.role for m in covering}),
+                opens=[m for m in inside if m.start == start and m.role != "scope"],
+            )
+        )
+    return [p for p in pieces if p.text]
+
+
+@dataclass(frozen=True)
+class ParagraphPart:
+    """A sentence of the paragraph around a claim; the claim's own sentence has its marks."""
+
+    is_claim: bool
+    segments: list[Segment]
+
+
+@dataclass(frozen=True)
+class ClaimContext:
+    """Everything the claim page shows about one claim."""
+
+    claim: dict
+    title: str
+    source: str
+    url: str | None  # only http(s) links; anything else is shown as text
+    sentence: list[Segment]
+    paragraph: list[ParagraphPart]
+    cues: list[dict]  # hedge and negation cues of the sentence, with `covers_claim`
+
+
+def claim_marks(claim: Mapping[str, object], cues: Iterable[Mapping[str, object]]) -> list[Mark]:
+    """The claim's roles and the sentence's cues, as marks to highlight."""
+    marks = [Mark("substance", claim["substance_start"], claim["substance_end"], "substance")]
+    for role in ("target", "effect"):
+        start, end = claim.get(f"{role}_start"), claim.get(f"{role}_end")
+        if start is not None and end is not None:
+            marks.append(Mark(role, int(start), int(end), role))
+    for cue in cues:
+        label = "negation" if cue["kind"] == "negation" else f"hedge · {cue['type']}"
+        marks.append(Mark(cue["kind"], int(cue["cue_start"]), int(cue["cue_end"]), label))
+        if cue["covers_claim"]:
+            marks.append(Mark("scope", int(cue["scope_start"]), int(cue["scope_end"]), "scope"))
+    return marks
+
+
+def claim_context(data: ReviewData, claim: dict) -> ClaimContext:
+    """The claim in its sentence and paragraph, with the document it came from."""
+    document = (
+        data.documents.loc[claim["doc_id"]] if claim["doc_id"] in data.documents.index else None
+    )
+    text = document["text"] if document is not None else claim["sentence"]
+    base = 0 if document is not None else claim["sentence_start"]
+    covering = set(claim.get("hedge_cues") or []) | set(claim.get("negation_cues") or [])
+    cue_rows = data.hedges.loc[data.hedges["sentence_id"] == claim["sentence_id"]]
+    cues = [
+        _plain(row) | {"covers_claim": row["cue"] in covering}
+        for row in cue_rows.sort_values("cue_start").to_dict("records")
+    ]
+    marks = claim_marks(claim, cues)
+    start, end = claim["sentence_start"], claim["sentence_end"]
+    sentence = segments(text[start - base : end - base], start, marks)
+    paragraph = [ParagraphPart(True, sentence)]
+    row = data.sentences.loc[data.sentences["sentence_id"] == claim["sentence_id"]]
+    if document is not None and not row.empty:
+        same = data.sentences.loc[
+            (data.sentences["doc_id"] == claim["doc_id"])
+            & (data.sentences["paragraph"] == row["paragraph"].iloc[0])
+        ].sort_values("index")
+        paragraph = [
+            ParagraphPart(True, sentence)
+            if s["sentence_id"] == claim["sentence_id"]
+            else ParagraphPart(False, [Segment(text[s["start_char"] : s["end_char"]])])
+            for s in same.to_dict("records")
+        ]
+    title = claim.get("doc_title") or claim["source"]
+    url = document["url"] if document is not None else None
+    return ClaimContext(
+        claim=claim,
+        title=str(title),
+        source=str(claim["source"]),
+        url=url if is_web_link(url) else None,
+        sentence=sentence,
+        paragraph=paragraph,
+        cues=cues,
+    )
+
+
+def is_web_link(url: object) -> bool:
+    """Only http(s) URLs become links: a `javascript:` URL in an article must not."""
+    if not isinstance(url, str) or not url:
+        return False
+    parts = urlsplit(url.strip())
+    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
+
+
+def plain_rows(frame: pd.DataFrame) -> list[dict]:
+    """Rows for a template: missing values as None (pandas gives NaN, which is truthy)."""
+    return [_plain(row) for row in frame.to_dict("records")]
+
+
+def _plain(row: Mapping[str, object]) -> dict:
+    """A row with NaN and numpy scalars turned into None and Python values."""
+    plain = {}
+    for key, value in row.items():
+        if hasattr(value, "tolist"):  # numpy arrays (list columns) and scalars
+            value = value.tolist()
+        if (isinstance(value, float) and math.isnan(value)) or value is pd.NA or value is pd.NaT:
+            value = None
+        plain[key] = value
+    return plain

@@ -1,0 +1,297 @@
+"""The review app over real tables, through Starlette's test client (no browser).
+
+The browser tests (test_review_browser.py) drive the same app in Chromium; these check what
+a browser cannot show directly: the HTML as sent, refusals, headers, and the verdicts kept.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from starlette.testclient import TestClient
+
+from flows.cli import main
+from pipeline.review.app import COOKIE_CSRF, COOKIE_REVIEWER, create_app
+from pipeline.review.data import Mark, segments
+from pipeline.review.verdicts import VerdictStore
+
+BASE = "http://127.0.0.1:8765"
+
+
+def _client(tables: Path, db: Path, **options) -> TestClient:
+    return TestClient(create_app(tables, db_path=db, **options), base_url=BASE)
+
+
+def _reviewer(client: TestClient, name: str) -> None:
+    client.cookies.set(COOKIE_REVIEWER, base64.urlsafe_b64encode(name.encode()).decode())
+
+
+def _csrf(client: TestClient) -> str:
+    client.get("/")
+    return client.cookies[COOKIE_CSRF]
+
+
+def _claims(tables: Path) -> pd.DataFrame:
+    return pd.read_parquet(tables / "claims")
+
+
+def _mdma_serotonin(tables: Path) -> pd.Series:
+    claims = _claims(tables)
+    rows = claims.loc[
+        (claims["substance_norm"] == "mdma")
+        & (claims["target_norm"] == "serotonin")
+        & claims["sentence"].str.startswith("Upon ingestion, MDMA stimulates")
+    ]
+    assert len(rows) == 1, rows
+    return rows.iloc[0]
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "reviews.sqlite"
+
+
+def test_list_filters_and_counts(review_tables, db):
+    client = _client(review_tables, db)
+    claims = _claims(review_tables)
+    page = client.get("/")
+    assert page.status_code == 200
+    assert f"<strong>{len(claims)}</strong> of {len(claims)} claims" in page.text
+    assert ">nan<" not in page.text  # missing targets and effects show as blanks
+    mdma = client.get("/", params={"substance": "mdma", "certainty": "asserted"})
+    expected = claims[(claims.substance_norm == "mdma") & (claims.certainty == "asserted")]
+    assert f"<strong>{len(expected)}</strong> of {len(claims)} claims" in mdma.text
+    shown = re.findall(r'<tr data-claim-id="([0-9a-f]{16})"', mdma.text)
+    assert len(shown) == min(len(expected), 50) and set(shown) <= set(expected.claim_id)
+    # Facet counts: the substance select counts MDMA claims among asserted ones.
+    assert f">mdma ({len(expected)})</option>" in mdma.text
+
+
+def test_claim_view_highlights_roles_and_cues(review_tables, db):
+    client = _client(review_tables, db)
+    claim = _mdma_serotonin(review_tables)
+    page = client.get(f"/claims/{claim.claim_id}")
+    assert page.status_code == 200
+    sentence = re.search(r'<p class="sentence" id="sentence">(.*?)</p>', page.text, re.S).group(1)
+    assert '<span class="tag tag-substance">substance</span>' in sentence
+    assert '<span class="hl hl-substance">MDMA</span>' in sentence
+    assert (
+        '<span class="tag tag-target">target</span><span class="hl hl-target">serotonin</span>'
+        in (sentence)
+    )
+    # The paragraph around it, the document, and the rule that produced it.
+    assert "Serotonin is widely known to play a critical role" in page.text
+    assert "mdma_depression.txt" in page.text
+    assert f'<code id="rule">{claim.rule}</code>' in page.text
+
+
+def test_hedge_cue_and_scope_are_marked(review_tables, db):
+    client = _client(review_tables, db)
+    claims = _claims(review_tables)
+    hedged = claims.loc[claims["hedge_cues"].map(lambda cues: "may" in list(cues))].iloc[0]
+    page = client.get(f"/claims/{hedged.claim_id}").text
+    sentence = re.search(r'<p class="sentence" id="sentence">(.*?)</p>', page, re.S).group(1)
+    assert re.search(
+        r'tag-hedge">hedge · \w+</span><span class="hl hl-hedge[^"]*">may</span>', sentence
+    )
+    assert "hl-scope" in sentence
+
+
+def test_segments_split_overlapping_marks():
+    marks = [Mark("effect", 10, 20, "effect"), Mark("substance", 15, 18, "substance")]
+    pieces = segments("0123456789abcdefghijKLM", 0, marks)
+    assert [(p.text, p.roles) for p in pieces] == [
+        ("0123456789", []),
+        ("abcde", ["effect"]),
+        ("fgh", ["effect", "substance"]),
+        ("ij", ["effect"]),
+        ("KLM", []),
+    ]
+    assert [m.role for m in pieces[1].opens] == ["effect"]
+
+
+def test_untrusted_article_is_escaped(review_tables, db):
+    client = _client(review_tables, db)
+    claims = _claims(review_tables)
+    untrusted = claims.loc[claims["source"].str.endswith("#untrusted-1")]
+    assert len(untrusted) >= 1
+    listing = client.get("/", params={"doc": untrusted.doc_id.iloc[0]}).text
+    for claim_id in untrusted.claim_id:
+        page = client.get(f"/claims/{claim_id}").text
+        for html in (page, listing):
+            assert "<script>window" not in html
+            assert "<img" not in html
+            assert 'href="javascript:' not in html
+        assert (
+            "&lt;script&gt;window.__xss = &#39;title&#39;&lt;/script&gt;MDMA &amp; serotonin"
+            in page
+        )
+        if "<img" in untrusted.set_index("claim_id").loc[claim_id, "sentence"]:
+            assert "&lt;img src=x onerror=&#34;window.__xss = &#39;img&#39;&#34;&gt;" in page
+        assert 'id="source-link"' not in page  # a javascript: URL is shown as nothing
+
+
+def test_security_headers(review_tables, db):
+    response = _client(review_tables, db).get("/")
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    assert "unsafe-inline" not in response.headers["content-security-policy"]
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["referrer-policy"] == "same-origin"
+
+
+def test_verdict_needs_csrf_and_same_origin(review_tables, db):
+    client = _client(review_tables, db)
+    _reviewer(client, "Ada")
+    claim = _mdma_serotonin(review_tables)
+    url = f"/claims/{claim.claim_id}/verdict"
+    csrf = _csrf(client)
+    assert client.post(url, data={"verdict": "correct"}).status_code == 403
+    assert client.post(url, data={"verdict": "correct", "csrf": "forged"}).status_code == 403
+    cross = client.post(
+        url,
+        data={"verdict": "correct", "csrf": csrf},
+        headers={"origin": "http://evil.example"},
+    )
+    assert cross.status_code == 403
+    assert VerdictStore(db).history(claim.claim_id) == []
+    ok = client.post(url, data={"verdict": "correct", "csrf": csrf}, follow_redirects=False)
+    assert ok.status_code == 303
+    assert [v.verdict for v in VerdictStore(db).history(claim.claim_id)] == ["correct"]
+
+
+def test_verdict_flow_moves_to_the_next_unjudged_claim(review_tables, db):
+    client = _client(review_tables, db)
+    claims = _claims(review_tables)
+    csrf = _csrf(client)
+    claim = _mdma_serotonin(review_tables)
+    url = f"/claims/{claim.claim_id}/verdict"
+    anonymous = client.post(url, data={"verdict": "correct", "csrf": csrf})
+    assert anonymous.status_code == 400 and "Enter your name" in anonymous.text
+    _reviewer(client, "Ada")
+    no_reason = client.post(url, data={"verdict": "incorrect", "csrf": csrf})
+    assert no_reason.status_code == 400
+    form = {
+        "verdict": "incorrect",
+        "reason": ["wrong_target", "hedging_wrong"],
+        "comment": "the target is <b>release</b>",
+        "csrf": csrf,
+        "substance": "mdma",
+    }
+    answer = client.post(url, data=form, follow_redirects=False)
+    assert answer.status_code == 303
+    following = re.match(r"/claims/([0-9a-f]{16})\?(.*)", answer.headers["location"])
+    assert following and following.group(1) != claim.claim_id
+    assert "substance=mdma" in following.group(2) and f"saved={claim.claim_id}" in following.group(
+        2
+    )
+    next_claim = claims.set_index("claim_id").loc[following.group(1)]
+    assert next_claim.substance_norm == "mdma"
+    page = client.get(f"/claims/{claim.claim_id}").text
+    assert 'id="my-verdict"' in page and "wrong target" in page and "hedging wrong" in page
+    assert "the target is &lt;b&gt;release&lt;/b&gt;" in page
+    [verdict] = VerdictStore(db).history(claim.claim_id)
+    assert verdict.reviewer == "Ada" and verdict.reasons == ("wrong_target", "hedging_wrong")
+    assert verdict.sentence == claim.sentence and verdict.rule == claim.rule
+
+
+def test_verdicts_survive_a_rerun_of_the_pipeline(review_tables, db, tmp_path):
+    client = _client(review_tables, db)
+    _reviewer(client, "Ada")
+    csrf = _csrf(client)
+    claim = _mdma_serotonin(review_tables)
+    client.post(f"/claims/{claim.claim_id}/verdict", data={"verdict": "correct", "csrf": csrf})
+    # A full re-run into a fresh folder: the same articles give the same claim ids.
+    from pipeline.runner import run_corpus
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(Path(claim.source), corpus / Path(claim.source).name)
+    run_corpus(corpus, tmp_path / "rerun")
+    again = _client(tmp_path / "rerun", db)
+    _reviewer(again, "Ada")
+    page = again.get(f"/claims/{claim.claim_id}").text
+    assert 'id="my-verdict"' in page and "badge-correct" in page
+
+
+def test_summary_gives_precision_and_agreement(review_tables, db):
+    claims = _claims(review_tables).head(4).to_dict("records")
+    store = VerdictStore(db)
+    for claim in claims:
+        store.record(claim, "Ada", "correct")
+    store.record(claims[0], "Grace", "correct")
+    store.record(claims[1], "Grace", "incorrect", ["wrong_effect"])
+    page = _client(review_tables, db).get("/summary").text
+    assert re.search(r'id="overall">83\.3%<', page)  # 5 of 6 judgments correct
+    agreement = re.search(r'<table class="figures" id="agreement">(.*?)</table>', page, re.S)
+    row = re.sub(r">\s+<", "><", agreement.group(1))
+    assert "<td>Ada · Grace</td><td>2</td><td>1</td><td>50.0%</td><td>0.00</td>" in row  # κ 0
+    reasons = re.search(r'id="reasons">(.*?)</table>', page, re.S).group(1)
+    assert "<td>wrong effect</td><td>1</td>" in reasons
+
+
+def test_access_token_guards_every_route(review_tables, db):
+    client = _client(review_tables, db, token="s3cret")
+    for path in ("/", "/summary", "/static/review.js", f"/claims/{'0' * 16}"):
+        assert client.get(path).status_code == 401, path
+    assert client.get("/", headers={"authorization": "Bearer wrong"}).status_code == 401
+    assert client.get("/", headers={"authorization": "Bearer s3cret"}).status_code == 200
+    swap = client.get("/summary?token=s3cret", follow_redirects=False)
+    assert swap.status_code == 303 and swap.headers["location"] == "/summary"
+    assert client.get("/summary").status_code == 200  # the cookie carries it from now on
+
+
+def test_foreign_host_header_is_refused_on_loopback(review_tables, db):
+    client = _client(review_tables, db)
+    assert client.get("/", headers={"host": "attacker.example"}).status_code == 400
+    assert client.get("/", headers={"host": "localhost:8765"}).status_code == 200
+
+
+def test_missing_or_empty_tables_give_a_clear_page(tmp_path, db):
+    missing = _client(tmp_path / "nowhere", db)
+    for path in ("/", "/summary", f"/claims/{'0' * 16}"):
+        page = missing.get(path)
+        assert page.status_code == 503
+        assert "There is no output folder" in page.text and "Traceback" not in page.text
+    from pipeline.store import TableStore
+
+    store = TableStore(tmp_path / "empty")
+    with store.lock():
+        store.commit({})
+    empty = _client(tmp_path / "empty", db).get("/")
+    assert empty.status_code == 200 and "No claims yet" in empty.text
+    (tmp_path / "unrun").mkdir()
+    unrun = _client(tmp_path / "unrun", db).get("/")
+    assert unrun.status_code == 503 and "has no tables yet" in unrun.text
+
+
+def test_export_reviews_writes_the_reviews_table(review_tables, tmp_path, capsys):
+    out = tmp_path / "out"
+    shutil.copytree(review_tables, out, symlinks=True)
+    db = out / "reviews.sqlite"
+    claims = _claims(out).head(2).to_dict("records")
+    store = VerdictStore(db)
+    store.record(claims[0], "Ada", "incorrect", ["not_a_claim"])
+    store.record(claims[0], "Ada", "correct")
+    store.record(claims[1], "Grace", "correct")
+    assert main(["export-reviews", "--tables", str(out)]) == 0
+    reviews = pd.read_parquet(out / "reviews")
+    assert len(reviews) == 3
+    assert reviews["is_latest"].tolist() == [False, True, True]
+    assert reviews["claim_present"].all()
+    assert "3 verdicts (2 latest" in capsys.readouterr().out
+    assert len(pd.read_parquet(out / "claims")) == len(_claims(review_tables))
+    # Exported again: replaced, not appended.
+    assert main(["export-reviews", "--tables", str(out), "--out", str(tmp_path / "r.parquet")]) == 0
+    assert main(["export-reviews", "--tables", str(out)]) == 0
+    assert len(pd.read_parquet(out / "reviews")) == 3
+    assert len(pd.read_parquet(tmp_path / "r.parquet")) == 3
+
+
+def test_export_reviews_without_a_database_is_a_usage_error(tmp_path, capsys):
+    assert main(["export-reviews", "--tables", str(tmp_path)]) == 2
+    assert "no verdict database" in capsys.readouterr().err

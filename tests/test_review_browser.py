@@ -1,0 +1,242 @@
+"""The review app in a real headless Chromium (Debian's package), driven by Playwright.
+
+`claims review` runs as a subprocess, as a reviewer would start it. Without Chromium these
+tests skip with the reason, unless CLAIMS_REQUIRE_BROWSER=1 (set by .ci/run) makes that a
+failure, so CI cannot go green without having run them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import PROJECT_DIR
+
+from pipeline.review.verdicts import VerdictStore
+
+CHROMIUM = os.environ.get("CLAIMS_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+# As root in a closed network: no sandbox, and no background calls home.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOT = PROJECT_DIR / "outputs" / "review_claim_mdma.png"
+
+pytestmark = pytest.mark.slow
+
+
+def _browser_missing() -> str | None:
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        return "playwright is not installed (pip install -e '.[test]')"
+    if not Path(CHROMIUM).exists():
+        return f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
+    return None
+
+
+@pytest.fixture(scope="module")
+def browser():
+    missing = _browser_missing()
+    if missing:
+        if os.environ.get("CLAIMS_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"browser tests required but {missing}")
+        pytest.skip(missing)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def serve(review_tables, tmp_path_factory) -> Iterator:
+    """Start `claims review` on a free port; returns (base URL, verdict DB) per call."""
+    servers: list[subprocess.Popen] = []
+
+    def start(*options: str) -> tuple[str, Path]:
+        db = tmp_path_factory.mktemp("verdicts") / "reviews.sqlite"
+        port = _free_port()
+        command = [sys.executable, "-m", "flows.cli", "review", "--tables", str(review_tables)]
+        command += ["--db", str(db), "--port", str(port), *options]
+        process = subprocess.Popen(
+            command, cwd=PROJECT_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        servers.append(process)
+        for line in process.stdout:  # the address line comes once the socket listens
+            if line.startswith("Open http"):
+                break
+        else:
+            pytest.fail(f"claims review did not start (exit {process.wait()})")
+        return f"http://127.0.0.1:{port}", db
+
+    yield start
+    for process in servers:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    tab = context.new_page()
+    tab.problems = []  # console errors, page errors and dialogs: none may happen
+    tab.on("console", lambda m: m.type == "error" and tab.problems.append(f"console: {m.text}"))
+    tab.on("pageerror", lambda e: tab.problems.append(f"page error: {e}"))
+
+    def dialog(d):
+        tab.problems.append(f"dialog: {d.message}")
+        d.dismiss()
+
+    tab.on("dialog", dialog)
+    yield tab
+    context.close()
+
+
+def _claims(tables: Path) -> pd.DataFrame:
+    return pd.read_parquet(tables / "claims")
+
+
+def test_review_a_claim_by_keyboard(serve, page, review_tables):
+    base, db = serve()
+    page.goto(base + "/")
+    page.fill("#reviewer-name", "Ada")
+    page.click("form.who button")
+    page.wait_for_selector("#start")  # named: the review button appears
+    page.select_option("select[name=substance]", "mdma")
+    page.wait_for_url("**/?substance=mdma*")
+    claims = _claims(review_tables)
+    mdma = claims[claims.substance_norm == "mdma"]
+    assert page.inner_text("#counts").startswith(f"{len(mdma)} of {len(claims)} claims")
+    shown = page.locator("#claims tbody tr").evaluate_all(
+        "rows => rows.map(row => row.dataset.claimId)"
+    )
+    assert len(shown) == min(len(mdma), 50) and set(shown) <= set(mdma.claim_id)
+
+    page.locator("#claims tbody td.substance a").first.click()
+    page.wait_for_selector("#sentence")
+    claim_url = page.url
+    claim_id = page.get_attribute("#claim", "data-claim-id")
+    assert claims.set_index("claim_id").loc[claim_id].substance_norm == "mdma"
+    page.keyboard.press("i")
+    assert page.is_visible("#reasons")
+    page.keyboard.press("3")  # wrong target
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#saved")  # the next unjudged claim came up by itself
+    assert page.get_attribute("#claim", "data-claim-id") != claim_id
+
+    page.goto(claim_url)
+    page.reload()
+    assert "incorrect" in page.inner_text("#my-verdict")
+    assert "wrong target" in page.inner_text("#my-verdict")
+    assert page.is_checked("input[name=reason][value=wrong_target]")
+    [verdict] = VerdictStore(db).history(claim_id)
+    assert (verdict.reviewer, verdict.verdict, verdict.reasons) == (
+        "Ada",
+        "incorrect",
+        ("wrong_target",),
+    )
+
+    page.keyboard.press("c")  # change of mind, by keyboard too; the history keeps both
+    page.wait_for_selector("#saved")
+    assert [v.verdict for v in VerdictStore(db).history(claim_id)] == ["incorrect", "correct"]
+    page.keyboard.press("p")
+    page.wait_for_load_state()
+    assert page.problems == []
+
+
+def test_untrusted_article_runs_no_script(serve, page, review_tables):
+    base, _ = serve()
+    claims = _claims(review_tables)
+    untrusted = claims.loc[claims["source"].str.endswith("#untrusted-1")]
+    page.goto(f"{base}/?doc={untrusted.doc_id.iloc[0]}")
+    assert page.locator("#claims tbody tr").count() == len(untrusted)
+    shown = []
+    for claim_id in untrusted.claim_id:
+        page.goto(f"{base}/claims/{claim_id}")
+        page.wait_for_load_state("load")
+        assert page.evaluate("window.__xss") is None
+        assert page.locator("img").count() == 0
+        title = page.inner_text("#doc-title")
+        assert title == "<script>window.__xss = 'title'</script>MDMA & serotonin"
+        shown.append(page.inner_text("#paragraph"))
+    assert any("<img src=x onerror=" in text for text in shown)  # shown as text, not run
+    assert page.problems == []
+
+
+def test_claim_view_screenshot_of_an_mdma_claim(serve, page, review_tables):
+    base, _ = serve()
+    claims = _claims(review_tables)
+    claim = claims.loc[
+        (claims.substance_norm == "mdma")
+        & (claims.target_norm == "serotonin")
+        & claims.effect.str.startswith("alleviate", na=False)
+        & claims.sentence.str.startswith("By increasing serotonin levels, MDMA may help")
+    ].iloc[0]
+    page.goto(base + "/")
+    page.fill("#reviewer-name", "Ada")
+    page.click("form.who button")
+    page.goto(f"{base}/claims/{claim.claim_id}?substance=mdma")
+    marked = {
+        role: page.locator(f"#sentence .hl-{role}").all_inner_texts()
+        for role in ("substance", "target", "effect", "hedge")
+    }
+    assert marked == {
+        "substance": ["MDMA"],
+        "target": ["serotonin"],
+        "effect": ["alleviate some symptoms of depression"],
+        "hedge": ["may"],
+    }
+    labels = page.locator("#sentence .tag").all_inner_texts()
+    assert [label.lower() for label in labels] == [
+        "target",
+        "substance",
+        "hedge · epistemic",
+        "effect",
+    ]
+    colours = page.evaluate(
+        """() => ['substance', 'target', 'effect', 'hedge', 'negation'].map(role =>
+            getComputedStyle(document.querySelector('.legend .tag-' + role)).backgroundColor)"""
+    )
+    assert len(set(colours)) == 5  # a distinct colour per role
+    page.keyboard.press("i")  # show the reasons a reviewer picks from
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    assert SCREENSHOT.stat().st_size > 20_000
+    assert page.problems == []
+
+
+def test_token_is_required_when_set(serve, page):
+    base, _ = serve("--token", "s3cret-token")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(base + "/", timeout=10)
+    assert refused.value.code == 401
+    response = page.goto(base + "/")
+    assert response.status == 401
+    assert "Access token required" in page.inner_text("h1")
+    page.goto(base + "/?token=s3cret-token")
+    assert page.url == base + "/"  # swapped for a cookie, gone from the address bar
+    assert page.locator("#claims").count() == 1
+    page.goto(base + "/summary")
+    assert "How precise is the extractor?" in page.inner_text("h1")
