@@ -6,7 +6,7 @@ CORPUS ?= corpus
 OUT ?= outputs
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 
-.PHONY: install install-test run test lint format docs constraints clean model evaluate-model benchmark-model evaluate-claims extraction hedges evaluate-hedges
+.PHONY: install install-test run review test lint format docs constraints clean model evaluate-model benchmark-model evaluate-claims extraction hedges evaluate-hedges
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ install-test: $(VENV)/.installed-test
 run: install
 	$(BIN)/claims run $(CORPUS) --out $(OUT)
 
+# The reviewer app on the tables of `make run` (http://127.0.0.1:8765/).
+review: install
+	$(BIN)/claims review --tables $(OUT)
+
 test: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -61,8 +65,10 @@ docs: install
 constraints: install-test
 	$(PIP) freeze --exclude-editable | sed '1i # Versions proven to work together here. Regenerate with: make constraints' > constraints.txt
 
+# Reviewers' verdicts (reviews.sqlite*) are not run output: clean keeps them.
 clean:
-	rm -rf $(VENV) $(OUT) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache
+	test ! -d $(OUT) || find $(OUT) -mindepth 1 -maxdepth 1 ! -name 'reviews.sqlite*' -exec rm -rf {} +
 
 # Claim extraction against the hand-made gold (models/gold/claims/<SPLIT>, SPLIT=dev or test):
 # gather the gold articles, run the pipeline on them, score the run.
