@@ -15,6 +15,7 @@ import os
 import secrets
 import sys
 from pathlib import Path
+from urllib.parse import quote
 
 from pipeline.ingest import DEFAULT_EXCLUDE, DEFAULT_MAX_CHARS
 from pipeline.store import StoreBusy
@@ -319,7 +320,7 @@ def _review(args: argparse.Namespace) -> int:
     app = create_app(args.tables, db_path=args.db, token=token, bind_host=args.host)
     settings = app.state.settings
     shown_host = f"[{args.host}]" if ":" in args.host else args.host
-    address = f"http://{shown_host}:{port}/" + (f"?token={token}" if token else "")
+    address = f"http://{shown_host}:{port}/" + (f"?token={quote(token)}" if token else "")
     print(f"Reviewing the claims in {settings.tables_dir}", flush=True)
     print(f"Verdicts are kept in {settings.db_path}", flush=True)
     print(f"Open {address}   (Ctrl+C to stop)", flush=True)
@@ -339,30 +340,31 @@ def _export_reviews(args: argparse.Namespace) -> int:
         print(f"claims: no verdict database at {db_path}; nothing to export", file=sys.stderr)
         return 2
     store = TableStore(args.tables)
-    try:
+
+    def verdicts_table():
         claim_ids = store.read("claims", columns=["claim_id"]).column("claim_id").to_pylist()
-        table = VerdictStore(db_path).export(set(claim_ids))
-    except (VerdictError, RuntimeError) as error:
+        return VerdictStore(db_path).export(set(claim_ids))
+
+    try:
+        if args.out:
+            table = verdicts_table()
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            pq.write_table(table, args.out, compression="zstd")
+            where = args.out
+        else:
+            if store.current() is None:
+                print(
+                    f"claims: {args.tables} has no tables; run `claims run` first or pass --out",
+                    file=sys.stderr,
+                )
+                return 2
+            with store.lock():  # `claim_present` is computed against the claims it publishes with
+                table = verdicts_table()
+                store.commit({"reviews": [table]}, replace_tables={"reviews"})
+            where = args.tables / "reviews"
+    except (VerdictError, StoreBusy, RuntimeError) as error:
         print(f"claims: {error}", file=sys.stderr)
         return 2
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(table, args.out, compression="zstd")
-        where = args.out
-    else:
-        if store.current() is None:
-            print(
-                f"claims: {args.tables} has no tables; run `claims run` first or pass --out",
-                file=sys.stderr,
-            )
-            return 2
-        try:
-            with store.lock():
-                store.commit({"reviews": [table]}, replace_tables={"reviews"})
-        except StoreBusy as error:
-            print(f"claims: {error}", file=sys.stderr)
-            return 2
-        where = args.tables / "reviews"
     latest = sum(table.column("is_latest").to_pylist())
     print(f"{table.num_rows} verdicts ({latest} latest per reviewer and claim) written to {where}")
     return 0

@@ -295,3 +295,181 @@ def test_export_reviews_writes_the_reviews_table(review_tables, tmp_path, capsys
 def test_export_reviews_without_a_database_is_a_usage_error(tmp_path, capsys):
     assert main(["export-reviews", "--tables", str(tmp_path)]) == 2
     assert "no verdict database" in capsys.readouterr().err
+
+
+def test_tables_from_an_older_schema_give_a_clear_page(review_tables, tmp_path, db):
+    import pyarrow.parquet as pq
+
+    out = tmp_path / "old"
+    shutil.copytree(review_tables, out, symlinks=True)
+    for part in (out / "claims").glob("*.parquet"):
+        old = pq.read_table(part).drop_columns(["certainty", "hedge_cues", "evidence"])
+        part.unlink()  # hard-linked with the original: write a new file, not through it
+        pq.write_table(old, part)
+    page = _client(out, db).get("/")
+    assert page.status_code == 503
+    assert "comes from an older pipeline" in page.text and "certainty" in page.text
+
+
+def test_a_new_run_shows_up_without_restart_and_keeps_verdicts(review_tables, tmp_path, db):
+    from pipeline.runner import run_corpus
+
+    out = tmp_path / "out"
+    shutil.copytree(review_tables, out, symlinks=True)
+    client = _client(out, db)
+    _reviewer(client, "Ada")
+    csrf = _csrf(client)
+    claim = _mdma_serotonin(out)
+    client.post(f"/claims/{claim.claim_id}/verdict", data={"verdict": "correct", "csrf": csrf})
+    assert main(["export-reviews", "--tables", str(out), "--db", str(db)]) == 0
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "new.txt").write_text("Psilocybin binds to serotonin receptors in the brain.\n")
+    run_corpus(corpus, out)  # same folder: the app is running and must see the new snapshot
+    listing = client.get("/", params={"substance": "psilocybin"}).text
+    assert "<strong>1</strong> of" in listing
+    page = client.get(f"/claims/{claim.claim_id}").text
+    assert 'id="my-verdict"' in page
+    assert len(pd.read_parquet(out / "reviews")) == 1  # a run carries the exported table over
+
+
+def test_cross_site_fetch_is_refused_even_with_the_token_cookie(review_tables, db):
+    client = _client(review_tables, db)
+    _reviewer(client, "Ada")
+    csrf = _csrf(client)
+    claim = _mdma_serotonin(review_tables)
+    answer = client.post(
+        f"/claims/{claim.claim_id}/verdict",
+        data={"verdict": "correct", "csrf": csrf},
+        headers={"sec-fetch-site": "cross-site"},
+    )
+    assert answer.status_code == 403
+    assert VerdictStore(db).history() == []
+
+
+def test_token_guards_forms_and_headers_are_always_set(review_tables, db):
+    client = _client(review_tables, db, token="s3cret")
+    claim = _mdma_serotonin(review_tables)
+    refused = client.post(f"/claims/{claim.claim_id}/verdict", data={"verdict": "correct"})
+    assert refused.status_code == 401
+    assert str(review_tables) not in refused.text  # nothing about the server before the token
+    assert client.get("/?token=wrong").status_code == 401
+    swap = client.get("/static/review.css?token=s3cret", follow_redirects=False)
+    for response in (refused, swap, client.get("/static/review.css")):
+        assert "script-src 'self'" in response.headers["content-security-policy"]
+
+
+def test_redirects_stay_inside_the_app():
+    from pipeline.review.app import local_path
+
+    assert local_path("/claims/abc?substance=mdma") == "/claims/abc?substance=mdma"
+    for outside in ("//evil.example/x", "/\\evil.example", "https://evil.example/", "claims"):
+        assert local_path(outside) == "/"
+
+
+def test_bound_elsewhere_the_app_requires_a_token(review_tables, db):
+    with pytest.raises(ValueError, match="access token"):
+        create_app(review_tables, db_path=db, bind_host="0.0.0.0")
+    client = TestClient(
+        create_app(review_tables, db_path=db, token="t", bind_host="0.0.0.0"),
+        base_url="http://review.lab.example:8765",
+    )
+    assert client.get("/").status_code == 401
+    assert client.get("/", headers={"authorization": "Bearer t"}).status_code == 200
+
+
+def test_reviewer_names_match_however_they_are_typed(review_tables, db):
+    client = _client(review_tables, db)
+    csrf = _csrf(client)
+    decomposed = "Zoe\u0308"  # "Zoë" typed as e + combining diaeresis
+    client.post("/reviewer", data={"reviewer": decomposed, "csrf": csrf, "next": "/"})
+    claim = _mdma_serotonin(review_tables)
+    client.post(f"/claims/{claim.claim_id}/verdict", data={"verdict": "correct", "csrf": csrf})
+    [verdict] = VerdictStore(db).history()
+    assert verdict.reviewer == "Zo\u00eb"
+    assert 'id="my-verdict"' in client.get(f"/claims/{claim.claim_id}").text
+    assert "<span>1</span> judged by you" in client.get("/").text
+
+
+def test_negated_filter_includes_hedged_negations(review_tables, db):
+    claims = _claims(review_tables)
+    client = _client(review_tables, db)
+    for certainty, expected in (
+        ("negated", claims.negated.sum()),
+        ("hedged", claims.hedged.sum()),
+        ("asserted", (claims.certainty == "asserted").sum()),
+    ):
+        page = client.get("/", params={"certainty": certainty}).text
+        assert f"<strong>{expected}</strong> of {len(claims)} claims" in page, certainty
+
+
+def test_statuses_follow_the_summary_definition():
+    from pipeline.review.data import claim_statuses
+    from pipeline.review.summary import review_status
+
+    latest = pd.DataFrame(
+        [
+            ("a", "Ada", "correct"),
+            ("b", "Ada", "incorrect"),
+            ("c", "Ada", "correct"),
+            ("c", "Grace", "incorrect"),
+            ("d", "Grace", "correct"),
+            ("d", "Ada", "correct"),
+        ],
+        columns=["claim_id", "reviewer", "verdict"],
+    )
+    statuses = claim_statuses(pd.Series(["a", "b", "c", "d", "e"]), latest, "Ada")
+    assert statuses.status.tolist() == ["correct", "incorrect", "disputed", "correct", "unreviewed"]
+    assert statuses.my_verdict.tolist()[:4] == ["correct", "incorrect", "correct", "correct"]
+    assert pd.isna(statuses.my_verdict.iloc[4])
+    for claim_id, expected in zip(statuses.claim_id, statuses.status, strict=True):
+        rows = latest[latest.claim_id == claim_id]
+        as_verdicts = {r.reviewer: _FakeVerdict(r.verdict) for r in rows.itertuples()}
+        assert review_status(as_verdicts) == expected
+
+
+class _FakeVerdict:
+    def __init__(self, verdict: str):
+        self.verdict = verdict
+        self.is_correct = verdict == "correct"
+
+
+def test_next_unjudged_wraps_and_survives_a_claim_dropping_out():
+    from pipeline.review.data import neighbours, next_todo
+
+    ordered = pd.DataFrame(
+        {
+            "claim_id": ["a", "b", "c", "d"],
+            "order": [0, 1, 2, 3],
+            "my_verdict": [None, "correct", None, "correct"],
+        }
+    )
+    assert next_todo(ordered, 0) == "c"
+    assert next_todo(ordered, 2) == "a"  # wraps round to the start
+    assert next_todo(ordered, None) == "a"
+    todo = ordered[ordered.my_verdict.isna()]
+    # Under status=todo the claim just judged (order 1) is no longer listed: still found.
+    assert next_todo(todo, 1) == "c"
+    assert neighbours(todo, 1) == ("a", "c")
+    assert neighbours(ordered, 0) == (None, "b")
+    assert next_todo(ordered.assign(my_verdict="correct"), 0) is None
+
+
+def test_the_cue_that_reaches_the_claim_is_the_one_marked():
+    from pipeline.review.data import covering_cues
+
+    claim = {
+        "hedge_cues": ["potential"],
+        "negation_cues": [],
+        "substance_start": 40,
+        "substance_end": 46,
+        "target_start": None,
+        "target_end": None,
+        "effect_start": 50,
+        "effect_end": 60,
+    }
+    cues = [
+        {"cue": "potential", "scope_start": 0, "scope_end": 20},
+        {"cue": "potential", "scope_start": 30, "scope_end": 70},
+    ]
+    assert [c["covers_claim"] for c in covering_cues(claim, cues)] == [False, True]

@@ -135,7 +135,8 @@ def test_review_a_claim_by_keyboard(serve, page, review_tables):
     assert len(shown) == min(len(mdma), 50) and set(shown) <= set(mdma.claim_id)
 
     page.locator("#claims tbody td.substance a").first.click()
-    page.wait_for_selector("#sentence")
+    page.wait_for_url("**/claims/**")
+    page.wait_for_load_state()  # review.js is loaded: keys work from here
     claim_url = page.url
     claim_id = page.get_attribute("#claim", "data-claim-id")
     assert claims.set_index("claim_id").loc[claim_id].substance_norm == "mdma"
@@ -144,10 +145,12 @@ def test_review_a_claim_by_keyboard(serve, page, review_tables):
     page.keyboard.press("3")  # wrong target
     page.keyboard.press("Enter")
     page.wait_for_selector("#saved")  # the next unjudged claim came up by itself
+    page.wait_for_load_state()
     assert page.get_attribute("#claim", "data-claim-id") != claim_id
 
     page.goto(claim_url)
     page.reload()
+    page.wait_for_load_state()
     assert "incorrect" in page.inner_text("#my-verdict")
     assert "wrong target" in page.inner_text("#my-verdict")
     assert page.is_checked("input[name=reason][value=wrong_target]")
@@ -160,9 +163,12 @@ def test_review_a_claim_by_keyboard(serve, page, review_tables):
 
     page.keyboard.press("c")  # change of mind, by keyboard too; the history keeps both
     page.wait_for_selector("#saved")
-    assert [v.verdict for v in VerdictStore(db).history(claim_id)] == ["incorrect", "correct"]
-    page.keyboard.press("p")
     page.wait_for_load_state()
+    assert [v.verdict for v in VerdictStore(db).history(claim_id)] == ["incorrect", "correct"]
+    page.keyboard.press("p")  # back to the claim just judged, the one before in the list
+    page.wait_for_url(lambda url: "saved=" not in url)
+    assert page.get_attribute("#claim", "data-claim-id") == claim_id
+    assert "correct" in page.inner_text("#my-verdict")
     assert page.problems == []
 
 

@@ -13,6 +13,7 @@ import base64
 import binascii
 import math
 import secrets
+import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from pipeline.review.data import (
+    CERTAINTIES,
     STATUSES,
     Filters,
     TableCache,
@@ -44,7 +46,13 @@ from pipeline.review.data import (
     plain_rows,
 )
 from pipeline.review.summary import ROLE_DEFINITION, summarise
-from pipeline.review.verdicts import REASONS, VerdictError, VerdictStore, default_db_path
+from pipeline.review.verdicts import (
+    REASONS,
+    VerdictError,
+    VerdictStore,
+    clean_reviewer,
+    default_db_path,
+)
 
 HERE = Path(__file__).resolve().parent
 PAGE_SIZE = 50
@@ -95,13 +103,14 @@ def create_app(
 ) -> Starlette:
     """The review app for one output folder; verdicts default to `<tables>/reviews.sqlite`."""
     tables_dir = Path(tables_dir)
+    loopback = is_loopback(bind_host)
+    if not loopback and not token:
+        raise ValueError(f"bound to {bind_host}, the review app needs an access token")
     settings = Settings(
         tables_dir=tables_dir,
         db_path=Path(db_path) if db_path else default_db_path(tables_dir),
         token=token or None,
-        allowed_hosts=("127.0.0.1", "localhost", "::1", "[::1]")
-        if is_loopback(bind_host)
-        else None,
+        allowed_hosts=tuple(dict.fromkeys([*LOOPBACK_HOSTS, bind_host])) if loopback else None,
     )
     pages = _Pages(settings)
     routes = [
@@ -151,8 +160,9 @@ class _Guard(BaseHTTPMiddleware):
                 query = urlencode(
                     [(k, v) for k, v in request.query_params.multi_items() if k != "token"]
                 )
+                path = local_path("/" + request.url.path.lstrip("/"))
                 response: Response = RedirectResponse(
-                    request.url.path + (f"?{query}" if query else ""), status_code=303
+                    path + (f"?{query}" if query else ""), status_code=303
                 )
                 response.set_cookie(COOKIE_TOKEN, token, httponly=True, samesite="strict", path="/")
                 return _secured(response)
@@ -167,6 +177,7 @@ class _Guard(BaseHTTPMiddleware):
                         "address printed when it started (it ends in ?token=...), or send "
                         "the header `Authorization: Bearer <token>`.",
                         csrf="",
+                        tables_dir="",  # nothing about the server before the token
                     )
                 )
         csrf = request.cookies.get(COOKIE_CSRF)
@@ -219,7 +230,9 @@ class _Pages:
         context.setdefault("reviewer", reviewer_of(request))
         context.setdefault("tables_dir", str(self.settings.tables_dir))
         query = request.url.query
-        context.setdefault("here", request.url.path + (f"?{query}" if query else ""))
+        here = request.url.path + (f"?{query}" if query else "")
+        # After a failed POST, naming oneself goes back to the list, not to the POST's URL.
+        context.setdefault("here", here if request.method == "GET" else "/")
         html = self.templates.get_template(template).render(**context)
         return HTMLResponse(html, status_code=status_code)
 
@@ -249,10 +262,11 @@ class _Pages:
     # Shared state of a request -----------------------------------------------------------
 
     def _claims_with_status(self, request: Request):
+        """The tables, and the claims with their review status (for this reviewer too)."""
         data = self.tables.get()
-        latest = self.verdicts.latest_by_claim()
+        latest = self.verdicts.latest_verdicts()
         statuses = claim_statuses(data.claims["claim_id"], latest, reviewer_of(request))
-        return data, data.claims.merge(statuses, on="claim_id", how="left"), latest
+        return data, data.claims.merge(statuses, on="claim_id", how="left")
 
     # Pages -------------------------------------------------------------------------------
 
@@ -261,7 +275,7 @@ class _Pages:
 
     def _claims_list(self, request: Request) -> Response:
         try:
-            data, claims, _ = self._claims_with_status(request)
+            data, claims = self._claims_with_status(request)
         except TablesUnavailable as error:
             return self.unavailable(request, error)
         if data.empty:
@@ -284,6 +298,8 @@ class _Pages:
                 options = [(v, n, str(titles.get(v, v))) for v, n in options]
             elif name == "status":
                 options = [(v, n, STATUSES[v]) for v, n in options]
+            elif name == "certainty":
+                options = [(v, n, CERTAINTIES[v]) for v, n in options]
             else:
                 options = [(v, n, v) for v, n in options]
             facets[name] = options
@@ -301,6 +317,7 @@ class _Pages:
             unreviewed=int((selected["status"] == "unreviewed").sum()),
             page=page,
             pages=pages,
+            page_size=PAGE_SIZE,
             done=request.query_params.get("done") == "1",
         )
 
@@ -310,7 +327,7 @@ class _Pages:
     def _claim_view(self, request: Request) -> Response:
         claim_id = request.path_params["claim_id"]
         try:
-            data, claims, latest = self._claims_with_status(request)
+            data, claims = self._claims_with_status(request)
         except TablesUnavailable as error:
             return self.unavailable(request, error)
         claim = data.claim(claim_id)
@@ -325,7 +342,7 @@ class _Pages:
         position = int((selected["order"] < claim["order"]).sum()) + 1
         in_selection = bool((selected["claim_id"] == claim_id).any())
         reviewer = reviewer_of(request)
-        mine = latest.get(claim_id, {}).get(reviewer) if reviewer else None
+        mine = next((v for v in reversed(history) if v.reviewer == reviewer), None)
         saved_id = request.query_params.get("saved")
         return self.render(
             request,
@@ -358,7 +375,7 @@ class _Pages:
         if not reviewer:
             return self.message(request, "Who is reviewing?", "Enter your name first.", 400)
         try:
-            data, _, _ = self._claims_with_status(request)
+            data = self.tables.get()
         except TablesUnavailable as error:
             return self.unavailable(request, error)
         claim = data.claim(request.path_params["claim_id"])
@@ -371,8 +388,16 @@ class _Pages:
             self.verdicts.record(claim, reviewer, verdict, reasons, _first(form, "comment"))
         except VerdictError as error:
             return self.message(request, "Verdict not recorded", str(error), 400)
+        except sqlite3.OperationalError as error:  # locked beyond the busy timeout, disk full
+            return self.message(
+                request,
+                "Verdict not recorded",
+                f"The verdict database is busy or unwritable ({error}). Nothing was saved; "
+                "go back and try again.",
+                503,
+            )
         filters = Filters.from_query({k: _first(form, k) for k in form})
-        _, claims, _ = self._claims_with_status(request)
+        _, claims = self._claims_with_status(request)
         following = next_todo(apply_filters(claims, filters).sort_values("order"), claim["order"])
         if following is None:
             return RedirectResponse(f"/?{filters.query(done=1)}", status_code=303)
@@ -384,7 +409,7 @@ class _Pages:
 
     def _next_claim(self, request: Request) -> Response:
         try:
-            _, claims, _ = self._claims_with_status(request)
+            _, claims = self._claims_with_status(request)
         except TablesUnavailable as error:
             return self.unavailable(request, error)
         filters = Filters.from_query(request.query_params)
@@ -406,15 +431,11 @@ class _Pages:
         refused = self._check_csrf(request, form)
         if refused:
             return refused
-        name = " ".join(_first(form, "reviewer").split())
-        if not name or len(name) > 64 or not name.isprintable():
-            return self.message(
-                request, "Name not accepted", "Use a name of 1 to 64 printable characters.", 400
-            )
-        back = _first(form, "next")
-        if not back.startswith("/") or back.startswith("//") or urlsplit(back).netloc:
-            back = "/"
-        response = RedirectResponse(back, status_code=303)
+        try:
+            name = clean_reviewer(" ".join(_first(form, "reviewer").split()))
+        except VerdictError as error:
+            return self.message(request, "Name not accepted", str(error), 400)
+        response = RedirectResponse(local_path(_first(form, "next")), status_code=303)
         encoded = base64.urlsafe_b64encode(name.encode()).decode()
         response.set_cookie(
             COOKIE_REVIEWER, encoded, max_age=365 * 86400, httponly=True, samesite="strict"
@@ -471,19 +492,25 @@ def reviewer_of(request: Request) -> str | None:
     if not raw:
         return None
     try:
-        name = base64.urlsafe_b64decode(raw.encode()).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return clean_reviewer(base64.urlsafe_b64decode(raw.encode()).decode())
+    except (binascii.Error, UnicodeDecodeError, ValueError):  # VerdictError is a ValueError
         return None
-    return name if name and len(name) <= 64 and name.isprintable() else None
+
+
+def local_path(target: str) -> str:
+    """`target` if it is a path on this app, else "/": redirects never leave the app."""
+    if not target.startswith("/") or target.startswith(("//", "/\\")) or urlsplit(target).netloc:
+        return "/"
+    return target
 
 
 async def _form(request: Request) -> dict[str, list[str]] | Response:
     """A url-encoded form, bounded in size (no multipart: the app's forms never upload)."""
-    if int(request.headers.get("content-length") or 0) > MAX_FORM_BYTES:
-        return Response("Form too large", status_code=413)
-    body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
-        return Response("Form too large", status_code=413)
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            return Response("Form too large", status_code=413)
     return parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
 
 

@@ -15,8 +15,12 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
+from pipeline.schemas import TABLES
 from pipeline.store import TableStore
 
 # Columns the app reads from each table; a table without them comes from an older schema.
@@ -117,16 +121,10 @@ def load_tables(tables_dir: Path | str) -> ReviewData:
         raise TablesUnavailable(
             f"{tables_dir} has no tables yet. Run `claims run CORPUS --out {tables_dir}` first."
         )
-    frames = {}
-    for name, columns in _COLUMNS.items():
-        try:
-            frames[name] = store.read(name, columns=columns).to_pandas()
-        except Exception as error:  # an older or damaged table: say so instead of a trace
-            raise TablesUnavailable(
-                f"The `{name}` table in {tables_dir} cannot be read with this version "
-                f"({type(error).__name__}: {error}). It may come from an older pipeline: "
-                f"re-run `claims run CORPUS --out {tables_dir}`."
-            ) from None
+    try:
+        frames = {name: _read(store, snapshot, name) for name in _COLUMNS}
+    except FileNotFoundError:  # the snapshot was retired while being read: take the new one
+        return load_tables(tables_dir)
     documents = frames["documents"].set_index("doc_id", drop=False)
     claims = frames["claims"]
     titles = document_titles(documents)
@@ -150,6 +148,25 @@ def document_titles(documents: pd.DataFrame) -> pd.Series:
     records = documents["source"].map(lambda source: source.partition("#")[2])
     fallback = names.where(records == "", names + "#" + records)
     return documents["title"].where(documents["title"].notna(), fallback)
+
+
+def _read(store: TableStore, snapshot: Path, name: str) -> pd.DataFrame:
+    """The app's columns of one table of `snapshot` (pinned: never a mix of two runs)."""
+    columns = _COLUMNS[name]
+    pieces = []
+    for part in store.parts(name, snapshot):
+        missing = [c for c in columns if c not in pq.read_schema(part).names]
+        if missing:
+            raise TablesUnavailable(
+                f"The `{name}` table in {store.out_dir} comes from an older pipeline (it has no "
+                f"{', '.join(missing)}). Re-run `claims run CORPUS --out {store.out_dir}` to "
+                "rebuild it; verdicts already recorded are kept."
+            )
+        pieces.append(pq.read_table(part, columns=columns))
+    schema = pa.schema([TABLES[name].field(c) for c in columns])
+    if not pieces:
+        return schema.empty_table().to_pandas()
+    return pa.concat_tables([p.cast(schema) for p in pieces]).to_pandas()
 
 
 class TableCache:
@@ -181,7 +198,6 @@ FILTER_COLUMNS = {
     "target": "target_norm",
     "effect": "effect_norm",
     "polarity": "polarity",
-    "certainty": "certainty",
     "doc": "doc_id",
     "rule": "rule",
 }
@@ -221,26 +237,30 @@ class Filters:
 
 
 def claim_statuses(
-    claim_ids: Iterable[str],
-    latest_by_claim: Mapping[str, Mapping[str, object]],
-    reviewer: str | None,
+    claim_ids: pd.Series, latest: pd.DataFrame, reviewer: str | None
 ) -> pd.DataFrame:
-    """Per claim: overall status (unreviewed/correct/incorrect/disputed) and the reviewer's."""
-    from pipeline.review.summary import review_status
+    """Per claim: overall status and the reviewer's own latest verdict.
 
-    rows = []
-    for claim_id in claim_ids:
-        verdicts = latest_by_claim.get(claim_id, {})
-        mine = verdicts.get(reviewer) if reviewer else None
-        rows.append(
-            {
-                "claim_id": claim_id,
-                "status": review_status(verdicts),
-                "my_verdict": mine.verdict if mine is not None else None,
-                "reviewers": len(verdicts),
-            }
-        )
-    return pd.DataFrame(rows, columns=["claim_id", "status", "my_verdict", "reviewers"])
+    `latest` holds claim_id, reviewer, verdict of each reviewer's latest verdict
+    (`VerdictStore.latest_verdicts`). Status follows `summary.review_status`: unreviewed,
+    correct or incorrect (every reviewer agrees), disputed.
+    """
+    judged = latest.assign(correct=latest["verdict"] == "correct")
+    per_claim = judged.groupby("claim_id").agg(
+        reviewers=("verdict", "size"), correct=("correct", "sum")
+    )
+    frame = pd.DataFrame({"claim_id": claim_ids.to_numpy()})
+    reviewers = frame["claim_id"].map(per_claim["reviewers"]).fillna(0).astype(int)
+    correct = frame["claim_id"].map(per_claim["correct"]).fillna(0).astype(int)
+    frame["status"] = np.select(
+        [reviewers == 0, correct == reviewers, correct == 0],
+        ["unreviewed", "correct", "incorrect"],
+        "disputed",
+    )
+    mine = judged.loc[judged["reviewer"] == reviewer].set_index("claim_id")["verdict"]
+    frame["my_verdict"] = frame["claim_id"].map(mine) if reviewer else None
+    frame["reviewers"] = reviewers
+    return frame
 
 
 def apply_filters(claims: pd.DataFrame, filters: Filters, skip: str | None = None) -> pd.DataFrame:
@@ -250,11 +270,31 @@ def apply_filters(claims: pd.DataFrame, filters: Filters, skip: str | None = Non
         value = getattr(filters, name)
         if value and name != skip:
             mask &= claims[column].fillna("") == value
+    if filters.certainty and skip != "certainty":
+        mask &= _certainty_mask(claims, filters.certainty)
     if filters.status and skip != "status":
         mask &= _status_mask(claims, filters.status)
     if filters.q and skip != "q":
         mask &= claims["sentence"].str.contains(filters.q, case=False, regex=False)
     return claims.loc[mask]
+
+
+# "Hedged / negated" filter: a hedged negation ('may not help') is both hedged and negated.
+CERTAINTIES = {
+    "asserted": "asserted (neither hedged nor negated)",
+    "hedged": "hedged",
+    "negated": "negated (hedged or not)",
+}
+
+
+def _certainty_mask(claims: pd.DataFrame, certainty: str) -> pd.Series:
+    if certainty == "hedged":
+        return claims["hedged"].astype(bool)
+    if certainty == "negated":
+        return claims["negated"].astype(bool)
+    if certainty == "asserted":
+        return claims["certainty"] == "asserted"
+    return pd.Series(False, index=claims.index)
 
 
 def _status_mask(claims: pd.DataFrame, status: str) -> pd.Series:
@@ -265,14 +305,22 @@ def _status_mask(claims: pd.DataFrame, status: str) -> pd.Series:
     return claims["status"] == status
 
 
-def facet_counts(claims: pd.DataFrame, filters: Filters, name: str) -> list[tuple[str, int]]:
-    """(value, count) of one filter's options among claims matching the other filters."""
+def facet_counts(
+    claims: pd.DataFrame, filters: Filters, name: str, limit: int = 300
+) -> list[tuple[str, int]]:
+    """(value, count) of one filter's options among claims matching the other filters.
+
+    At most `limit` values, the most frequent (plus the selected one): a corpus of thousands
+    of documents must not make every list page megabytes long.
+    """
     subset = apply_filters(claims, filters, skip=name)
     if name == "status":
-        counts = {s: int(_status_mask(subset, s).sum()) for s in STATUSES}
-        return list(counts.items())
+        return [(s, int(_status_mask(subset, s).sum())) for s in STATUSES]
+    if name == "certainty":
+        return [(c, int(_certainty_mask(subset, c).sum())) for c in CERTAINTIES]
     counts = subset[FILTER_COLUMNS[name]].dropna().value_counts()
     pairs = sorted(((str(v), int(n)) for v, n in counts.items()), key=lambda p: (-p[1], p[0]))
+    pairs = pairs[:limit]
     selected = getattr(filters, name)
     if selected and selected not in dict(pairs):
         pairs.insert(0, (selected, 0))
@@ -387,6 +435,33 @@ def claim_marks(claim: Mapping[str, object], cues: Iterable[Mapping[str, object]
     return marks
 
 
+def covering_cues(claim: Mapping[str, object], cues: list[dict]) -> list[dict]:
+    """The sentence's cues, each with `covers_claim`.
+
+    The claims table names its cues by text; when a word occurs twice ('potential ...
+    potential'), the occurrence whose scope reaches the claim's substance, target or effect is
+    the one that covers it.
+    """
+    named = set(claim.get("hedge_cues") or []) | set(claim.get("negation_cues") or [])
+    roles = [
+        (claim.get(f"{role}_start"), claim.get(f"{role}_end"))
+        for role in ("substance", "target", "effect")
+    ]
+    roles = [(int(a), int(b)) for a, b in roles if a is not None and b is not None]
+
+    def reaches(cue: dict) -> bool:
+        return any(cue["scope_start"] < end and start < cue["scope_end"] for start, end in roles)
+
+    for cue in cues:
+        cue["covers_claim"] = False
+    for text in named:
+        same = [cue for cue in cues if cue["cue"] == text]
+        chosen = [cue for cue in same if reaches(cue)] or same
+        for cue in chosen:
+            cue["covers_claim"] = True
+    return cues
+
+
 def claim_context(data: ReviewData, claim: dict) -> ClaimContext:
     """The claim in its sentence and paragraph, with the document it came from."""
     document = (
@@ -394,12 +469,8 @@ def claim_context(data: ReviewData, claim: dict) -> ClaimContext:
     )
     text = document["text"] if document is not None else claim["sentence"]
     base = 0 if document is not None else claim["sentence_start"]
-    covering = set(claim.get("hedge_cues") or []) | set(claim.get("negation_cues") or [])
     cue_rows = data.hedges.loc[data.hedges["sentence_id"] == claim["sentence_id"]]
-    cues = [
-        _plain(row) | {"covers_claim": row["cue"] in covering}
-        for row in cue_rows.sort_values("cue_start").to_dict("records")
-    ]
+    cues = covering_cues(claim, plain_rows(cue_rows.sort_values("cue_start")))
     marks = claim_marks(claim, cues)
     start, end = claim["sentence_start"], claim["sentence_end"]
     sentence = segments(text[start - base : end - base], start, marks)

@@ -167,7 +167,7 @@ class VerdictStore:
         Raises VerdictError, before writing anything, when the input is invalid.
         """
         claim_id, snapshot = _snapshot(claim)
-        reviewer = _clean_reviewer(reviewer)
+        reviewer = clean_reviewer(reviewer)
         if verdict not in VERDICTS:
             raise VerdictError(f"verdict must be one of {', '.join(VERDICTS)}, not {verdict!r}")
         reasons = _clean_reasons(reasons)
@@ -228,6 +228,18 @@ class VerdictStore:
             "(SELECT max(verdict_id) FROM verdicts GROUP BY claim_id, reviewer) "
             "ORDER BY verdict_id"
         )
+
+    def latest_verdicts(self) -> pd.DataFrame:
+        """claim_id, reviewer and verdict of each reviewer's latest verdict on each claim.
+
+        The light query behind every page of the app (no snapshot text, no date parsing).
+        """
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT claim_id, reviewer, verdict FROM verdicts WHERE verdict_id IN "
+                "(SELECT max(verdict_id) FROM verdicts GROUP BY claim_id, reviewer)"
+            ).fetchall()
+        return pd.DataFrame(rows, columns=["claim_id", "reviewer", "verdict"])
 
     def latest_by_claim(self) -> dict[str, dict[str, Verdict]]:
         """claim_id -> reviewer -> that reviewer's latest verdict; reviewers sorted by name."""
@@ -347,7 +359,8 @@ def _snapshot(claim: Mapping[str, object]) -> tuple[str, dict[str, str | None]]:
     return claim_id, snapshot
 
 
-def _clean_reviewer(reviewer: str) -> str:
+def clean_reviewer(reviewer: str) -> str:
+    """The reviewer's name as stored (NFC, trimmed); VerdictError when it cannot be one."""
     if not isinstance(reviewer, str):
         raise VerdictError("the reviewer name must be text")
     # NFC: the same name typed on two keyboards is the same reviewer.

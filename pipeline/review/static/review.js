@@ -78,7 +78,7 @@
       else showHint();
       return;
     }
-    if (event.altKey || event.ctrlKey || event.metaKey) return;
+    if (event.altKey || event.ctrlKey || event.metaKey || event.repeat) return;
     if (typing(target)) {
       if (event.key === "Escape") target.blur();
       return;
