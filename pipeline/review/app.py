@@ -20,6 +20,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import jinja2
+import pandas as pd
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
@@ -270,10 +271,7 @@ class _Pages:
 
     # Pages -------------------------------------------------------------------------------
 
-    async def claims_list(self, request: Request) -> Response:
-        return await run_in_threadpool(self._claims_list, request)
-
-    def _claims_list(self, request: Request) -> Response:
+    def claims_list(self, request: Request) -> Response:
         try:
             data, claims = self._claims_with_status(request)
         except TablesUnavailable as error:
@@ -321,10 +319,7 @@ class _Pages:
             done=request.query_params.get("done") == "1",
         )
 
-    async def claim_view(self, request: Request) -> Response:
-        return await run_in_threadpool(self._claim_view, request)
-
-    def _claim_view(self, request: Request) -> Response:
+    def claim_view(self, request: Request) -> Response:
         claim_id = request.path_params["claim_id"]
         try:
             data, claims = self._claims_with_status(request)
@@ -398,31 +393,20 @@ class _Pages:
             )
         filters = Filters.from_query({k: _first(form, k) for k in form})
         _, claims = self._claims_with_status(request)
-        following = next_todo(apply_filters(claims, filters).sort_values("order"), claim["order"])
-        if following is None:
-            return RedirectResponse(f"/?{filters.query(done=1)}", status_code=303)
-        query = filters.query(saved=claim["claim_id"])
-        return RedirectResponse(f"/claims/{following}?{query}", status_code=303)
+        return _to_next_todo(claims, filters, claim["order"], saved=claim["claim_id"])
 
-    async def next_claim(self, request: Request) -> Response:
-        return await run_in_threadpool(self._next_claim, request)
-
-    def _next_claim(self, request: Request) -> Response:
+    def next_claim(self, request: Request) -> Response:
         try:
             _, claims = self._claims_with_status(request)
         except TablesUnavailable as error:
             return self.unavailable(request, error)
         filters = Filters.from_query(request.query_params)
-        selected = apply_filters(claims, filters).sort_values("order")
         after = request.query_params.get("after")
         order = None
         if after:
             rows = claims.loc[claims["claim_id"] == after, "order"]
             order = int(rows.iloc[0]) if len(rows) else None
-        following = next_todo(selected, order)
-        if following is None:
-            return RedirectResponse(f"/?{filters.query(done=1)}", status_code=303)
-        return RedirectResponse(f"/claims/{following}?{filters.query()}", status_code=303)
+        return _to_next_todo(claims, filters, order)
 
     async def set_reviewer(self, request: Request) -> Response:
         form = await _form(request)
@@ -442,10 +426,7 @@ class _Pages:
         )
         return response
 
-    async def summary(self, request: Request) -> Response:
-        return await run_in_threadpool(self._summary, request)
-
-    def _summary(self, request: Request) -> Response:
+    def summary(self, request: Request) -> Response:
         try:
             data = self.tables.get()
         except TablesUnavailable as error:
@@ -484,6 +465,16 @@ class _Pages:
             "Reload the page and try again.",
             403,
         )
+
+
+def _to_next_todo(
+    claims: pd.DataFrame, filters: Filters, order: int | None, saved: str | None = None
+) -> Response:
+    """Redirect to the reviewer's next unjudged claim of the selection, or to the list."""
+    following = next_todo(apply_filters(claims, filters).sort_values("order"), order)
+    if following is None:
+        return RedirectResponse(f"/?{filters.query(done=1)}", status_code=303)
+    return RedirectResponse(f"/claims/{following}?{filters.query(saved=saved)}", status_code=303)
 
 
 def reviewer_of(request: Request) -> str | None:

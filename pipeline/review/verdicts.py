@@ -88,6 +88,19 @@ PRAGMA user_version = {DB_VERSION};
 """
 
 
+@contextlib.contextmanager
+def _immediate(conn: sqlite3.Connection) -> Iterator[None]:
+    """A write transaction that takes the lock up front (no failed read-to-write upgrade)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
 def _enable_wal(conn: sqlite3.Connection) -> None:
     """Switch the file to WAL (a persistent setting) unless it already is.
 
@@ -189,18 +202,9 @@ class VerdictStore:
         }
         names = ", ".join(row)
         placeholders = ", ".join(f":{name}" for name in row)
-        with self._connect() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                cursor = conn.execute(
-                    f"INSERT INTO verdicts ({names}) VALUES ({placeholders})", row
-                )
-                verdict_id = cursor.lastrowid
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
+        with self._connect() as conn, _immediate(conn):
+            cursor = conn.execute(f"INSERT INTO verdicts ({names}) VALUES ({placeholders})", row)
+            verdict_id = cursor.lastrowid
         assert verdict_id is not None
         return Verdict(
             verdict_id=verdict_id,
@@ -317,8 +321,7 @@ class VerdictStore:
                 f"{self.path} was written by a newer version of this program (verdict "
                 f"database version {version}, this one knows up to {DB_VERSION}); upgrade it"
             )
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with _immediate(conn):
             # Another process may have created it while we waited for the lock.
             version = _user_version(conn)
             if version == 0:
@@ -329,11 +332,6 @@ class VerdictStore:
                     f"{self.path} has verdict database version {version}, this program "
                     f"knows {DB_VERSION}"
                 )
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
 
     def _select(self, where: str, parameters: tuple[object, ...] = ()) -> list[Verdict]:
         with self._connect() as conn:
