@@ -55,6 +55,8 @@ _COLUMNS = (
     "doc_id, sentence_id, sentence, substance, target, effect, rule, pipeline_version"
 )
 
+_COLUMN_NAMES = tuple(name.strip() for name in _COLUMNS.split(","))
+
 _VERDICT_LIST = ", ".join(f"'{v}'" for v in VERDICTS)
 
 _DDL = f"""
@@ -425,22 +427,9 @@ def _statements(script: str) -> Iterator[str]:
 
 
 def _from_row(row: tuple) -> Verdict:
-    (verdict_id, claim_id, reviewer, verdict, reasons, comment, recorded_at, *snapshot) = row
-    doc_id, sentence_id, sentence, substance, target, effect, rule, pipeline_version = snapshot
-    return Verdict(
-        verdict_id=int(verdict_id),
-        claim_id=claim_id,
-        reviewer=reviewer,
-        verdict=verdict,
-        reasons=tuple(json.loads(reasons)),
-        comment=comment,
-        recorded_at=datetime.fromisoformat(recorded_at).astimezone(UTC),
-        doc_id=doc_id,
-        sentence_id=sentence_id,
-        sentence=sentence,
-        substance=substance,
-        target=target,
-        effect=effect,
-        rule=rule,
-        pipeline_version=pipeline_version,
-    )
+    """A `SELECT {_COLUMNS}` row as a Verdict: JSON reasons and ISO dates decoded."""
+    values = dict(zip(_COLUMN_NAMES, row, strict=True))
+    values["verdict_id"] = int(values["verdict_id"])
+    values["reasons"] = tuple(json.loads(values["reasons"]))
+    values["recorded_at"] = datetime.fromisoformat(values["recorded_at"]).astimezone(UTC)
+    return Verdict(**values)
