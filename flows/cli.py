@@ -1,6 +1,7 @@
 """The `claims` command.
 
 claims run corpus/ --out outputs          # extract new and changed articles
+claims schedule corpus/ --out outputs --cron "0 2 * * *"   # serve it on a Prefect server
 claims evaluate --gold gold/ --tables outputs   # score the claims against a gold standard
 claims evaluate-hedges                          # held-out figures of the hedge detector
 claims review --tables outputs                  # audit claims in the browser, record verdicts
@@ -42,51 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the extraction flow over CORPUS (a folder or file of .txt, .md, "
         ".html or .jsonl articles). Only new and changed articles are processed.",
     )
-    run.add_argument("corpus", type=Path, help="folder or file to read")
-    run.add_argument("--out", type=Path, default=Path("outputs"), help="output folder")
-    run.add_argument(
-        "--batch-size", type=_positive, default=32, help="articles per task (default 32)"
-    )
-    run.add_argument(
-        "--workers", type=_positive, default=1, help="parallel worker processes (default 1)"
-    )
-    run.add_argument(
-        "--model",
-        default=None,
-        help="spaCy pipeline directory or config (default: the shipped one)",
-    )
-    run.add_argument(
-        "--max-chars",
-        type=_positive,
-        default=DEFAULT_MAX_CHARS,
-        help="longest article accepted, in characters (default %(default)s)",
-    )
-    run.add_argument(
-        "--exclude",
-        action="append",
-        default=None,
-        metavar="GLOB",
-        help="file names to skip (repeatable; default: " + " ".join(DEFAULT_EXCLUDE) + ")",
-    )
-    run.add_argument(
-        "--commit-interval",
-        type=float,
-        default=30.0,
-        help="seconds between checkpoints of finished batches (default 30)",
-    )
-    for name in ("id", "title", "text", "url", "date"):
-        run.add_argument(
-            f"--jsonl-{name}-field",
-            default=None,
-            metavar="KEY",
-            help=f"JSON Lines key holding the {name} (default: auto)",
-        )
-    run.add_argument(
-        "--jsonl-format",
-        choices=["auto", "txt", "md", "html"],
-        default=None,
-        help="how to read the JSON Lines text field (default: auto)",
-    )
+    _run_options(run)
     progress = run.add_mutually_exclusive_group()
     progress.add_argument(
         "--progress",
@@ -97,6 +54,39 @@ def build_parser() -> argparse.ArgumentParser:
     )
     progress.add_argument("--no-progress", dest="progress", action="store_false")
     run.add_argument("--verbose", action="store_true", help="show Prefect's logs")
+
+    schedule = commands.add_parser(
+        "schedule",
+        help="serve the extraction of a corpus as a scheduled Prefect deployment",
+        description="Register a deployment of the extraction flow for CORPUS and --out on a "
+        "Prefect server ($PREFECT_API_URL, or --api-url; start one with `prefect server "
+        "start`) and serve it: every due run is executed by this process, reported to the "
+        "server (UI: runs, logs, a summary artifact per run). Runs only process new and "
+        "changed articles. Ctrl+C stops serving and pauses the schedule.",
+    )
+    _run_options(schedule)
+    when = schedule.add_mutually_exclusive_group(required=True)
+    when.add_argument("--cron", default=None, help='cron expression, e.g. "0 2 * * *"')
+    when.add_argument("--interval", default=None, help="run every N seconds (or 15m, 6h, 1d)")
+    schedule.add_argument(
+        "--timezone", default=None, help="IANA time zone of the cron expression (default UTC)"
+    )
+    schedule.add_argument(
+        "--name", default=None, help="deployment name (default: the corpus folder's name)"
+    )
+    schedule.add_argument(
+        "--overlap",
+        choices=["skip", "queue"],
+        default="skip",
+        help="a run that falls due while the previous one still runs is skipped, or waits "
+        "(default skip; one run at a time either way, as a run holds its output folder)",
+    )
+    schedule.add_argument(
+        "--api-url",
+        default=None,
+        help="Prefect server API, e.g. http://127.0.0.1:4200/api (default: $PREFECT_API_URL "
+        "or the active Prefect profile)",
+    )
 
     evaluate = commands.add_parser(
         "evaluate",
@@ -180,6 +170,82 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _run_options(command: argparse.ArgumentParser) -> None:
+    """What `claims run` and `claims schedule` share: the corpus, the tables, the engine."""
+    command.add_argument("corpus", type=Path, help="folder or file to read")
+    command.add_argument("--out", type=Path, default=Path("outputs"), help="output folder")
+    command.add_argument(
+        "--batch-size", type=_positive, default=32, help="articles per task (default 32)"
+    )
+    command.add_argument(
+        "--workers", type=_positive, default=1, help="parallel worker processes (default 1)"
+    )
+    command.add_argument(
+        "--model",
+        default=None,
+        help="spaCy pipeline directory or config (default: the shipped one)",
+    )
+    command.add_argument(
+        "--max-chars",
+        type=_positive,
+        default=DEFAULT_MAX_CHARS,
+        help="longest article accepted, in characters (default %(default)s)",
+    )
+    command.add_argument(
+        "--exclude",
+        action="append",
+        default=None,
+        metavar="GLOB",
+        help="file names to skip (repeatable; default: " + " ".join(DEFAULT_EXCLUDE) + ")",
+    )
+    command.add_argument(
+        "--commit-interval",
+        type=float,
+        default=30.0,
+        help="seconds between checkpoints of finished batches (default 30)",
+    )
+    for name in ("id", "title", "text", "url", "date"):
+        command.add_argument(
+            f"--jsonl-{name}-field",
+            default=None,
+            metavar="KEY",
+            help=f"JSON Lines key holding the {name} (default: auto)",
+        )
+    command.add_argument(
+        "--jsonl-format",
+        choices=["auto", "txt", "md", "html"],
+        default=None,
+        help="how to read the JSON Lines text field (default: auto)",
+    )
+    command.add_argument(
+        "--engine",
+        choices=["local", "dask"],
+        default=None,
+        help="where batches run: local threads/processes, or Dask (default: local, or dask "
+        "when --address is given)",
+    )
+    command.add_argument(
+        "--address",
+        default=None,
+        metavar="tcp://HOST:PORT",
+        help="scheduler of an existing Dask cluster (default with --engine dask: start a "
+        "local cluster of --workers processes)",
+    )
+    command.add_argument(
+        "--retries",
+        type=int,
+        default=2,
+        help="times a failing batch is tried again before its articles count as failed (default 2)",
+    )
+    command.add_argument(
+        "--retry-delay",
+        type=float,
+        default=2.0,
+        metavar="SECONDS",
+        help="wait before the first retry; each next one waits twice as long (default 2)",
+    )
+
+
 def _tables_and_db(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--tables", type=Path, default=Path("outputs"), metavar="DIR", help="a run's output folder"
@@ -197,6 +263,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "run":
         return _run(args)
+    if args.command == "schedule":
+        return _schedule(args)
     if args.command == "evaluate":
         return _evaluate(args)
     if args.command == "evaluate-hedges":
@@ -214,12 +282,43 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     if not args.verbose:
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+        # Dask's scheduler and nannies log every worker and client at INFO.
+        os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
     # The ephemeral server's telemetry service races the run for its SQLite file and logs
     # "database is locked" tracebacks; an ad-hoc run has no use for it.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
     from flows.extract import extract_corpus  # imports Prefect, after its logging is set
 
+    parameters = _flow_parameters(args)
+    if isinstance(parameters, str):
+        print(f"claims: {parameters}", file=sys.stderr)
+        return 2
+    show_progress = sys.stderr.isatty() if args.progress is None else args.progress
+    try:
+        summary = extract_corpus(**parameters, show_progress=show_progress)
+    except (OSError, TimeoutError) as error:
+        if parameters["engine"] != "dask":
+            raise
+        where = parameters["address"] or "a local Dask cluster"
+        print(f"claims: cannot run on {where}: {error}", file=sys.stderr)
+        return 2
+    except StoreBusy as error:
+        print(f"claims: {error}", file=sys.stderr)
+        return 2
+    print_summary(summary)
+    return 1 if summary["status"] == "failed" else 0
+
+
+def _flow_parameters(args: argparse.Namespace) -> dict | str:
+    """The flow's parameters from the command line, or what is wrong with them."""
+    if args.retries < 0:
+        return f"--retries must be 0 or more, got {args.retries}"
+    if args.retry_delay < 0:
+        return f"--retry-delay must be 0 or more, got {args.retry_delay}"
+    engine = args.engine or ("dask" if args.address else "local")
+    if args.address and engine != "dask":
+        return "--address is the scheduler of a Dask cluster: it needs --engine dask"
     fields = {
         name: getattr(args, f"jsonl_{name}_field")
         for name in ("id", "title", "text", "url", "date")
@@ -227,25 +326,92 @@ def _run(args: argparse.Namespace) -> int:
     }
     if args.jsonl_format:
         fields["format"] = args.jsonl_format
-    show_progress = sys.stderr.isatty() if args.progress is None else args.progress
-    try:
-        summary = extract_corpus(
-            corpus=str(args.corpus),
-            out=str(args.out),
-            batch_size=args.batch_size,
-            workers=args.workers,
-            model=args.model,
-            max_chars=args.max_chars,
-            commit_interval=args.commit_interval,
-            jsonl_fields=fields or None,
-            exclude=args.exclude,
-            show_progress=show_progress,
+    return {
+        "corpus": str(args.corpus),
+        "out": str(args.out),
+        "batch_size": args.batch_size,
+        "workers": args.workers,
+        "engine": engine,
+        "address": args.address,
+        "retries": args.retries,
+        "retry_delay": args.retry_delay,
+        "model": args.model,
+        "max_chars": args.max_chars,
+        "commit_interval": args.commit_interval,
+        "jsonl_fields": fields or None,
+        "exclude": args.exclude,
+    }
+
+
+def _schedule(args: argparse.Namespace) -> int:
+    if not args.corpus.exists():
+        print(f"claims: corpus not found: {args.corpus}", file=sys.stderr)
+        return 2
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
+
+    api_url = args.api_url or get_current_settings().api.url
+    if not api_url:
+        print(
+            "claims: no Prefect server configured. Start one with `prefect server start`, "
+            "then pass --api-url http://127.0.0.1:4200/api or set PREFECT_API_URL "
+            "(README: Scheduled runs)",
+            file=sys.stderr,
         )
-    except StoreBusy as error:
+        return 2
+    problem = _server_problem(api_url)
+    if problem:
+        print(
+            f"claims: no Prefect server answers at {api_url} ({problem}); start one "
+            "with `prefect server start` (README: Scheduled runs)",
+            file=sys.stderr,
+        )
+        return 2
+
+    from flows.schedule import (
+        build_deployment,
+        deployment_name,
+        make_schedule,
+        parse_interval,
+        serve_deployment,
+    )
+
+    # A served run starts in another process, from another folder maybe: absolute paths.
+    args.corpus = args.corpus.resolve()
+    args.out = args.out.resolve()
+    if args.model and Path(args.model).exists():
+        args.model = str(Path(args.model).resolve())
+    parameters = _flow_parameters(args)
+    if isinstance(parameters, str):
+        print(f"claims: {parameters}", file=sys.stderr)
+        return 2
+    try:
+        interval = parse_interval(args.interval) if args.interval else None
+        schedule = make_schedule(args.cron, interval, args.timezone)
+        name = args.name or deployment_name(args.corpus.name)
+        deployment = build_deployment(name, parameters, schedule, args.overlap)
+    except ValueError as error:
         print(f"claims: {error}", file=sys.stderr)
         return 2
-    print_summary(summary)
-    return 1 if summary["status"] == "failed" else 0
+    print(f"Serving claims-extract/{name}: {args.corpus} -> {args.out}", flush=True)
+    print(f"Prefect server: {api_url}   (Ctrl+C stops serving and pauses the schedule)", flush=True)
+    os.environ["PREFECT_API_URL"] = api_url  # the run subprocesses report there too
+    with temporary_settings(updates={PREFECT_API_URL: api_url}):
+        serve_deployment(deployment)
+    return 0
+
+
+def _server_problem(api_url: str) -> str | None:
+    """Why the Prefect API at `api_url` cannot be used, or None when it answers."""
+    import httpx
+
+    try:
+        response = httpx.get(api_url.rstrip("/") + "/health", timeout=10)
+    except httpx.HTTPError as error:
+        return type(error).__name__
+    if response.status_code != 200:
+        return f"HTTP {response.status_code}"
+    return None
 
 
 def _evaluate(args: argparse.Namespace) -> int:

@@ -1,23 +1,30 @@
 """The corpus extraction flow: Prefect runs the batches, `pipeline.runner` does the work.
 
-Batches of articles are Prefect tasks (retried with backoff, run on a thread for one
-worker or a process pool for several), so a long run shows its progress in Prefect and a
-failing batch is retried before its articles are recorded as errors.
+Batches of articles are Prefect tasks, retried with exponential backoff, so a long run
+shows its progress in Prefect and a failing batch is retried before its articles are
+recorded as errors. The engine decides where batches run: `local` (a thread for one
+worker, a process pool for several) or `dask` (a local Dask cluster, or an existing one
+at `address`, through prefect-dask). Every engine gives the same rows and ids: batches are
+pure functions of their articles, and only this process writes the tables.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict
+from typing import Literal
 
 from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NONE
 from prefect.context import get_run_context
 from prefect.futures import PrefectFuture, as_completed
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
+from prefect.tasks import exponential_backoff
 from tqdm import tqdm
 
 from pipeline.ingest import DEFAULT_EXCLUDE, DEFAULT_MAX_CHARS, JsonlFields
+from pipeline.run_report import run_markdown
 from pipeline.runner import (
     BatchJob,
     BatchResult,
@@ -29,11 +36,15 @@ from pipeline.runner import (
     run_corpus,
 )
 
+ENGINES = ("local", "dask")
+ARTIFACT_KEY = "claims-run"  # the UI groups each run's summary under this key
+
 
 @task(
     name="extract-batch",
     retries=2,
-    retry_delay_seconds=[2, 10],
+    retry_delay_seconds=exponential_backoff(backoff_factor=2),
+    retry_jitter_factor=0.5,  # batches that failed together do not retry in lockstep
     cache_policy=NONE,  # inputs are article texts: hashing them buys nothing
     persist_result=False,
 )
@@ -42,14 +53,45 @@ def extract_batch(job: BatchJob) -> BatchResult:
     return process_batch(job)
 
 
-def make_task_runner(workers: int) -> TaskRunner:
-    """One worker: a thread in this process. More: a pool of processes (spaCy holds the GIL)."""
+def make_task_runner(workers: int, engine: str = "local", address: str | None = None) -> TaskRunner:
+    """Where batches run.
+
+    local: one worker is a thread in this process; more are processes (spaCy holds the GIL).
+    dask: an existing cluster at `address`, or a local cluster of `workers` single-threaded
+    processes.
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    if address and engine != "dask":
+        raise ValueError("an address needs engine 'dask'")
+    if engine == "dask":
+        from prefect_dask import DaskTaskRunner  # imported only when asked for
+
+        if address:
+            return DaskTaskRunner(address=address)
+        return DaskTaskRunner(
+            cluster_kwargs={
+                "n_workers": workers,
+                "threads_per_worker": 1,
+                "processes": True,
+                "dashboard_address": ":0",  # any free port: never collides with another run
+            }
+        )
     if workers <= 1:
         return ThreadPoolTaskRunner(max_workers=1)
     return ProcessPoolTaskRunner(max_workers=workers)
 
 
-def _map_with(runner: TaskRunner, window: int):
+def batches_in_flight(runner: TaskRunner, workers: int) -> int:
+    """Two batches per worker thread keep every worker busy while results come back."""
+    slots = workers
+    client = getattr(runner, "client", None)  # a Dask cluster says how many threads it has
+    if client is not None:
+        slots = sum(client.nthreads().values()) or workers
+    return max(2 * slots, 2)
+
+
+def _map_with(runner: TaskRunner, window: int, batch_task=extract_batch):
     """A `map_batches` that keeps at most `window` batches in flight on `runner`."""
 
     def map_batches(jobs: Iterable[BatchJob]) -> Iterator[BatchResult]:
@@ -64,7 +106,7 @@ def _map_with(runner: TaskRunner, window: int):
                 return failed_batch(job, error)
 
         for job in jobs:
-            in_flight[runner.submit(extract_batch, parameters={"job": job})] = job
+            in_flight[runner.submit(batch_task, parameters={"job": job})] = job
             if len(in_flight) >= window:
                 yield collect_one()
         while in_flight:
@@ -79,6 +121,10 @@ def extract_corpus(
     out: str = "outputs",
     batch_size: int = 32,
     workers: int = 1,
+    engine: Literal["local", "dask"] = "local",
+    address: str | None = None,
+    retries: int = 2,
+    retry_delay: float = 2.0,
     model: str | None = None,
     max_chars: int = DEFAULT_MAX_CHARS,
     commit_interval: float = 30.0,
@@ -86,7 +132,11 @@ def extract_corpus(
     exclude: list[str] | None = None,
     show_progress: bool = False,
 ) -> dict:
-    """Extract every new or changed article of `corpus` into the Parquet tables in `out`."""
+    """Extract every new or changed article of `corpus` into the Parquet tables in `out`.
+
+    A failing batch is retried `retries` times, `retry_delay` seconds later and then twice
+    as long each time, before its articles are recorded as errors.
+    """
     options = RunOptions(
         batch_size=batch_size,
         max_chars=max_chars,
@@ -107,13 +157,17 @@ def extract_corpus(
             refresh=False,
         )
 
+    batch_task = extract_batch.with_options(
+        retries=retries, retry_delay_seconds=exponential_backoff(backoff_factor=retry_delay)
+    )
     flow_run_id = str(get_run_context().flow_run.id)
-    with make_task_runner(workers) as runner, bar:
+    with make_task_runner(workers, engine, address) as runner, bar:
+        window = batches_in_flight(runner, workers)
         summary = run_corpus(
             corpus,
             out,
             options,
-            map_batches=_map_with(runner, window=max(2 * workers, 2)),
+            map_batches=_map_with(runner, window, batch_task),
             progress=progress,
             flow_run_id=flow_run_id,
         )
@@ -121,6 +175,11 @@ def extract_corpus(
         f"run {summary.run_id}: {summary.processed} processed, {summary.skipped} skipped, "
         f"{summary.failed} failed, {summary.sentences} sentences, "
         f"{summary.words_per_second:,.0f} words/s"
+    )
+    create_markdown_artifact(
+        markdown=run_markdown(summary),
+        key=ARTIFACT_KEY,
+        description=f"Claims run {summary.run_id}: counts, failures, new claims by substance",
     )
     return {
         **asdict(summary),

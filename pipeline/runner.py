@@ -104,6 +104,11 @@ class RunSummary:
     words: int = 0
     seconds: float = 0.0
     errors_by_type: dict[str, int] = field(default_factory=dict)
+    claims: int = 0  # claim rows written by this run
+    new_claims: int = 0  # of those, claim ids the tables did not hold before the run
+    new_claims_by_substance: dict[str, int] = field(default_factory=dict)
+    # The first failures (source, error type, message), for run reports; all are in `errors`.
+    failure_examples: list[tuple[str, str, str]] = field(default_factory=list)
 
     @property
     def words_per_second(self) -> float:
@@ -119,6 +124,8 @@ class RunSummary:
         nothing_usable = self.processed == 0 and self.skipped == 0
         return "failed" if nothing_usable else "completed"
 
+
+MAX_FAILURE_EXAMPLES = 20
 
 MapBatches = Callable[[Iterable[BatchJob]], Iterable[BatchResult]]
 Progress = Callable[[RunSummary], None]
@@ -296,6 +303,8 @@ class _Plan:
             )
             if version == summary.pipeline_version
         }
+        claim_ids = store.read("claims", columns=["claim_id"]).column("claim_id")
+        self.known_claims = set(claim_ids.to_pylist())
         self.kept: set[str] = set()  # up-to-date doc_ids seen in this run
         self.planned: set[str] = set()  # doc_ids sent for processing in this run
         self.seen_files: set[str] = set()
@@ -333,7 +342,21 @@ class _Plan:
         self.errors.extend(result.errors)
         for error in result.errors:
             self._count_failure(error)
+        self._count_claims(result.tables.get("claims"))
         self._report()
+
+    def _count_claims(self, claims: pa.Table | None) -> None:
+        if claims is None or not claims.num_rows:
+            return
+        self.summary.claims += claims.num_rows
+        by_substance = self.summary.new_claims_by_substance
+        ids = claims.column("claim_id").to_pylist()
+        substances = claims.column("substance_norm").to_pylist()
+        for claim_id, substance in zip(ids, substances, strict=True):
+            if claim_id not in self.known_claims:
+                self.summary.new_claims += 1
+                name = substance or ""
+                by_substance[name] = by_substance.get(name, 0) + 1
 
     def checkpoint(self, results: list[BatchResult]) -> None:
         """Publish finished batches; an article's new rows replace its older ones."""
@@ -369,6 +392,8 @@ class _Plan:
 
     def _count_failure(self, error: IngestError) -> None:
         self.summary.failed += 1
+        if len(self.summary.failure_examples) < MAX_FAILURE_EXAMPLES:
+            self.summary.failure_examples.append((error.source, error.error_type, error.message))
         counts = self.summary.errors_by_type
         counts[error.error_type] = counts.get(error.error_type, 0) + 1
 

@@ -34,6 +34,7 @@ from pipeline.schemas import DOCUMENT_TABLES, TABLES
 
 STORE_DIR = ".claims-store"
 _COMPRESSION = "zstd"
+_COMPACT_BATCH_ROWS = 16_384
 
 
 class StoreBusy(RuntimeError):
@@ -173,14 +174,24 @@ class TableStore:
         pq.write_table(table, folder / name, compression=_COMPRESSION)
 
     def _compact(self, folder: Path, schema: pa.Schema, number: int) -> None:
-        """Merge a table's parts into one file, one part in memory at a time."""
+        """Merge a table's parts into one file, streaming record batches.
+
+        A compacted part holds the whole table, so reading parts whole would make a run's
+        memory grow with the corpus; batches keep it flat.
+        """
         parts = sorted(folder.glob("*.parquet"))
         if len(parts) <= 1:
             return
         target = folder / f"part-{number:08d}-compact-{uuid.uuid4().hex[:8]}.parquet"
         with pq.ParquetWriter(target, schema, compression=_COMPRESSION) as writer:
             for part in parts:
-                writer.write_table(pq.read_table(part, schema=schema))
+                source = pq.ParquetFile(part)
+                if source.schema_arrow.equals(schema, check_metadata=False):
+                    for batch in source.iter_batches(batch_size=_COMPACT_BATCH_ROWS):
+                        writer.write_batch(batch)
+                else:  # a part of an older schema: read it whole, filling new columns
+                    writer.write_table(pq.read_table(part, schema=schema))
+                source.close()
         for part in parts:
             part.unlink()
 

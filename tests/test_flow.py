@@ -56,11 +56,70 @@ def test_claims_run_end_to_end(prefect_server, seed_corpus, tmp_path, capsys):
         "1",
     ]
     assert main(args) == 0
+    assert_same_rows(out, parallel)
+
+
+@pytest.mark.slow
+def test_dask_engine_gives_the_rows_of_a_threaded_run(prefect_server, seed_corpus, tmp_path):
+    """A local two-worker Dask cluster, and an existing cluster by address: same rows, ids."""
+    from distributed import Client, LocalCluster
+
+    threaded = tmp_path / "threaded"
+    common = [str(seed_corpus), "--no-progress", "--batch-size", "1"]
+    assert main(["run", *common, "--out", str(threaded)]) == 0
+    local = tmp_path / "dask-local"
+    assert main(["run", *common, "--out", str(local), "--engine", "dask", "--workers", "2"]) == 0
+    assert_same_rows(threaded, local)
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+    ) as cluster:
+        remote = tmp_path / "dask-address"
+        assert (
+            main(["run", *common, "--out", str(remote), "--address", cluster.scheduler_address])
+            == 0
+        )
+        # the batches ran on the cluster's workers: they loaded the pipeline, not this process
+        with Client(cluster) as client:
+            loaded = client.run(_pipelines_loaded)
+        assert len(loaded) == 2 and sum(loaded.values()) >= 1
+    assert_same_rows(threaded, remote)
+    runs = pd.read_parquet(remote / "runs")
+    assert '"batch_size": 1' in runs["parameters"].iloc[0]
+
+
+def test_address_without_dask_is_a_usage_error(tmp_path, capsys):
+    code = main(
+        [
+            "run",
+            str(SAMPLE_CORPUS),
+            "--out",
+            str(tmp_path),
+            "--engine",
+            "local",
+            "--address",
+            "tcp://127.0.0.1:8786",
+        ]
+    )
+    assert code == 2
+    assert "needs --engine dask" in capsys.readouterr().err
+
+
+def _pipelines_loaded() -> int:
+    from pipeline import runner
+
+    return len(runner._PIPELINES)
+
+
+def assert_same_rows(first, second):
+    """Equal tables but for the run that wrote them: same rows, same ids."""
     for name in ("documents", "sentences", "abbreviations", "entities", "claims", "hedges"):
-        one = pd.read_parquet(out / name).drop(columns=["run_id", "processed_at"], errors="ignore")
-        two = pd.read_parquet(parallel / name).drop(
+        one = pd.read_parquet(first / name).drop(
             columns=["run_id", "processed_at"], errors="ignore"
         )
+        two = pd.read_parquet(second / name).drop(
+            columns=["run_id", "processed_at"], errors="ignore"
+        )
+        assert len(one) > 0, name
         key = list(one.columns[:2])
         pd.testing.assert_frame_equal(
             one.sort_values(key).reset_index(drop=True), two.sort_values(key).reset_index(drop=True)

@@ -77,10 +77,14 @@ def test_tables_read_with_pandas_and_duckdb_and_keep_their_schema(seed_corpus, t
 
 def test_rerun_adds_nothing(seed_corpus, tmp_path):
     out = tmp_path / "out"
-    run_corpus(seed_corpus, out)
+    first = run_corpus(seed_corpus, out)
+    claims = _table(out, "claims")
+    assert first.claims == first.new_claims == len(claims)
+    assert first.new_claims_by_substance == claims["substance_norm"].value_counts().to_dict()
     before = {name: _stable(out, name) for name in ("documents", "sentences", "abbreviations")}
     summary = run_corpus(seed_corpus, out)
     assert (summary.processed, summary.skipped) == (0, 2)
+    assert (summary.claims, summary.new_claims, summary.new_claims_by_substance) == (0, 0, {})
     for name, frame in before.items():
         pd.testing.assert_frame_equal(_stable(out, name), frame)
     assert len(_table(out, "runs")) == 2
@@ -112,6 +116,10 @@ def test_changed_article_replaces_its_rows(seed_corpus, tmp_path):
     assert set(sentences["doc_id"]) == set(documents["doc_id"])
     assert len(sentences) == 123 + 2
     assert sentences["sentence_id"].is_unique
+    # a changed text is a new article: all its claims are new, the other article's are not
+    mdma_claims = _table(out, "claims").query("doc_id != @old_id and source.str.endswith(@MDMA)")
+    assert summary.claims == summary.new_claims == len(mdma_claims) > 0
+    assert set(summary.new_claims_by_substance) <= set(mdma_claims["substance_norm"])
 
 
 def test_new_pipeline_version_reprocesses_everything(seed_corpus, tmp_path):
@@ -150,6 +158,12 @@ def test_bad_input_is_recorded_and_the_run_goes_on(seed_corpus, tmp_path):
     assert sorted(errors["error_type"]) == ["Binary", "Empty", "MalformedJSON"]
     assert errors["run_id"].eq(summary.run_id).all()
     assert _table(out, "runs")["n_failed"].item() == 3
+    examples = sorted((Path(src).name, kind) for src, kind, _ in summary.failure_examples)
+    assert examples == [
+        ("binary.txt", "Binary"),
+        ("empty.txt", "Empty"),
+        ("records.jsonl#line-2", "MalformedJSON"),
+    ]
 
     # Unchanged: the broken files fail again, replacing (not adding) their rows, and the
     # run still counts as completed because every good article is up to date.

@@ -1,0 +1,86 @@
+"""A run's summary as Markdown: what an analyst reads in the Prefect UI after a scheduled run.
+
+Plain text in, plain text out, so the flow publishes it as an artifact and tests read it
+without Prefect. Every value from the corpus (sources, error messages, substance names) is
+escaped: an article cannot inject links, HTML or table cells into the report.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pipeline.runner import RunSummary
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+
+
+def escape_cell(value: object, limit: int = 160) -> str:
+    """`value` as one line of literal text, safe inside a Markdown table cell."""
+    text = " ".join(str(value).split())
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def run_markdown(summary: RunSummary, top_substances: int = 20) -> str:
+    """Counts, failures and new claims by substance of one run, as a Markdown document."""
+    lines = [
+        f"# Claims run {escape_cell(summary.run_id)}",
+        "",
+        f"**Status: {summary.status}** · pipeline {escape_cell(summary.pipeline_version)}",
+        "",
+        f"Corpus: {escape_cell(summary.corpus, 300)}  ",
+        f"Tables: {escape_cell(summary.out_dir, 300)}",
+        "",
+        "| | |",
+        "|---|---:|",
+    ]
+    counts = [
+        ("documents seen", f"{summary.seen:,}"),
+        ("processed (new or changed)", f"{summary.processed:,}"),
+        ("skipped (unchanged or duplicate)", f"{summary.skipped:,}"),
+        ("failed", f"{summary.failed:,}"),
+        ("sentences", f"{summary.sentences:,}"),
+        ("claims written", f"{summary.claims:,}"),
+        ("new claims", f"{summary.new_claims:,}"),
+        ("words", f"{summary.words:,}"),
+        ("time", f"{summary.seconds:,.1f} s"),
+        ("words per second", f"{summary.words_per_second:,.0f}"),
+    ]
+    lines += [f"| {label} | {value} |" for label, value in counts]
+    lines += ["", "## Failures", ""]
+    if not summary.failed:
+        lines.append("None.")
+    else:
+        lines += ["| error type | articles |", "|---|---:|"]
+        for kind, number in sorted(summary.errors_by_type.items(), key=lambda kv: (-kv[1], kv[0])):
+            lines.append(f"| {escape_cell(kind)} | {number:,} |")
+        shown = summary.failure_examples
+        lines += [
+            "",
+            f"First {len(shown)} of {summary.failed:,} (all are in the `errors` table):",
+            "",
+            "| source | error | message |",
+            "|---|---|---|",
+        ]
+        for source, kind, message in shown:
+            cells = (escape_cell(source), escape_cell(kind), escape_cell(message))
+            lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "## New claims by substance", ""]
+    by_substance = sorted(
+        summary.new_claims_by_substance.items(), key=lambda kv: (-kv[1], str(kv[0]))
+    )
+    if not by_substance:
+        lines.append("No new claims in this run.")
+    else:
+        lines += ["| substance | new claims |", "|---|---:|"]
+        for substance, number in by_substance[:top_substances]:
+            name = escape_cell(substance) if substance else "(unnormalised)"
+            lines.append(f"| {name} | {number:,} |")
+        rest = by_substance[top_substances:]
+        if rest:
+            lines += [
+                "",
+                f"… and {len(rest):,} more substances ({sum(n for _, n in rest):,} claims).",
+            ]
+    return "\n".join(lines) + "\n"
