@@ -1,0 +1,271 @@
+"""Throughput and memory of the whole flow against the bare pipeline, on FakeHealth.
+
+    python benchmarks/throughput.py [--scale 10] [--limit N] [--report FILE]
+
+In one run, each measure in its own fresh process:
+  (a) bare `nlp.pipe` of the shipped pipeline over the article texts, one process, the
+      model already loaded (the ceiling);
+  (b) `claims run` end to end (start-up, Prefect, ingest, NLP, extraction, Parquet) into a
+      fresh output folder, with 1 and 2 workers; words/s over the command's wall-clock time,
+      so start-up costs count against it;
+  (c) peak memory (RSS summed over the process tree, sampled every 0.2 s) of the 2-worker
+      run at 1x and at `--scale` x the corpus. The larger corpus repeats every article with
+      its id and text altered ("-copyK" on the id, "Copy K." appended to the text), so no
+      copy is skipped as a duplicate.
+A tiny warm-up run first creates Prefect's database, as any earlier run would have.
+Targets: (b) 1 worker >= 0.85 x (a); 2 workers >= 1.6 x 1 worker; peak memory at 10x < 1.2 x
+at 1x. Prints a Markdown table and writes it to --report. Words are whitespace-separated
+words, as everywhere in this project.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psutil
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(PROJECT_DIR))
+
+from pipeline.paths import corpora_dir  # noqa: E402
+
+CLAIMS = Path(sys.executable).with_name("claims")
+TARGET_RATIO_BARE = 0.85
+TARGET_SPEEDUP = 1.6
+TARGET_MEMORY_GROWTH = 1.20
+
+
+@dataclass
+class Measure:
+    label: str
+    words: int
+    seconds: float
+    peak_rss: int  # bytes, summed over the process tree
+    flow_seconds: float | None = None  # the run's own clock (runs table), without start-up
+
+    @property
+    def words_per_second(self) -> float:
+        return self.words / self.seconds
+
+    @property
+    def flow_words_per_second(self) -> float | None:
+        return self.words / self.flow_seconds if self.flow_seconds else None
+
+
+def build_corpus(source: Path, target: Path, copies: int, limit: int | None) -> int:
+    """FakeHealth's JSON Lines, `copies` times (copy 0 as is); returns the record count."""
+    target.mkdir(parents=True, exist_ok=True)
+    records = []
+    for path in sorted(source.glob("*.jsonl")):
+        with path.open() as handle:
+            records += [json.loads(line) for line in handle if line.strip()]
+    records = records[:limit] if limit else records
+    with (target / "fakehealth.jsonl").open("w") as out:
+        for copy in range(copies):
+            for record in records:
+                if copy:
+                    record = {
+                        **record,
+                        "news_id": f"{record['news_id']}-copy{copy}",
+                        "text": f"{record.get('text') or ''}\n\nCopy {copy}.",
+                    }
+                out.write(json.dumps(record) + "\n")
+    return len(records) * copies
+
+
+class PeakMemory:
+    """Samples the RSS of a process and all its descendants; keeps the peak of their sum."""
+
+    def __init__(self, pid: int, every: float = 0.2):
+        self.root = psutil.Process(pid)
+        self.every = every
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            total = 0
+            try:
+                processes = [self.root, *self.root.children(recursive=True)]
+            except psutil.NoSuchProcess:
+                return
+            for process in processes:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    total += process.memory_info().rss
+            self.peak = max(self.peak, total)
+            self._stop.wait(self.every)
+
+
+def run_measured(command: list[str], env: dict[str, str]) -> tuple[float, int, str]:
+    """Run `command`; its wall-clock seconds, peak tree RSS and standard output."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    with PeakMemory(process.pid) as memory:
+        stdout, stderr = process.communicate()
+    seconds = time.perf_counter() - start
+    if process.returncode:
+        raise SystemExit(f"{' '.join(command)} failed:\n{stderr.decode()[-3000:]}")
+    return seconds, memory.peak, stdout.decode()
+
+
+def bare_pipe(corpus: Path, env: dict[str, str]) -> Measure:
+    _, peak, stdout = run_measured([sys.executable, __file__, "--bare", str(corpus)], env)
+    figures = json.loads(stdout.strip().splitlines()[-1])
+    return Measure("bare `nlp.pipe`, 1 process", figures["words"], figures["seconds"], peak)
+
+
+def end_to_end(corpus: Path, out: Path, workers: int, env: dict[str, str], label: str) -> Measure:
+    command = [str(CLAIMS), "run", str(corpus), "--out", str(out), "--workers", str(workers)]
+    seconds, peak, _ = run_measured([*command, "--no-progress"], env)
+    import pandas as pd
+
+    run = pd.read_parquet(out / "runs").iloc[-1]
+    if run["n_failed"] or not run["n_processed"]:
+        print(f"warning: {label}: {run['n_failed']} articles failed", file=sys.stderr)
+    return Measure(label, int(run["n_words"]), seconds, peak, float(run["seconds"]))
+
+
+def _bare_main(corpus: str) -> None:
+    """Child process of (a): load, read, then time `nlp.pipe` alone."""
+    from pipeline import load
+    from pipeline.ingest import Document, iter_documents
+
+    nlp = load()
+    documents = [d for d in iter_documents(Path(corpus)) if isinstance(d, Document)]
+    texts = [d.text for d in documents]
+    words = sum(d.n_words for d in documents)
+    start = time.perf_counter()
+    for _ in nlp.pipe(texts):
+        pass
+    print(json.dumps({"words": words, "seconds": time.perf_counter() - start}))
+
+
+def report(measures: dict[str, Measure], scale: int, records: int, limit: int | None) -> str:
+    bare, one, two, big = (measures[k] for k in ("bare", "one", "two", "big"))
+    mb = 1024 * 1024
+    lines = [
+        f"# Throughput and memory ({datetime.now(UTC):%Y-%m-%d})",
+        "",
+        f"Corpus: FakeHealth stories and releases, {records:,} records"
+        + (f" (first {limit:,} only)" if limit else "")
+        + f"; {scale}x = {records * scale:,} records. Machine: {os.cpu_count()} cores, "
+        f"{psutil.virtual_memory().total / 1024**3:.0f} GiB, Python {platform.python_version()}.",
+        "",
+        "| measure | words | seconds | words/s | words/s, flow's own clock | peak RSS (MB) |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for measure in (bare, one, two, big):
+        flow = measure.flow_words_per_second
+        lines.append(
+            f"| {measure.label} | {measure.words:,} | {measure.seconds:,.1f} | "
+            f"{measure.words_per_second:,.0f} | {f'{flow:,.0f}' if flow else '–'} | "
+            f"{measure.peak_rss / mb:,.0f} |"
+        )
+    ratio = one.words_per_second / bare.words_per_second
+    speedup = two.words_per_second / one.words_per_second
+    growth = big.peak_rss / two.peak_rss
+    targets = [
+        ("end to end, 1 worker / bare `nlp.pipe`", ratio, ">=", TARGET_RATIO_BARE),
+        ("end to end, 2 workers / 1 worker", speedup, ">=", TARGET_SPEEDUP),
+        (f"peak memory, {scale}x / 1x corpus (2 workers)", growth, "<", TARGET_MEMORY_GROWTH),
+    ]
+    lines += ["", "| target | measured | wanted | met |", "|---|---:|---:|---|"]
+    for name, value, relation, bound in targets:
+        met = value >= bound if relation == ">=" else value < bound
+        lines.append(f"| {name} | {value:.2f} | {relation} {bound} | {'yes' if met else 'NO'} |")
+    lines += [
+        "",
+        "End-to-end words/s are over the whole command's wall-clock time (Python and Prefect "
+        "start-up, model loading, ingest, NLP, extraction, Parquet commits); the flow's own "
+        "clock starts when the run takes the output folder.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scale", type=int, default=10, help="copies for the memory run")
+    parser.add_argument("--limit", type=int, default=None, help="first N records (smoke runs)")
+    parser.add_argument("--corpus", type=Path, default=None, help="FakeHealth folder")
+    parser.add_argument("--workdir", type=Path, default=None, help="scratch folder")
+    parser.add_argument(
+        "--report",
+        type=Path,
+        default=PROJECT_DIR / "outputs" / "throughput.md",
+        help="Markdown file to write (default outputs/throughput.md)",
+    )
+    parser.add_argument("--bare", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.bare:
+        _bare_main(args.bare)
+        return
+    source = args.corpus or corpora_dir() / "fakehealth"
+    if not any(source.glob("*.jsonl")):
+        raise SystemExit(f"no FakeHealth JSON Lines in {source} (set CLAIMS_CORPORA)")
+    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="claims-throughput-"))
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(workdir / "prefect"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+    }
+    records = build_corpus(source, workdir / "corpus-1x", 1, args.limit)
+    build_corpus(source, workdir / "corpus-big", args.scale, args.limit)
+    one_x, big_x = workdir / "corpus-1x", workdir / "corpus-big"
+    # Warm-up: a first `claims run` creates Prefect's database (migrations take seconds);
+    # an analyst pays that once, not on every run.
+    warm = workdir / "corpus-warm-up"
+    warm.mkdir(exist_ok=True)
+    (warm / "a.txt").write_text("Kratom may act on opioid receptors.\n")
+    run_measured([str(CLAIMS), "run", str(warm), "--out", str(workdir / "out-warm-up")], env)
+    measures: dict[str, Measure] = {}
+    steps = [
+        ("bare", lambda: bare_pipe(one_x, env)),
+        ("one", lambda: end_to_end(one_x, workdir / "out-1w", 1, env, "end to end, 1 worker")),
+        ("two", lambda: end_to_end(one_x, workdir / "out-2w", 2, env, "end to end, 2 workers")),
+        (
+            "big",
+            lambda: end_to_end(
+                big_x, workdir / "out-big", 2, env, f"end to end, 2 workers, {args.scale}x corpus"
+            ),
+        ),
+    ]
+    for key, step in steps:
+        measures[key] = step()
+        m = measures[key]
+        print(
+            f"{m.label}: {m.words:,} words in {m.seconds:,.1f} s = {m.words_per_second:,.0f} "
+            f"words/s, peak {m.peak_rss / 1024**2:,.0f} MB",
+            file=sys.stderr,
+            flush=True,
+        )
+    table = report(measures, args.scale, records, args.limit)
+    args.report.parent.mkdir(parents=True, exist_ok=True)
+    args.report.write_text(table)
+    print(table)
+    print(f"written to {args.report} (scratch: {workdir})", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
