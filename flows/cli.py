@@ -294,6 +294,10 @@ def _run(args: argparse.Namespace) -> int:
     if isinstance(parameters, str):
         print(f"claims: {parameters}", file=sys.stderr)
         return 2
+    problem = _scheduler_problem(parameters["address"]) if parameters["address"] else None
+    if problem:
+        print(f"claims: no Dask scheduler at {parameters['address']}: {problem}", file=sys.stderr)
+        return 2
     show_progress = sys.stderr.isatty() if args.progress is None else args.progress
     try:
         summary = extract_corpus(**parameters, show_progress=show_progress)
@@ -399,6 +403,27 @@ def _schedule(args: argparse.Namespace) -> int:
     with temporary_settings(updates={PREFECT_API_URL: api_url}):
         serve_deployment(deployment)
     return 0
+
+
+def _scheduler_problem(address: str) -> str | None:
+    """Why the Dask scheduler at `address` cannot be reached (checked before the run starts)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    if parts.scheme not in ("tcp", "tls"):
+        return None  # other transports (ucx, inproc) are left to Dask itself
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if not parts.hostname or port is None:
+        return "expected tcp://HOST:PORT"
+    try:
+        socket.create_connection((parts.hostname, port), timeout=5).close()
+    except OSError as error:
+        return error.strerror or type(error).__name__
+    return None
 
 
 def _server_problem(api_url: str) -> str | None:

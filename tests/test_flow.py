@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import pandas as pd
 import pytest
 from conftest import SAMPLE_CORPUS
@@ -172,3 +174,12 @@ def test_claims_run_exits_non_zero_when_nothing_could_be_processed(prefect_serve
 def test_missing_corpus_is_a_usage_error(tmp_path, capsys):
     assert main(["run", str(tmp_path / "nowhere")]) == 2
     assert "corpus not found" in capsys.readouterr().err
+
+
+def test_unreachable_dask_scheduler_is_said_before_the_run(tmp_path, capsys):
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        address = f"tcp://127.0.0.1:{sock.getsockname()[1]}"
+    assert main(["run", str(SAMPLE_CORPUS), "--out", str(tmp_path), "--address", address]) == 2
+    assert f"no Dask scheduler at {address}" in capsys.readouterr().err
+    assert not (tmp_path / "claims").exists()
