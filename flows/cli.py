@@ -11,10 +11,13 @@ claims export-reviews --tables outputs          # verdicts -> the `reviews` Parq
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import secrets
+import signal
 import sys
+import threading
 from pathlib import Path
 from urllib.parse import quote
 
@@ -300,7 +303,8 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     show_progress = sys.stderr.isatty() if args.progress is None else args.progress
     try:
-        summary = extract_corpus(**parameters, show_progress=show_progress)
+        with _exit_on_sigterm():
+            summary = extract_corpus(**parameters, show_progress=show_progress)
     except (OSError, TimeoutError) as error:
         if parameters["engine"] != "dask":
             raise
@@ -312,6 +316,23 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     print_summary(summary)
     return 1 if summary["status"] == "failed" else 0
+
+
+@contextlib.contextmanager
+def _exit_on_sigterm():
+    """SIGTERM exits through Python while this block runs.
+
+    Then the temporary Prefect server and a local Dask cluster are shut down instead of
+    being left behind as orphans; the tables stay as the last commit left them.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _flow_parameters(args: argparse.Namespace) -> dict | str:
