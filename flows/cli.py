@@ -291,7 +291,7 @@ def _run(args: argparse.Namespace) -> int:
     # "database is locked" tracebacks; an ad-hoc run has no use for it.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
-    from flows.extract import extract_corpus  # imports Prefect, after its logging is set
+    from flows.extract import EngineUnavailable, extract_corpus  # after logging is set
 
     parameters = _flow_parameters(args)
     if isinstance(parameters, str):
@@ -302,18 +302,14 @@ def _run(args: argparse.Namespace) -> int:
         print(f"claims: no Dask scheduler at {parameters['address']}: {problem}", file=sys.stderr)
         return 2
     show_progress = sys.stderr.isatty() if args.progress is None else args.progress
-    try:
-        with _exit_on_sigterm():
-            summary = extract_corpus(**parameters, show_progress=show_progress)
-    except (OSError, TimeoutError) as error:
-        if parameters["engine"] != "dask":
-            raise
-        where = parameters["address"] or "a local Dask cluster"
-        print(f"claims: cannot run on {where}: {error}", file=sys.stderr)
+    with _exit_on_sigterm():
+        state = extract_corpus(**parameters, show_progress=show_progress, return_state=True)
+    summary = state.result(raise_on_failure=False)  # a failed run still has its summary
+    if isinstance(summary, StoreBusy | EngineUnavailable):
+        print(f"claims: {summary}", file=sys.stderr)
         return 2
-    except StoreBusy as error:
-        print(f"claims: {error}", file=sys.stderr)
-        return 2
+    if isinstance(summary, BaseException):
+        raise summary
     print_summary(summary)
     return 1 if summary["status"] == "failed" else 0
 
@@ -341,6 +337,11 @@ def _flow_parameters(args: argparse.Namespace) -> dict | str:
         return f"--retries must be 0 or more, got {args.retries}"
     if args.retry_delay < 0:
         return f"--retry-delay must be 0 or more, got {args.retry_delay}"
+    model = args.model
+    if model is not None:
+        if not Path(model).exists():
+            return f"no spaCy pipeline at {model} (a model folder or a config.cfg)"
+        model = str(Path(model).resolve())  # workers and served runs start elsewhere
     engine = args.engine or ("dask" if args.address else "local")
     if args.address and engine != "dask":
         return "--address is the scheduler of a Dask cluster: it needs --engine dask"
@@ -360,7 +361,7 @@ def _flow_parameters(args: argparse.Namespace) -> dict | str:
         "address": args.address,
         "retries": args.retries,
         "retry_delay": args.retry_delay,
-        "model": args.model,
+        "model": model,
         "max_chars": args.max_chars,
         "commit_interval": args.commit_interval,
         "jsonl_fields": fields or None,
@@ -404,12 +405,16 @@ def _schedule(args: argparse.Namespace) -> int:
     # A served run starts in another process, from another folder maybe: absolute paths.
     args.corpus = args.corpus.resolve()
     args.out = args.out.resolve()
-    if args.model and Path(args.model).exists():
-        args.model = str(Path(args.model).resolve())
     parameters = _flow_parameters(args)
     if isinstance(parameters, str):
         print(f"claims: {parameters}", file=sys.stderr)
         return 2
+    if parameters["address"] and (problem := _scheduler_problem(parameters["address"])):
+        print(
+            f"claims: warning: no Dask scheduler answers at {parameters['address']} now "
+            f"({problem}); runs will fail until it does",
+            file=sys.stderr,
+        )
     try:
         interval = parse_interval(args.interval) if args.interval else None
         schedule = make_schedule(args.cron, interval, args.timezone)
@@ -417,6 +422,11 @@ def _schedule(args: argparse.Namespace) -> int:
         deployment = build_deployment(name, parameters, schedule, args.overlap)
     except ValueError as error:
         print(f"claims: {error}", file=sys.stderr)
+        return 2
+    with temporary_settings(updates={PREFECT_API_URL: api_url}):
+        taken = _deployment_taken(name, parameters)
+    if taken:
+        print(f"claims: {taken}", file=sys.stderr)
         return 2
     print(f"Serving claims-extract/{name}: {args.corpus} -> {args.out}", flush=True)
     print(f"Prefect server: {api_url}   (Ctrl+C stops serving and pauses the schedule)", flush=True)
@@ -455,9 +465,32 @@ def _server_problem(api_url: str) -> str | None:
         response = httpx.get(api_url.rstrip("/") + "/health", timeout=10)
     except httpx.HTTPError as error:
         return type(error).__name__
-    if response.status_code != 200:
-        return f"HTTP {response.status_code}"
+    try:
+        healthy = response.status_code == 200 and response.json() is True
+    except ValueError:  # the UI answers every path with its HTML page
+        healthy = False
+    if not healthy:
+        return f"HTTP {response.status_code}, not Prefect's API: does the URL end in /api?"
     return None
+
+
+def _deployment_taken(name: str, parameters: dict) -> str | None:
+    """Why `name` cannot be used: a deployment of that name serves another corpus or folder."""
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    with get_client(sync_client=True) as client:
+        try:
+            existing = client.read_deployment_by_name(f"claims-extract/{name}")
+        except ObjectNotFound:
+            return None
+    theirs = (existing.parameters.get("corpus"), existing.parameters.get("out"))
+    if theirs == (parameters["corpus"], parameters["out"]):
+        return None  # the same job scheduled again: its settings are updated
+    return (
+        f"the deployment claims-extract/{name} already extracts {theirs[0]} into {theirs[1]}; "
+        "pass --name to schedule this corpus and folder under another name"
+    )
 
 
 def _evaluate(args: argparse.Namespace) -> int:

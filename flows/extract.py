@@ -19,6 +19,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NONE
 from prefect.context import get_run_context
 from prefect.futures import PrefectFuture, as_completed
+from prefect.states import Failed
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 from tqdm import tqdm
@@ -37,6 +38,12 @@ from pipeline.runner import (
 )
 
 ENGINES = ("local", "dask")
+
+
+class EngineUnavailable(RuntimeError):
+    """The Dask cluster could not be started or reached."""
+
+
 ARTIFACT_KEY = "claims-run"  # the UI groups each run's summary under this key
 
 
@@ -134,6 +141,9 @@ def extract_corpus(
 ) -> dict:
     """Extract every new or changed article of `corpus` into the Parquet tables in `out`.
 
+    Returns the run summary; the flow run ends Failed (summary as its data) when no
+    article could be processed, so call it with `return_state=True` to read it then.
+
     A failing batch is retried `retries` times, `retry_delay` seconds later and then twice
     as long each time, before its articles are recorded as errors.
     """
@@ -162,7 +172,11 @@ def extract_corpus(
     )
     flow_run_id = str(get_run_context().flow_run.id)
     with make_task_runner(workers, engine, address) as runner, bar:
-        window = batches_in_flight(runner, workers)
+        try:  # a Dask runner starts or reaches its cluster here, on first use
+            window = batches_in_flight(runner, workers)
+        except (OSError, TimeoutError) as error:
+            where = f"the Dask scheduler at {address}" if address else "a local Dask cluster"
+            raise EngineUnavailable(f"cannot use {where}: {error}") from error
         summary = run_corpus(
             corpus,
             out,
@@ -181,8 +195,12 @@ def extract_corpus(
         key=ARTIFACT_KEY,
         description=f"Claims run {summary.run_id}: counts, failures, new claims by substance",
     )
-    return {
+    result = {
         **asdict(summary),
         "status": summary.status,
         "words_per_second": summary.words_per_second,
     }
+    if summary.status == "failed":  # red in the UI, not a completed run that did nothing
+        message = f"no article could be processed ({summary.failed} failed)"
+        return Failed(message=message, data=result)
+    return result

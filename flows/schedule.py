@@ -82,7 +82,11 @@ def build_deployment(
 
 
 def serve_deployment(deployment: RunnerDeployment) -> None:
-    """Serve until interrupted; the schedule is paused when this process stops."""
+    """Serve until interrupted; the schedule is paused when this process stops.
+
+    No limit on this process: a limit here would hold due runs back as Scheduled (then
+    Late), and the deployment's own limit of one run would never get to skip them.
+    """
     from prefect import serve
 
-    serve(deployment, limit=1, pause_on_shutdown=True)
+    serve(deployment, pause_on_shutdown=True)

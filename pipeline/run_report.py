@@ -11,26 +11,34 @@ import re
 
 from pipeline.runner import RunSummary
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
 
-
-def escape_cell(value: object, limit: int = 160) -> str:
-    """`value` as one line of literal text, safe inside a Markdown table cell."""
+def escape_cell(value: object, limit: int = 160, in_table: bool = True) -> str:
+    """`value` as literal one-line text: a code span, which Markdown never turns into a link,
+    emphasis or HTML. In a table, pipes are escaped too (GFM splits cells on them even
+    inside code spans)."""
     text = " ".join(str(value).split())
     if len(text) > limit:
         text = text[: limit - 1] + "…"
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+    if not text:
+        return ""
+    if in_table:
+        text = text.replace("|", "\\|")
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    padding = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{padding}{text}{padding}{fence}"
 
 
 def run_markdown(summary: RunSummary, top_substances: int = 20) -> str:
     """Counts, failures and new claims by substance of one run, as a Markdown document."""
     lines = [
-        f"# Claims run {escape_cell(summary.run_id)}",
+        f"# Claims run {escape_cell(summary.run_id, in_table=False)}",
         "",
-        f"**Status: {summary.status}** · pipeline {escape_cell(summary.pipeline_version)}",
+        f"**Status: {summary.status}** · pipeline "
+        + escape_cell(summary.pipeline_version, in_table=False),
         "",
-        f"Corpus: {escape_cell(summary.corpus, 300)}  ",
-        f"Tables: {escape_cell(summary.out_dir, 300)}",
+        f"Corpus: {escape_cell(summary.corpus, 300, in_table=False)}  ",
+        f"Tables: {escape_cell(summary.out_dir, 300, in_table=False)}",
         "",
         "| | |",
         "|---|---:|",

@@ -9,8 +9,10 @@ can call `run_corpus` directly and get the same tables.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import threading
 import time
 import traceback
 import uuid
@@ -20,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from spacy.language import Language
 
 from pipeline.ingest import (
@@ -33,7 +36,7 @@ from pipeline.ingest import (
     list_files,
 )
 from pipeline.layout import HEADING_HINTS_KEY
-from pipeline.loader import load
+from pipeline.loader import default_model_path, load
 from pipeline.records import (
     abbreviation_rows,
     claim_rows,
@@ -130,14 +133,34 @@ MAX_FAILURE_EXAMPLES = 20
 MapBatches = Callable[[Iterable[BatchJob]], Iterable[BatchResult]]
 Progress = Callable[[RunSummary], None]
 
-_PIPELINES: dict[str | None, Language] = {}
+_PIPELINES: dict[tuple[str | None, tuple], Language] = {}
+_PIPELINES_LOCK = threading.Lock()
 
 
 def get_pipeline(model: str | None = None) -> Language:
-    """The pipeline for `model`, loaded once per process (workers reuse it across batches)."""
-    if model not in _PIPELINES:
-        _PIPELINES[model] = load(model)
-    return _PIPELINES[model]
+    """The pipeline for `model`, loaded once per process (workers reuse it across batches).
+
+    Keyed by the model files' signature too: a long-lived Dask worker must not go on with
+    an old pipeline (and stamp rows with its version) after the model was rebuilt in place.
+    Locked: a Dask worker with several threads would otherwise load it once per thread.
+    """
+    key = (model, _model_signature(model))
+    with _PIPELINES_LOCK:
+        if key not in _PIPELINES:
+            _PIPELINES[key] = load(model)
+        return _PIPELINES[key]
+
+
+def _model_signature(model: str | None) -> tuple:
+    """Size and modification time of the files that define a pipeline."""
+    path = Path(model) if model is not None else default_model_path()
+    files = [path / "config.cfg", path / "meta.json"] if path.is_dir() else [path]
+    signature = []
+    for file in files:
+        with contextlib.suppress(OSError):
+            info = file.stat()
+            signature.append((file.name, info.st_size, info.st_mtime_ns))
+    return tuple(signature)
 
 
 def process_batch(job: BatchJob) -> BatchResult:
@@ -294,21 +317,33 @@ class _Plan:
         self.known = list(
             zip(known.column("source").to_pylist(), known.column("doc_id").to_pylist(), strict=True)
         )
-        self.up_to_date = {
-            doc_id
-            for doc_id, version in zip(
+        versions = dict(
+            zip(
                 known.column("doc_id").to_pylist(),
                 known.column("pipeline_version").to_pylist(),
                 strict=True,
             )
-            if version == summary.pipeline_version
-        }
-        claim_ids = store.read("claims", columns=["claim_id"]).column("claim_id")
-        self.known_claims = set(claim_ids.to_pylist())
+        )
+        current = summary.pipeline_version
+        self.up_to_date = {doc_id for doc_id, v in versions.items() if v == current}
+        self.known_claims = self._claims_of(set(versions) - self.up_to_date)
         self.kept: set[str] = set()  # up-to-date doc_ids seen in this run
         self.planned: set[str] = set()  # doc_ids sent for processing in this run
         self.seen_files: set[str] = set()
         self.errors: list[IngestError] = []
+
+    def _claims_of(self, doc_ids: set[str]) -> set[str]:
+        """Claim ids already in the tables for these articles.
+
+        Only articles processed by another pipeline version can be processed again under
+        the same doc_id (a changed text is a new doc_id, and claim ids hash the doc_id), so
+        only their claims can be "not new"; no other claim id needs to be held.
+        """
+        if not doc_ids:
+            return set()
+        claims = self.store.read("claims", columns=["claim_id", "doc_id"])
+        mine = pc.is_in(claims.column("doc_id"), value_set=pa.array(sorted(doc_ids), pa.string()))
+        return set(claims.filter(mine).column("claim_id").to_pylist())
 
     def batches(self, corpus: Path | str) -> Iterator[list[Document]]:
         batch: list[Document] = []

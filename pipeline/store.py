@@ -35,6 +35,7 @@ from pipeline.schemas import DOCUMENT_TABLES, TABLES
 STORE_DIR = ".claims-store"
 _COMPRESSION = "zstd"
 _COMPACT_BATCH_ROWS = 16_384
+_ROW_GROUP_ROWS = 131_072
 
 
 class StoreBusy(RuntimeError):
@@ -184,14 +185,20 @@ class TableStore:
             return
         target = folder / f"part-{number:08d}-compact-{uuid.uuid4().hex[:8]}.parquet"
         with pq.ParquetWriter(target, schema, compression=_COMPRESSION) as writer:
+            pending: list[pa.RecordBatch] = []  # written as one row group of ~_ROW_GROUP_ROWS
             for part in parts:
-                source = pq.ParquetFile(part)
-                if source.schema_arrow.equals(schema, check_metadata=False):
-                    for batch in source.iter_batches(batch_size=_COMPACT_BATCH_ROWS):
-                        writer.write_batch(batch)
-                else:  # a part of an older schema: read it whole, filling new columns
-                    writer.write_table(pq.read_table(part, schema=schema))
-                source.close()
+                with pq.ParquetFile(part) as source:
+                    if source.schema_arrow.equals(schema, check_metadata=False):
+                        batches = source.iter_batches(batch_size=_COMPACT_BATCH_ROWS)
+                    else:  # a part of an older schema: read whole, filling the new columns
+                        batches = pq.read_table(part, schema=schema).to_batches()
+                    for batch in batches:
+                        pending.append(batch.cast(schema))
+                        if sum(b.num_rows for b in pending) >= _ROW_GROUP_ROWS:
+                            _write_row_group(writer, pending, schema)
+                            pending = []
+            if pending:
+                _write_row_group(writer, pending, schema)
         for part in parts:
             part.unlink()
 
@@ -233,3 +240,10 @@ class TableStore:
         for path in published[: -self.keep_snapshots]:
             if path != current:
                 shutil.rmtree(path, ignore_errors=True)
+
+
+def _write_row_group(
+    writer: pq.ParquetWriter, batches: list[pa.RecordBatch], schema: pa.Schema
+) -> None:
+    table = pa.Table.from_batches(batches, schema=schema)
+    writer.write_table(table, row_group_size=max(table.num_rows, 1))

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -11,7 +17,9 @@ from conftest import SAMPLE_CORPUS
 from flows.cli import main
 from flows.extract import extract_batch
 from pipeline.ingest import Document, iter_documents
-from pipeline.runner import BatchJob
+from pipeline.runner import BatchJob, process_batch
+
+CLAIMS = str(Path(sys.executable).with_name("claims"))
 
 
 def test_extract_batch_task_runs_the_library():
@@ -80,7 +88,7 @@ def test_dask_engine_gives_the_rows_of_a_threaded_run(prefect_server, seed_corpu
             main(["run", *common, "--out", str(remote), "--address", cluster.scheduler_address])
             == 0
         )
-        # the batches ran on the cluster's workers: they loaded the pipeline, not this process
+        # the batches ran on the cluster's workers: at least one of them loaded the pipeline
         with Client(cluster) as client:
             loaded = client.run(_pipelines_loaded)
         assert len(loaded) == 2 and sum(loaded.values()) >= 1
@@ -169,6 +177,50 @@ def test_claims_run_exits_non_zero_when_nothing_could_be_processed(prefect_serve
     corpus.mkdir()
     (corpus / "empty.txt").write_text("")
     assert main(["run", str(corpus), "--out", str(tmp_path / "out"), "--no-progress"]) == 1
+    # ...and the flow run is Failed in Prefect (red in the UI), not Completed
+    from prefect.client.orchestration import get_client
+
+    flow_run_id = pd.read_parquet(tmp_path / "out" / "runs")["flow_run_id"].item()
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(flow_run_id).state
+    assert state.is_failed() and "no article could be processed" in state.message
+
+
+@pytest.mark.slow
+def test_a_failing_batch_is_retried(prefect_server, seed_corpus, tmp_path, monkeypatch):
+    from flows import extract
+
+    calls = []
+
+    def fails_once(job):
+        calls.append(len(job.documents))
+        if len(calls) == 1:
+            raise ConnectionError("worker lost")
+        return process_batch(job)
+
+    monkeypatch.setattr(extract, "process_batch", fails_once)
+    summary = extract.extract_corpus(
+        str(seed_corpus), str(tmp_path / "out"), retries=1, retry_delay=0.1
+    )
+    assert calls == [2, 2]  # one batch, tried twice
+    assert (summary["processed"], summary["failed"]) == (2, 0)
+
+    calls.clear()
+    monkeypatch.setattr(extract, "process_batch", lambda job: calls.append(1) or 1 / 0)
+    (seed_corpus / "new.txt").write_text("Kratom is a plant.\n")
+    state = extract.extract_corpus(
+        str(seed_corpus), str(tmp_path / "out"), retries=2, retry_delay=0.1, return_state=True
+    )
+    summary = state.result(raise_on_failure=False)
+    assert len(calls) == 3  # the first try and two retries, then its article is an error
+    assert (summary["processed"], summary["failed"]) == (0, 1)
+    assert summary["errors_by_type"] == {"ZeroDivisionError": 1}
+
+
+def test_a_missing_model_is_a_usage_error(tmp_path, capsys):
+    code = main(["run", str(SAMPLE_CORPUS), "--out", str(tmp_path), "--model", "nowhere"])
+    assert code == 2
+    assert "no spaCy pipeline at nowhere" in capsys.readouterr().err
 
 
 def test_missing_corpus_is_a_usage_error(tmp_path, capsys):
@@ -183,3 +235,34 @@ def test_unreachable_dask_scheduler_is_said_before_the_run(tmp_path, capsys):
     assert main(["run", str(SAMPLE_CORPUS), "--out", str(tmp_path), "--address", address]) == 2
     assert f"no Dask scheduler at {address}" in capsys.readouterr().err
     assert not (tmp_path / "claims").exists()
+
+
+@pytest.mark.slow
+def test_a_terminated_run_leaves_no_process_behind(seed_corpus, tmp_path):
+    """SIGTERM stops `claims run` with its temporary Prefect server; the tables stay valid."""
+    import psutil
+
+    out = tmp_path / "out"
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+    }
+    env.pop("PREFECT_API_URL", None)
+    command = [CLAIMS, "run", str(seed_corpus), "--out", str(out), "--no-progress"]
+    process = subprocess.Popen(command, env=env, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not (out / ".claims-store" / "lock").exists():  # the flow has started
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.2)
+        children = psutil.Process(process.pid).children(recursive=True)
+        assert children  # at least the temporary Prefect server
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) != 0
+        _, alive = psutil.wait_procs(children, timeout=30)
+        assert not alive, [p.cmdline()[:4] for p in alive]
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)

@@ -42,13 +42,13 @@ def test_counts_failures_and_new_claims_by_substance():
         "| claims written | 41 |",
         "| new claims | 30 |",
         "| words per second | 2,500 |",
-        "| Empty | 1 |",
-        "| a/empty.txt | Empty | no text |",
-        "| kratom | 20 |",
-        "| mdma | 10 |",
+        "| `Empty` | 1 |",
+        "| `a/empty.txt` | `Empty` | `no text` |",
+        "| `kratom` | 20 |",
+        "| `mdma` | 10 |",
     ):
         assert row in markdown, row
-    assert markdown.index("| kratom | 20 |") < markdown.index("| mdma | 10 |")
+    assert markdown.index("| `kratom` | 20 |") < markdown.index("| `mdma` | 10 |")
 
 
 def test_no_failures_and_no_new_claims_are_said_plainly():
@@ -60,20 +60,28 @@ def test_no_failures_and_no_new_claims_are_said_plainly():
 def test_long_substance_lists_are_cut_with_the_rest_counted():
     counts = {f"substance{i:02d}": 100 - i for i in range(25)}
     markdown = run_markdown(_summary(new_claims_by_substance=counts), top_substances=20)
-    assert "| substance19 | 81 |" in markdown and "substance20" not in markdown
+    assert "| `substance19` | 81 |" in markdown and "substance20" not in markdown
     assert "… and 5 more substances (390 claims)." in markdown
 
 
 def test_corpus_text_cannot_inject_markup():
-    hostile = "x | y <script>alert(1)</script> [link](javascript:alert(1)) **bold**\nnext"
+    """Rendered as GitHub-flavoured Markdown: no link, script, emphasis or extra cell."""
+    from markdown_it import MarkdownIt
+
+    hostile = (
+        "x | y <script>alert(1)</script> [link](javascript:alert(1)) **bold** "
+        "https://evil.example www.evil.example `tick`\nnext"
+    )
     summary = _summary(
         errors_by_type={"Bad": 1},
         failure_examples=[(hostile, "Bad", hostile)],
         new_claims_by_substance={hostile: 1},
     )
     markdown = run_markdown(summary)
-    assert "<script>" not in markdown and "](" not in markdown and "**bold**" not in markdown
-    for line in markdown.splitlines():
-        if line.startswith("| ") and "Bad" in line and "x" in line:
-            assert line.count(" | ") == 2  # the pipe in the text did not make a new cell
-    assert escape_cell("a" * 300, limit=10) == "a" * 9 + "…"
+    # Values are code spans, where GFM finds no autolink either (markdown-it here has none).
+    html = MarkdownIt("commonmark").enable("table").render(markdown)
+    assert "<script>" not in html and "<a " not in html and "<strong>bold" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # shown, as text
+    for row in html.split("<tr>")[1:]:
+        assert row.count("<td") in (0, 2, 3)  # the pipe in the text made no new cell
+    assert escape_cell("a" * 300, limit=10) == "`" + "a" * 9 + "…`"

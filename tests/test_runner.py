@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -15,7 +16,7 @@ import pandas as pd
 import pytest
 from conftest import KRATOM, MDMA, PROJECT_DIR
 
-from pipeline.loader import BASE_CONFIG
+from pipeline.loader import BASE_CONFIG, default_model_path
 from pipeline.runner import RunOptions, run_corpus
 from pipeline.schemas import TABLES
 from pipeline.store import StoreBusy, TableStore
@@ -136,6 +137,23 @@ def test_new_pipeline_version_reprocesses_everything(seed_corpus, tmp_path):
     assert documents["pipeline_version"].nunique() == 1
     assert documents["pipeline_version"].iloc[0] == summary.pipeline_version
     assert len(_table(out, "sentences")) == 123
+
+
+def test_claims_re_extracted_by_a_new_version_are_not_new(seed_corpus, tmp_path):
+    model = tmp_path / "model"
+    shutil.copytree(default_model_path(), model)
+    out = tmp_path / "out"
+    first = run_corpus(seed_corpus, out, RunOptions(model=str(model)))
+    config = model / "config.cfg"
+    config.write_text(
+        config.read_text().replace("max_heading_chars = 120", "max_heading_chars = 119")
+    )
+    # Same path, rebuilt model: the cached pipeline is not reused, the version changes.
+    again = run_corpus(seed_corpus, out, RunOptions(model=str(model)))
+    assert again.pipeline_version != first.pipeline_version
+    assert (again.processed, again.skipped) == (2, 0)
+    assert again.claims == first.claims == len(_table(out, "claims")) > 0
+    assert (again.new_claims, again.new_claims_by_substance) == (0, {})
 
 
 def test_duplicate_text_is_stored_once(seed_corpus, tmp_path):
@@ -321,3 +339,46 @@ def test_a_copied_output_folder_without_links_is_refused(seed_corpus, tmp_path):
     with pytest.raises(RuntimeError, match="not a symlink"):
         run_corpus(seed_corpus, copied)
     assert any((copied / ".claims-store" / "snapshots").iterdir())
+
+
+def test_compaction_merges_parts_into_row_groups_of_bounded_size(tmp_path, monkeypatch):
+    from datetime import UTC, datetime
+
+    import pyarrow.parquet as pq
+
+    from pipeline import store as store_module
+    from pipeline.schemas import to_table
+
+    monkeypatch.setattr(store_module, "_ROW_GROUP_ROWS", 10)
+    store = TableStore(tmp_path, max_parts=4)
+
+    def errors(commit: int) -> dict:
+        rows = [
+            {
+                "source": f"file{commit}-{n}.txt",
+                "stage": "read",
+                "error_type": "Empty",
+                "message": "no text",
+                "run_id": "r",
+                "occurred_at": datetime.now(UTC),
+            }
+            for n in range(7)
+        ]
+        return {"errors": [to_table("errors", rows)]}
+
+    with store.lock():
+        for commit in range(5):  # the fifth part is one too many: the table is compacted
+            store.commit(errors(commit))
+        (part,) = store.parts("errors")
+        # 35 rows streamed in batches of 7 rows, written as row groups of at least 10
+        assert [pq.ParquetFile(part).metadata.row_group(i).num_rows for i in range(3)] == [
+            14,
+            14,
+            7,
+        ]
+        store.commit(errors(5))
+    table = store.read("errors")
+    assert table.schema.equals(TABLES["errors"], check_metadata=False)
+    assert sorted(table.column("source").to_pylist()) == sorted(
+        f"file{c}-{n}.txt" for c in range(6) for n in range(7)
+    )

@@ -88,6 +88,16 @@ def test_schedule_without_a_server_says_how_to_start_one(tmp_path, capsys):
     assert "no Prefect server answers" in error and "prefect server start" in error
 
 
+def test_a_url_answered_by_the_ui_is_not_taken_for_the_api(monkeypatch):
+    from flows.cli import _server_problem
+
+    html = httpx.Response(200, text="<!doctype html><title>Prefect</title>")
+    monkeypatch.setattr(httpx, "get", lambda url, timeout: html)
+    assert "/api" in _server_problem("http://127.0.0.1:4200")
+    monkeypatch.setattr(httpx, "get", lambda url, timeout: httpx.Response(200, json=True))
+    assert _server_problem("http://127.0.0.1:4200/api") is None
+
+
 def test_schedule_refuses_a_bad_cron_before_serving(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr("flows.cli._server_problem", lambda url: None)
     code = main(
@@ -133,7 +143,8 @@ def test_a_served_deployment_runs_on_schedule_on_a_real_server(seed_corpus, tmp_
     serving = None
     try:
         _wait_for(lambda: _healthy(api), 180, "the Prefect server to start", logs)
-        command = [CLAIMS, "schedule", str(seed_corpus), "--out", str(out), "--interval", "5"]
+        # Every 2 s, while a run (a fresh process loading the model) takes longer than that.
+        command = [CLAIMS, "schedule", str(seed_corpus), "--out", str(out), "--interval", "2"]
         command += ["--name", "seeds-test", "--api-url", api]
         serving = _start(
             command,
@@ -157,12 +168,36 @@ def test_a_served_deployment_runs_on_schedule_on_a_real_server(seed_corpus, tmp_
         mine = [a for a in artifacts if a["flow_run_id"] == run["id"]]
         assert mine and mine[0]["type"] == "markdown"
         assert "| processed (new or changed) | 2 |" in mine[0]["data"]
-        assert "| mdma |" in mine[0]["data"]
+        assert "| `mdma` |" in mine[0]["data"]
+
+        # One run at a time: runs falling due meanwhile are cancelled, none clashes.
+        _wait_for(lambda: _runs(api, "CANCELLED"), 120, "an overlapping run to be skipped", logs)
+        assert not _runs(api, "FAILED") and not _runs(api, "CRASHED")
+
+        # Another corpus under the same name is refused; the deployment keeps its job.
+        other = tmp_path / "other"
+        other.mkdir()
+        code = main(
+            [
+                "schedule",
+                str(other),
+                "--out",
+                str(tmp_path / "o"),
+                "--interval",
+                "60",
+                "--name",
+                "seeds-test",
+                "--api-url",
+                api,
+            ]
+        )
+        assert code == 2
 
         deployment = _post(api, "/deployments/filter", {})[0]
         assert deployment["name"] == "seeds-test"
         assert deployment["global_concurrency_limit"]["limit"] == 1
         assert deployment["parameters"]["retries"] == 2
+        assert deployment["parameters"]["corpus"] == str(seed_corpus.resolve())
 
         serving.send_signal(signal.SIGINT)  # Ctrl+C: stop serving, pause the schedule
         serving.wait(timeout=60)
