@@ -6,7 +6,7 @@ CORPUS ?= corpus
 OUT ?= outputs
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 
-.PHONY: install install-test run review test lint format docs constraints clean model evaluate-model benchmark-model evaluate-claims extraction hedges evaluate-hedges
+.PHONY: install install-test run review test lint format docs constraints clean model evaluate-model benchmark-model benchmark-throughput evaluate-claims extraction hedges evaluate-hedges
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,11 @@ evaluate-model: install-test
 
 benchmark-model: install
 	$(BIN)/python benchmarks/model_speed.py --model $(MODEL)
+
+# The whole flow against bare nlp.pipe on FakeHealth, 1 and 2 workers, memory at 1x and 10x
+# (about an hour on 2 cores); the table goes to outputs/throughput.md.
+benchmark-throughput: install-test
+	$(BIN)/python benchmarks/throughput.py --report $(OUT)/throughput.md
 
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test

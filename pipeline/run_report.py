@@ -40,7 +40,7 @@ def run_markdown(summary: RunSummary, top_substances: int = 20) -> str:
         f"Corpus: {escape_cell(summary.corpus, 300, in_table=False)}  ",
         f"Tables: {escape_cell(summary.out_dir, 300, in_table=False)}",
         "",
-        "| | |",
+        "| | this run |",
         "|---|---:|",
     ]
     counts = [
