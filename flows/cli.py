@@ -345,6 +345,11 @@ def _flow_parameters(args: argparse.Namespace) -> dict | str:
     engine = args.engine or ("dask" if args.address else "local")
     if args.address and engine != "dask":
         return "--address is the scheduler of a Dask cluster: it needs --engine dask"
+    if model is None and engine == "dask":
+        from pipeline.loader import default_model_path
+
+        # Name the model for the workers: left to them, each would pick its own default.
+        model = str(default_model_path().resolve())
     fields = {
         name: getattr(args, f"jsonl_{name}_field")
         for name in ("id", "title", "text", "url", "date")

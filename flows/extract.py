@@ -174,7 +174,7 @@ def extract_corpus(
     with make_task_runner(workers, engine, address) as runner, bar:
         try:  # a Dask runner starts or reaches its cluster here, on first use
             window = batches_in_flight(runner, workers)
-        except (OSError, TimeoutError) as error:
+        except Exception as error:  # OSError, TimeoutError, "Cluster failed to start"...
             where = f"the Dask scheduler at {address}" if address else "a local Dask cluster"
             raise EngineUnavailable(f"cannot use {where}: {error}") from error
         summary = run_corpus(

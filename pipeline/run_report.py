@@ -21,8 +21,8 @@ def escape_cell(value: object, limit: int = 160, in_table: bool = True) -> str:
         text = text[: limit - 1] + "…"
     if not text:
         return ""
-    if in_table:
-        text = text.replace("|", "\\|")
+    if in_table:  # a backslash right before a pipe would escape our escape
+        text = text.replace("\\|", "\\ |").replace("|", "\\|")
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     fence = "`" * (longest + 1)
     padding = " " if text.startswith("`") or text.endswith("`") else ""

@@ -73,6 +73,9 @@ class BatchJob:
     documents: list[Document]
     run_id: str
     model: str | None = None
+    # The run's pipeline version: a worker whose pipeline differs (another model under the
+    # same path, stale code) fails the batch instead of stamping rows with its own version.
+    pipeline_version: str | None = None
 
 
 @dataclass
@@ -130,10 +133,15 @@ class RunSummary:
 
 MAX_FAILURE_EXAMPLES = 20
 
+
+class PipelineMismatch(RuntimeError):
+    """A worker runs another pipeline version than the run it works for."""
+
+
 MapBatches = Callable[[Iterable[BatchJob]], Iterable[BatchResult]]
 Progress = Callable[[RunSummary], None]
 
-_PIPELINES: dict[tuple[str | None, tuple], Language] = {}
+_PIPELINES: dict[str | None, tuple[tuple, Language]] = {}  # model -> (file signature, nlp)
 _PIPELINES_LOCK = threading.Lock()
 
 
@@ -144,18 +152,20 @@ def get_pipeline(model: str | None = None) -> Language:
     an old pipeline (and stamp rows with its version) after the model was rebuilt in place.
     Locked: a Dask worker with several threads would otherwise load it once per thread.
     """
-    key = (model, _model_signature(model))
+    signature = _model_signature(model)
     with _PIPELINES_LOCK:
-        if key not in _PIPELINES:
-            _PIPELINES[key] = load(model)
-        return _PIPELINES[key]
+        cached = _PIPELINES.get(model)
+        if cached is None or cached[0] != signature:
+            _PIPELINES.pop(model, None)  # one pipeline per model: the old one can go
+            _PIPELINES[model] = (signature, load(model))
+        return _PIPELINES[model][1]
 
 
 def _model_signature(model: str | None) -> tuple:
-    """Size and modification time of the files that define a pipeline."""
+    """Where the pipeline is, and the size and modification time of its defining files."""
     path = Path(model) if model is not None else default_model_path()
     files = [path / "config.cfg", path / "meta.json"] if path.is_dir() else [path]
-    signature = []
+    signature: list[object] = [str(path.resolve())]
     for file in files:
         with contextlib.suppress(OSError):
             info = file.stat()
@@ -171,6 +181,12 @@ def process_batch(job: BatchJob) -> BatchResult:
     """
     nlp = get_pipeline(job.model)
     version = nlp.meta["claims_pipeline_version"]
+    if job.pipeline_version is not None and version != job.pipeline_version:
+        raise PipelineMismatch(
+            f"this worker's pipeline is {version}, the run's is {job.pipeline_version}: "
+            "install the same code and model on every worker, or pass --model with a path "
+            "they all read"
+        )
     now = datetime.now(UTC)
     try:
         docs = list(nlp.pipe(_spacy_doc(nlp, d) for d in job.documents))
@@ -276,7 +292,12 @@ def run_corpus(
         summary.pipeline_version = nlp.meta["claims_pipeline_version"]
         plan = _Plan(store, summary, options, progress)
         jobs = (
-            BatchJob(documents=batch, run_id=summary.run_id, model=options.model)
+            BatchJob(
+                documents=batch,
+                run_id=summary.run_id,
+                model=options.model,
+                pipeline_version=summary.pipeline_version,
+            )
             for batch in plan.batches(corpus)
         )
         pending: list[BatchResult] = []

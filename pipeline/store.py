@@ -34,8 +34,9 @@ from pipeline.schemas import DOCUMENT_TABLES, TABLES
 
 STORE_DIR = ".claims-store"
 _COMPRESSION = "zstd"
-_COMPACT_BATCH_ROWS = 16_384
+_COMPACT_BATCH_ROWS = 4_096
 _ROW_GROUP_ROWS = 131_072
+_ROW_GROUP_BYTES = 32 * 1024 * 1024  # `documents` rows hold whole articles
 
 
 class StoreBusy(RuntimeError):
@@ -185,16 +186,16 @@ class TableStore:
             return
         target = folder / f"part-{number:08d}-compact-{uuid.uuid4().hex[:8]}.parquet"
         with pq.ParquetWriter(target, schema, compression=_COMPRESSION) as writer:
-            pending: list[pa.RecordBatch] = []  # written as one row group of ~_ROW_GROUP_ROWS
+            pending: list[pa.RecordBatch] = []  # one row group, bounded in rows and bytes
             for part in parts:
                 with pq.ParquetFile(part) as source:
-                    if source.schema_arrow.equals(schema, check_metadata=False):
-                        batches = source.iter_batches(batch_size=_COMPACT_BATCH_ROWS)
-                    else:  # a part of an older schema: read whole, filling the new columns
-                        batches = pq.read_table(part, schema=schema).to_batches()
-                    for batch in batches:
-                        pending.append(batch.cast(schema))
-                        if sum(b.num_rows for b in pending) >= _ROW_GROUP_ROWS:
+                    for batch in source.iter_batches(batch_size=_COMPACT_BATCH_ROWS):
+                        pending.append(_conform(batch, schema))
+                        rows = sum(b.num_rows for b in pending)
+                        if (
+                            rows >= _ROW_GROUP_ROWS
+                            or sum(b.nbytes for b in pending) >= _ROW_GROUP_BYTES
+                        ):
                             _write_row_group(writer, pending, schema)
                             pending = []
             if pending:
@@ -240,6 +241,19 @@ class TableStore:
         for path in published[: -self.keep_snapshots]:
             if path != current:
                 shutil.rmtree(path, ignore_errors=True)
+
+
+def _conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+    """`batch` in the table's current schema: columns a newer schema added are null."""
+    if batch.schema.equals(schema, check_metadata=False):
+        return batch.cast(schema)
+    columns = [
+        batch.column(field.name).cast(field.type)
+        if field.name in batch.schema.names
+        else pa.nulls(batch.num_rows, field.type)
+        for field in schema
+    ]
+    return pa.RecordBatch.from_arrays(columns, schema=schema)
 
 
 def _write_row_group(

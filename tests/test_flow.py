@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -17,7 +18,7 @@ from conftest import SAMPLE_CORPUS
 from flows.cli import main
 from flows.extract import extract_batch
 from pipeline.ingest import Document, iter_documents
-from pipeline.runner import BatchJob, process_batch
+from pipeline.runner import BatchJob, PipelineMismatch, process_batch, run_sequentially
 
 CLAIMS = str(Path(sys.executable).with_name("claims"))
 
@@ -217,6 +218,25 @@ def test_a_failing_batch_is_retried(prefect_server, seed_corpus, tmp_path, monke
     assert summary["errors_by_type"] == {"ZeroDivisionError": 1}
 
 
+@pytest.mark.slow
+def test_a_folder_held_by_another_run_is_refused_cleanly(prefect_server, tmp_path, capsys):
+    from pipeline.store import TableStore
+
+    with TableStore(tmp_path / "out").lock():
+        code = main(["run", str(SAMPLE_CORPUS), "--out", str(tmp_path / "out"), "--no-progress"])
+    assert code == 2
+    assert "another run is writing to" in capsys.readouterr().err
+
+
+def test_a_worker_with_another_pipeline_fails_its_batch_instead_of_stamping_rows():
+    documents = [d for d in iter_documents(SAMPLE_CORPUS) if isinstance(d, Document)]
+    job = BatchJob(documents=documents, run_id="unit", pipeline_version="0.0.0+someone-else")
+    with pytest.raises(PipelineMismatch, match="someone-else"):
+        process_batch(job)
+    (result,) = run_sequentially([job])
+    assert [e.error_type for e in result.errors] == ["PipelineMismatch"] * 2
+
+
 def test_a_missing_model_is_a_usage_error(tmp_path, capsys):
     code = main(["run", str(SAMPLE_CORPUS), "--out", str(tmp_path), "--model", "nowhere"])
     assert code == 2
@@ -263,6 +283,6 @@ def test_a_terminated_run_leaves_no_process_behind(seed_corpus, tmp_path):
         assert process.wait(timeout=60) != 0
         _, alive = psutil.wait_procs(children, timeout=30)
         assert not alive, [p.cmdline()[:4] for p in alive]
-    finally:
-        if process.poll() is None:
+    finally:  # whatever happened, nothing of the run's process group survives the test
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)

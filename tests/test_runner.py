@@ -382,3 +382,20 @@ def test_compaction_merges_parts_into_row_groups_of_bounded_size(tmp_path, monke
     assert sorted(table.column("source").to_pylist()) == sorted(
         f"file{c}-{n}.txt" for c in range(6) for n in range(7)
     )
+
+
+def test_compaction_gives_parts_of_an_older_schema_the_new_columns():
+    import pyarrow as pa
+
+    from pipeline.store import _conform
+
+    schema = TABLES["errors"]
+    older = pa.schema([f for f in schema if f.name != "doc_id"])
+    batch = pa.RecordBatch.from_pylist(
+        [{"source": "a.txt", "stage": "read", "error_type": "Empty", "message": "m"}],
+        schema=older,
+    )
+    conformed = _conform(batch, schema)
+    assert conformed.schema.equals(schema, check_metadata=False)
+    assert conformed.to_pylist()[0]["doc_id"] is None
+    assert conformed.to_pylist()[0]["source"] == "a.txt"

@@ -117,7 +117,9 @@ def test_schedule_refuses_a_bad_cron_before_serving(tmp_path, capsys, monkeypatc
 
 
 @pytest.mark.slow
-def test_a_served_deployment_runs_on_schedule_on_a_real_server(seed_corpus, tmp_path):
+def test_a_served_deployment_runs_on_schedule_on_a_real_server(
+    seed_corpus, tmp_path, monkeypatch, capsys
+):
     """`prefect server start` (SQLite) + `claims schedule --interval`: a run completes."""
     port = _free_port()
     api = f"http://127.0.0.1:{port}/api"
@@ -130,6 +132,10 @@ def test_a_served_deployment_runs_on_schedule_on_a_real_server(seed_corpus, tmp_
         "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "2",
         "PREFECT_RUNNER_POLL_FREQUENCY": "2",
         "PREFECT_LOGGING_LEVEL": "INFO",
+        # as the README says: leases survive a server restart, so a slot cannot stay taken
+        "PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE": (
+            "prefect.server.concurrency.lease_storage.filesystem"
+        ),
     }
     env.pop("PREFECT_API_URL", None)
     out = tmp_path / "out"
@@ -177,6 +183,11 @@ def test_a_served_deployment_runs_on_schedule_on_a_real_server(seed_corpus, tmp_
         # Another corpus under the same name is refused; the deployment keeps its job.
         other = tmp_path / "other"
         other.mkdir()
+
+        def must_not_serve(deployment):
+            raise AssertionError("a deployment serving another corpus was taken over")
+
+        monkeypatch.setattr("flows.schedule.serve_deployment", must_not_serve)
         code = main(
             [
                 "schedule",
@@ -192,6 +203,7 @@ def test_a_served_deployment_runs_on_schedule_on_a_real_server(seed_corpus, tmp_
             ]
         )
         assert code == 2
+        assert "already extracts" in capsys.readouterr().err
 
         deployment = _post(api, "/deployments/filter", {})[0]
         assert deployment["name"] == "seeds-test"
