@@ -346,6 +346,7 @@ class _Plan:
             )
         )
         current = summary.pipeline_version
+        self.versions = versions  # doc_id -> pipeline version, as the run found them
         self.up_to_date = {doc_id for doc_id, v in versions.items() if v == current}
         self.known_claims = self._claims_of(set(versions) - self.up_to_date)
         self.kept: set[str] = set()  # up-to-date doc_ids seen in this run
@@ -417,7 +418,7 @@ class _Plan:
     def checkpoint(self, results: list[BatchResult]) -> None:
         """Publish finished batches; an article's new rows replace its older ones."""
         if results:
-            self.store.commit(_tables_of(results), drop_doc_ids=_processed_ids(results))
+            self.store.commit(_tables_of(results), drop_doc_ids=self._replaced(results))
 
     def finish(self, results: list[BatchResult], run_row: dict) -> None:
         """The last commit: remaining batches, this run's errors, the run row, clean-up."""
@@ -433,7 +434,17 @@ class _Plan:
         if self.errors:
             added["errors"] = [to_table("errors", [self._error_row(e) for e in self.errors])]
         added["runs"] = [to_table("runs", [run_row])]
-        self.store.commit(added, drop_doc_ids=_processed_ids(results) | stale, drop_sources=retried)
+        self.store.commit(added, drop_doc_ids=self._replaced(results) | stale, drop_sources=retried)
+
+    def _replaced(self, results: list[BatchResult]) -> set[str]:
+        """Processed articles that have older rows to replace.
+
+        Only those that were in the tables when the run started: an article is processed
+        once per run. Articles new to the tables need no scan of the stored parts, so a
+        commit of new articles never reads the tables it appends to (memory stays flat
+        however large they grow).
+        """
+        return _processed_ids(results) & self.versions.keys()
 
     def _error_row(self, error: IngestError) -> dict:
         return {
