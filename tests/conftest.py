@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import tempfile
 from pathlib import Path
 
@@ -19,6 +20,27 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 SAMPLE_CORPUS = PROJECT_DIR / "corpus"
 KRATOM = "kratom_major_depressive_disorder.txt"
 MDMA = "mdma_depression.txt"
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now (for servers a test starts)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def subprocess_env(tmp_path: Path, **settings: str) -> dict[str, str]:
+    """Environment for a `claims`/`prefect` subprocess: its own Prefect home, no telemetry,
+    no API URL inherited from this session (so `claims run` starts its own server)."""
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+        **settings,
+    }
+    env.pop("PREFECT_API_URL", None)
+    return env
 
 
 @pytest.fixture(scope="session")

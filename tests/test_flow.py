@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import SAMPLE_CORPUS
+from conftest import SAMPLE_CORPUS, free_port, subprocess_env
 
 from flows.cli import main
 from flows.extract import extract_batch
@@ -249,9 +248,7 @@ def test_missing_corpus_is_a_usage_error(tmp_path, capsys):
 
 
 def test_unreachable_dask_scheduler_is_said_before_the_run(tmp_path, capsys):
-    with socket.socket() as sock:  # a port nobody listens on
-        sock.bind(("127.0.0.1", 0))
-        address = f"tcp://127.0.0.1:{sock.getsockname()[1]}"
+    address = f"tcp://127.0.0.1:{free_port()}"  # a port nobody listens on
     assert main(["run", str(SAMPLE_CORPUS), "--out", str(tmp_path), "--address", address]) == 2
     assert f"no Dask scheduler at {address}" in capsys.readouterr().err
     assert not (tmp_path / "claims").exists()
@@ -263,15 +260,8 @@ def test_a_terminated_run_leaves_no_process_behind(seed_corpus, tmp_path):
     import psutil
 
     out = tmp_path / "out"
-    env = {
-        **os.environ,
-        "PREFECT_HOME": str(tmp_path / "prefect"),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "DO_NOT_TRACK": "1",
-    }
-    env.pop("PREFECT_API_URL", None)
     command = [CLAIMS, "run", str(seed_corpus), "--out", str(out), "--no-progress"]
-    process = subprocess.Popen(command, env=env, start_new_session=True)
+    process = subprocess.Popen(command, env=subprocess_env(tmp_path), start_new_session=True)
     try:
         deadline = time.monotonic() + 120
         while not (out / ".claims-store" / "lock").exists():  # the flow has started

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,7 +13,7 @@ from pathlib import Path
 import httpx
 import pandas as pd
 import pytest
-from conftest import SAMPLE_CORPUS
+from conftest import SAMPLE_CORPUS, free_port, subprocess_env
 
 from flows.cli import main
 from flows.schedule import build_deployment, deployment_name, make_schedule, parse_interval
@@ -70,7 +69,7 @@ def test_deployment_names_are_safe():
 
 
 def test_schedule_without_a_server_says_how_to_start_one(tmp_path, capsys):
-    port = _free_port()  # nothing listens there
+    port = free_port()  # nothing listens there
     code = main(
         [
             "schedule",
@@ -121,23 +120,17 @@ def test_a_served_deployment_runs_on_schedule_on_a_real_server(
     seed_corpus, tmp_path, monkeypatch, capsys
 ):
     """`prefect server start` (SQLite) + `claims schedule --interval`: a run completes."""
-    port = _free_port()
+    port = free_port()
     api = f"http://127.0.0.1:{port}/api"
-    env = {
-        **os.environ,
-        "PREFECT_HOME": str(tmp_path / "prefect"),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "DO_NOT_TRACK": "1",
-        "PREFECT_UI_ENABLED": "false",
-        "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "2",
-        "PREFECT_RUNNER_POLL_FREQUENCY": "2",
-        "PREFECT_LOGGING_LEVEL": "INFO",
+    env = subprocess_env(
+        tmp_path,
+        PREFECT_UI_ENABLED="false",
+        PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="2",
+        PREFECT_RUNNER_POLL_FREQUENCY="2",
+        PREFECT_LOGGING_LEVEL="INFO",
         # as the README says: leases survive a server restart, so a slot cannot stay taken
-        "PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE": (
-            "prefect.server.concurrency.lease_storage.filesystem"
-        ),
-    }
-    env.pop("PREFECT_API_URL", None)
+        PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE="prefect.server.concurrency.lease_storage.filesystem",
+    )
     out = tmp_path / "out"
     logs = tmp_path / "logs"
     logs.mkdir()
@@ -222,12 +215,6 @@ def test_a_served_deployment_runs_on_schedule_on_a_real_server(
                     process.wait(timeout=30)
                 except subprocess.TimeoutExpired:
                     os.killpg(process.pid, signal.SIGKILL)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _start(command: list[str], env: dict, log: Path) -> subprocess.Popen:
