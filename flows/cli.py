@@ -6,6 +6,7 @@ claims evaluate --gold gold/ --tables outputs   # score the claims against a gol
 claims evaluate-hedges                          # held-out figures of the hedge detector
 claims review --tables outputs                  # audit claims in the browser, record verdicts
 claims export-reviews --tables outputs          # verdicts -> the `reviews` Parquet table
+claims report --tables outputs                  # rebuild outputs/report.html from the tables
 """
 
 from __future__ import annotations
@@ -170,6 +171,24 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--out", type=Path, default=None, metavar="FILE", help="write this Parquet file instead"
     )
+    report = commands.add_parser(
+        "report",
+        help="rebuild the HTML run report from a run's tables",
+        description="Write the self-contained HTML report of the latest run (counts, claims "
+        "per substance and how hedged, top targets and effects, a substance -> target -> "
+        "effect diagram, failures) from the tables of an output folder. `claims run` writes "
+        "it at the end of every run; this rebuilds it, e.g. after the report failed.",
+    )
+    report.add_argument(
+        "--tables", type=Path, default=Path("outputs"), metavar="DIR", help="a run's output folder"
+    )
+    report.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="where to write it (default: DIR/report.html)",
+    )
     return parser
 
 
@@ -276,6 +295,8 @@ def main(argv: list[str] | None = None) -> int:
         return _review(args)
     if args.command == "export-reviews":
         return _export_reviews(args)
+    if args.command == "report":
+        return _report(args)
     return 2
 
 
@@ -620,6 +641,19 @@ def _export_reviews(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    from pipeline.html_report import write_report
+    from pipeline.tables import TablesError
+
+    try:
+        path = write_report(args.tables, path=args.out)
+    except TablesError as error:
+        print(f"claims: {error}", file=sys.stderr)
+        return 2
+    print(f"report written to {path}")
+    return 0
+
+
 def print_summary(summary: dict) -> None:
     """The end-of-run table an analyst reads."""
     from rich.console import Console
@@ -639,6 +673,7 @@ def print_summary(summary: dict) -> None:
         ("words per second", f"{summary['words_per_second']:,.0f}"),
         ("pipeline", summary["pipeline_version"]),
         ("tables", summary["out_dir"]),
+        ("report", summary["report"] or "not written (see the log)"),
     ]
     for label, value in rows:
         table.add_row(label, value)

@@ -38,7 +38,13 @@ def run_markdown(summary: RunSummary, top_substances: int = 20) -> str:
         + escape_cell(summary.pipeline_version, in_table=False),
         "",
         f"Corpus: {escape_cell(summary.corpus, 300, in_table=False)}  ",
-        f"Tables: {escape_cell(summary.out_dir, 300, in_table=False)}",
+        f"Tables: {escape_cell(summary.out_dir, 300, in_table=False)}  ",
+        "HTML report: "
+        + (
+            escape_cell(summary.report, 300, in_table=False)
+            if summary.report
+            else "not written (see the run's log)"
+        ),
         "",
         "| | this run |",
         "|---|---:|",

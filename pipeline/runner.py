@@ -25,6 +25,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from spacy.language import Language
 
+from pipeline.claim_summary import summarise_snapshot
+from pipeline.html_report import write_report
 from pipeline.ingest import (
     DEFAULT_EXCLUDE,
     DEFAULT_MAX_CHARS,
@@ -115,6 +117,7 @@ class RunSummary:
     new_claims_by_substance: dict[str, int] = field(default_factory=dict)
     # The first failures (source, error type, message), for run reports; all are in `errors`.
     failure_examples: list[tuple[str, str, str]] = field(default_factory=list)
+    report: str | None = None  # the HTML run report written at the end, None if it failed
 
     @property
     def words_per_second(self) -> float:
@@ -311,7 +314,18 @@ def run_corpus(
                 last_commit = time.monotonic()
         summary.seconds = time.monotonic() - clock
         plan.finish(pending, _run_row(summary, options, started, flow_run_id))
+        summary.report = _write_report(out_dir, summary)
     return summary
+
+
+def _write_report(out_dir: Path | str, summary: RunSummary) -> str | None:
+    """The HTML report of the run; the tables are published already, so a report that
+    cannot be built is logged, not a failed run (`claims report` builds it again)."""
+    try:
+        return write_report(out_dir, summary).resolve().as_posix()
+    except Exception:
+        log.exception("the run's tables are published, but its HTML report failed")
+        return None
 
 
 class _Plan:
@@ -434,7 +448,15 @@ class _Plan:
         if self.errors:
             added["errors"] = [to_table("errors", [self._error_row(e) for e in self.errors])]
         added["runs"] = [to_table("runs", [run_row])]
-        self.store.commit(added, drop_doc_ids=self._replaced(results) | stale, drop_sources=retried)
+        run_id = self.summary.run_id
+        self.store.commit(
+            added,
+            drop_doc_ids=self._replaced(results) | stale,
+            drop_sources=retried,
+            derive={
+                "claim_summary": lambda staged, before: summarise_snapshot(staged, before, run_id)
+            },
+        )
 
     def _replaced(self, results: list[BatchResult]) -> set[str]:
         """Processed articles that have older rows to replace.

@@ -12,7 +12,7 @@ import sys
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 
 
 def _field(name: str, type_: pa.DataType, description: str, nullable: bool = False) -> pa.Field:
@@ -293,6 +293,101 @@ HEDGES = _schema(
     ),
 )
 
+CLAIM_SUMMARY = _schema(
+    "One row per normalised (substance, target, effect) across the whole corpus: how many "
+    "articles and sentences state it, how often hedged or negated, when it was seen, where, "
+    "and one example. Derived from `claims` and `documents` and recomputed at the end of "
+    "every run (checkpoints during a run keep the previous run's rows). What a reader means "
+    "by 'what does the corpus claim about kratom?'.",
+    "summary_id",
+    _field(
+        "summary_id",
+        pa.string(),
+        "Stable id: first 16 hex digits of the SHA-256 of substance, target and effect "
+        "(a null one hashed as NUL), so the same claim keeps its id across runs.",
+    ),
+    _field("substance", pa.string(), "Normalised substance (`claims.substance_norm`)."),
+    _field(
+        "target",
+        pa.string(),
+        "Normalised target (`claims.target_norm`); null for claims that name none.",
+        True,
+    ),
+    _field(
+        "effect",
+        pa.string(),
+        "Normalised effect (`claims.effect_norm`); null for claims that name none.",
+        True,
+    ),
+    _field("n_articles", pa.int32(), "Articles with at least one sentence stating it."),
+    _field("n_sentences", pa.int32(), "Sentences stating it."),
+    _field(
+        "n_claims",
+        pa.int32(),
+        "Rows of `claims` it groups (a sentence stating it twice counts twice); the "
+        "denominator of the shares below.",
+    ),
+    _field("n_hedged", pa.int32(), "Of those, rows with `hedged` true."),
+    _field("n_negated", pa.int32(), "Of those, rows with `negated` true."),
+    _field(
+        "n_asserted",
+        pa.int32(),
+        "Of those, rows with `certainty` asserted (neither hedged nor negated).",
+    ),
+    _field("hedged_share", pa.float64(), "`n_hedged / n_claims`, from 0 to 1."),
+    _field("negated_share", pa.float64(), "`n_negated / n_claims`, from 0 to 1."),
+    _field("asserted_share", pa.float64(), "`n_asserted / n_claims`, from 0 to 1."),
+    _field(
+        "first_seen",
+        _TIMESTAMP,
+        "When a run first extracted it (UTC): the earliest `documents.processed_at` of its "
+        "articles, or the previous `claim_summary.first_seen` when that is earlier, so "
+        "re-processing under a new pipeline version does not make an old claim look new.",
+    ),
+    _field(
+        "last_seen",
+        _TIMESTAMP,
+        "The latest `documents.processed_at` of its articles: when a run last extracted it.",
+    ),
+    _field(
+        "first_published",
+        _TIMESTAMP,
+        "Earliest publication date (`documents.date`) of its articles; null when none is dated.",
+        True,
+    ),
+    _field(
+        "last_published",
+        _TIMESTAMP,
+        "Latest publication date of its articles; null when none is dated.",
+        True,
+    ),
+    _field(
+        "sources",
+        pa.list_(pa.string()),
+        "The sources of its articles (as in `documents.source`), sorted.",
+    ),
+    _field(
+        "mechanisms",
+        pa.list_(pa.string()),
+        "Up to five mechanisms (`claims.mechanism`, lowercased) stating it, most frequent "
+        "first; empty when no row names one.",
+    ),
+    _field(
+        "evidence",
+        pa.list_(pa.string()),
+        "The kinds of evidence its sentences cite (`claims.evidence`), most frequent first.",
+    ),
+    _field(
+        "example_claim_id",
+        pa.string(),
+        "The claim shown as example (see `claims.claim_id`): the one in the shortest "
+        "sentence, as short sentences read best out of context; ties go to the lowest id.",
+    ),
+    _field("example_sentence", pa.string(), "The example claim's sentence."),
+    _field("example_source", pa.string(), "The example claim's source."),
+    _field("run_id", pa.string(), "The run whose end recomputed this table (see `runs`)."),
+)
+
 ERRORS = _schema(
     "One row per source that could not be processed in the latest run that tried it. A "
     "source that later succeeds, or fails again, replaces its old row.",
@@ -414,6 +509,7 @@ TABLES: dict[str, pa.Schema] = {
     "entities": ENTITIES,
     "claims": CLAIMS,
     "hedges": HEDGES,
+    "claim_summary": CLAIM_SUMMARY,
     "errors": ERRORS,
     "reviews": REVIEWS,
     "runs": RUNS,
@@ -421,6 +517,32 @@ TABLES: dict[str, pa.Schema] = {
 
 # Tables whose rows belong to one article: re-processing an article replaces them.
 DOCUMENT_TABLES = ("documents", "sentences", "abbreviations", "entities", "claims", "hedges")
+# Tables computed from the others at the end of a run (see `pipeline.claim_summary`).
+DERIVED_TABLES = ("claim_summary",)
+
+
+def pandas_dtype(field_: pa.Field) -> str:
+    """The pandas dtype `pipeline.tables.load` gives a column, as `str(dtype)` prints it.
+
+    Missing values stay missing and integers stay integers: strings are pandas' `string`
+    (pd.NA for null), nullable integers and booleans the masked `Int32`/`boolean` types, lists
+    stay Arrow lists (`.list` accessor, `explode`).
+    """
+    type_ = field_.type
+    if pa.types.is_string(type_):
+        return "string"
+    if pa.types.is_integer(type_):
+        bits = type_.bit_width
+        return f"Int{bits}" if field_.nullable else f"int{bits}"
+    if pa.types.is_floating(type_):
+        return f"float{type_.bit_width}"
+    if pa.types.is_boolean(type_):
+        return "boolean" if field_.nullable else "bool"
+    if pa.types.is_timestamp(type_):
+        return f"datetime64[{type_.unit}, {type_.tz}]"
+    if pa.types.is_list(type_):
+        return f"list<item: {type_.value_type}>[pyarrow]"
+    raise TypeError(f"no pandas dtype chosen for {field_.name}: {type_}")
 
 
 def empty_table(name: str) -> pa.Table:
@@ -444,12 +566,17 @@ def markdown() -> str:
         "output folder (default `outputs/`):",
         "",
         "```python",
-        "import duckdb",
-        "import pandas as pd",
+        "from pipeline import tables",
         "",
-        'pd.read_parquet("outputs/documents")',
-        "duckdb.sql(\"select * from 'outputs/sentences/*.parquet'\")",
+        'frames = tables.load("outputs")          # {table name: DataFrame}, dtypes as below',
+        'con = tables.duckdb("outputs")           # one DuckDB view per table',
+        'con.sql("select substance, n_articles from claim_summary limit 10")',
         "```",
+        "",
+        "Both read one published snapshot (never a mix of two runs) and refuse tables written "
+        "under another schema version, saying how to rebuild them. Plain readers work too: "
+        '`pd.read_parquet("outputs/claims")`, '
+        "`duckdb.sql(\"select * from 'outputs/claims/*.parquet'\")`.",
         "",
         "Character offsets are Python string offsets into `documents.text`.",
     ]
@@ -463,13 +590,16 @@ def markdown() -> str:
             "",
             f"Key: `{meta[b'key'].decode()}`.",
             "",
-            "| column | type | null | description |",
-            "|---|---|---|---|",
+            "| column | type | pandas dtype | null | description |",
+            "|---|---|---|---|---|",
         ]
         for field_ in schema:
             description = field_.metadata[b"description"].decode()
             nullable = "yes" if field_.nullable else "no"
-            lines.append(f"| `{field_.name}` | {field_.type} | {nullable} | {description} |")
+            dtype = pandas_dtype(field_)
+            lines.append(
+                f"| `{field_.name}` | {field_.type} | {dtype} | {nullable} | {description} |"
+            )
     return "\n".join(lines) + "\n"
 
 

@@ -23,7 +23,7 @@ import fcntl
 import os
 import shutil
 import uuid
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from pathlib import Path
 
 import pyarrow as pa
@@ -37,6 +37,10 @@ _COMPRESSION = "zstd"
 _COMPACT_BATCH_ROWS = 4_096
 _ROW_GROUP_ROWS = 131_072
 _ROW_GROUP_BYTES = 32 * 1024 * 1024  # `documents` rows hold whole articles
+
+
+# Builds a derived table from the staged snapshot (and the one it replaces, or None).
+Derive = Callable[[Path, Path | None], pa.Table]
 
 
 class StoreBusy(RuntimeError):
@@ -109,20 +113,27 @@ class TableStore:
         drop_sources: set[str] = frozenset(),
         compact: bool = False,
         replace_tables: Collection[str] = (),
+        derive: Mapping[str, Derive] | None = None,
     ) -> Path:
         """Publish a new snapshot: current rows, minus replaced ones, plus `added`.
 
         `drop_doc_ids` removes an article's rows from every per-article table;
         `drop_sources` removes rows of `errors` for sources that were tried again;
-        `replace_tables` start empty (their rows are all in `added`, e.g. `reviews`).
+        `replace_tables` start empty (their rows are all in `added`, e.g. `reviews`);
+        `derive` rebuilds tables from the others once they are staged, so a derived table
+        (`claim_summary`) is published in the same snapshot as the rows it summarises.
         """
+        derive = derive or {}
         previous = self.current()
         number = self._next_number()
         staging = self.snapshots / f"{number:08d}.tmp"
         final = self.snapshots / f"{number:08d}"
+        for table in TABLES:
+            (staging / table).mkdir(parents=True)
         for table, schema in TABLES.items():
             folder = staging / table
-            folder.mkdir(parents=True)
+            if table in derive:
+                continue
             for part in [] if table in replace_tables else self.parts(table, previous):
                 self._carry_over(part, folder, table, drop_doc_ids, drop_sources)
             new_rows = [t for t in added.get(table, []) if t.num_rows]
@@ -134,6 +145,8 @@ class TableStore:
             if not any(folder.glob("*.parquet")):
                 # Readers (pandas, DuckDB globs) need at least one file to see the schema.
                 self._write(schema.empty_table(), folder, number)
+        for table, build in derive.items():
+            self._write(build(staging, previous).cast(TABLES[table]), staging / table, number)
         os.rename(staging, final)
         self._publish(final)
         self._remove_old(final)

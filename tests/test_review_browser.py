@@ -7,9 +7,6 @@ failure, so CI cannot go green without having run them.
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
 import subprocess
 import sys
 import urllib.error
@@ -19,55 +16,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import PROJECT_DIR
+from conftest import PROJECT_DIR, free_port
 
 from pipeline.review.verdicts import VerdictStore
 
-CHROMIUM = os.environ.get("CLAIMS_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-# As root in a closed network: no sandbox, and no background calls home.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENSHOT = PROJECT_DIR / "outputs" / "review_claim_mdma.png"
 
 pytestmark = pytest.mark.slow
-
-
-def _browser_missing() -> str | None:
-    try:
-        import playwright  # noqa: F401
-    except ImportError:
-        return "playwright is not installed (pip install -e '.[test]')"
-    if not Path(CHROMIUM).exists():
-        return f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
-    return None
-
-
-@pytest.fixture(scope="module")
-def browser():
-    missing = _browser_missing()
-    if missing:
-        if os.environ.get("CLAIMS_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"browser tests required but {missing}")
-        pytest.skip(missing)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +32,7 @@ def serve(review_tables, tmp_path_factory) -> Iterator:
 
     def start(*options: str) -> tuple[str, Path]:
         db = tmp_path_factory.mktemp("verdicts") / "reviews.sqlite"
-        port = _free_port()
+        port = free_port()
         command = [sys.executable, "-m", "flows.cli", "review", "--tables", str(review_tables)]
         command += ["--db", str(db), "--port", str(port), *options]
         process = subprocess.Popen(

@@ -1,0 +1,204 @@
+"""The corpus-wide view of the claims: one row per normalised (substance, target, effect).
+
+`claims` holds what each sentence says; a reader asking "what does the corpus claim about
+kratom?" wants those rows grouped: how many articles say kratom acts on the mu-opioid
+receptor, how often hedged, since when, where, and one sentence to read. This module
+computes that table (`claim_summary`, schema in `pipeline.schemas`) with DuckDB, which
+streams the Parquet parts instead of loading whole tables into memory.
+
+The table is derived, never edited: the runner recomputes it in the final commit of every
+run, from the claims and documents that commit publishes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.dataset as ds
+
+from pipeline.schemas import CLAIM_SUMMARY, CLAIMS, DOCUMENTS
+
+MAX_MECHANISMS = 5
+
+# Columns read from the source tables (projection keeps the scan small).
+_CLAIM_COLUMNS = (
+    "claim_id",
+    "doc_id",
+    "source",
+    "sentence_id",
+    "sentence",
+    "substance_norm",
+    "target_norm",
+    "effect_norm",
+    "mechanism",
+    "hedged",
+    "negated",
+    "certainty",
+    "evidence",
+)
+_DOCUMENT_COLUMNS = ("doc_id", "date", "processed_at")
+
+_SUMMARY_SQL = f"""
+with c as (
+    select c.claim_id, c.doc_id, c.source, c.sentence_id, c.sentence,
+           c.substance_norm as substance, c.target_norm as target, c.effect_norm as effect,
+           nullif(lower(trim(c.mechanism)), '') as mechanism,
+           c.hedged, c.negated, c.certainty, c.evidence,
+           d.date as published, d.processed_at
+    from claims c left join documents d on d.doc_id = c.doc_id
+),
+totals as (
+    select substance, target, effect,
+           count(distinct doc_id)::integer as n_articles,
+           count(distinct sentence_id)::integer as n_sentences,
+           count(*)::integer as n_claims,
+           count(*) filter (where hedged)::integer as n_hedged,
+           count(*) filter (where negated)::integer as n_negated,
+           count(*) filter (where certainty = 'asserted')::integer as n_asserted,
+           min(processed_at) as first_seen,
+           max(processed_at) as last_seen,
+           min(published) as first_published,
+           max(published) as last_published,
+           list(distinct source order by source) as sources,
+           arg_min(claim_id, (length(sentence), claim_id)) as example_claim_id,
+           arg_min(sentence, (length(sentence), claim_id)) as example_sentence,
+           arg_min(source, (length(sentence), claim_id)) as example_source
+    from c
+    group by substance, target, effect
+),
+mechanism_counts as (
+    select substance, target, effect, mechanism, count(*) as n
+    from c where mechanism is not null
+    group by substance, target, effect, mechanism
+),
+mechanisms as (
+    select substance, target, effect,
+           list(mechanism order by n desc, mechanism)[1:{MAX_MECHANISMS}] as mechanisms
+    from mechanism_counts group by substance, target, effect
+),
+evidence_counts as (
+    select substance, target, effect, kind, count(*) as n
+    from (select substance, target, effect, unnest(evidence) as kind from c)
+    group by substance, target, effect, kind
+),
+evidence as (
+    select substance, target, effect, list(kind order by n desc, kind) as evidence
+    from evidence_counts group by substance, target, effect
+)
+select t.*,
+       coalesce(m.mechanisms, []::varchar[]) as mechanisms,
+       coalesce(e.evidence, []::varchar[]) as evidence
+from totals t
+left join mechanisms m
+    on m.substance = t.substance
+    and m.target is not distinct from t.target
+    and m.effect is not distinct from t.effect
+left join evidence e
+    on e.substance = t.substance
+    and e.target is not distinct from t.target
+    and e.effect is not distinct from t.effect
+order by n_articles desc, n_sentences desc, substance, target nulls first, effect nulls first
+"""
+
+
+def summary_id(substance: str, target: str | None, effect: str | None) -> str:
+    """Stable id of a normalised (substance, target, effect); null is not the empty string."""
+    key = "\x1f".join("\x00" if part is None else part for part in (substance, target, effect))
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+
+
+def summarise(
+    claims: pa.Table | ds.Dataset,
+    documents: pa.Table | ds.Dataset,
+    previous: pa.Table | ds.Dataset | None = None,
+    run_id: str = "",
+) -> pa.Table:
+    """The `claim_summary` rows for these claims and their documents.
+
+    `previous` is the summary the last run published: a claim it already held keeps its
+    `first_seen` when that is earlier than what the current rows say.
+    """
+    con = duckdb.connect()
+    try:
+        con.execute("set threads to 2")
+        con.register("claims", claims)
+        con.register("documents", documents)
+        rows = con.sql(_SUMMARY_SQL).to_arrow_table()
+    finally:
+        con.close()
+    return _finish(rows, _first_seen_before(previous), run_id)
+
+
+def summarise_snapshot(snapshot: Path, previous: Path | None = None, run_id: str = "") -> pa.Table:
+    """`summarise` over the Parquet parts of a snapshot folder (`<snapshot>/<table>/*.parquet`).
+
+    `previous` is the snapshot the last commit published, whose `claim_summary` supplies the
+    earlier `first_seen` values.
+    """
+    claims = _dataset(snapshot / "claims", CLAIMS, _CLAIM_COLUMNS)
+    documents = _dataset(snapshot / "documents", DOCUMENTS, _DOCUMENT_COLUMNS)
+    earlier = None
+    if previous is not None and any((previous / "claim_summary").glob("*.parquet")):
+        earlier = ds.dataset(sorted((previous / "claim_summary").glob("*.parquet")))
+        if not {"summary_id", "first_seen"} <= set(earlier.schema.names):
+            earlier = None
+    return summarise(claims, documents, earlier, run_id)
+
+
+def _dataset(folder: Path, schema: pa.Schema, columns: tuple[str, ...]) -> ds.Dataset:
+    """The table's parts as one dataset, projected to `columns` (older parts conform)."""
+    projected = pa.schema([schema.field(name) for name in columns])
+    return ds.dataset(sorted(folder.glob("*.parquet")), schema=projected, format="parquet")
+
+
+def _first_seen_before(previous: pa.Table | ds.Dataset | None) -> dict[str, datetime]:
+    if previous is None:
+        return {}
+    table = (
+        previous.to_table(columns=["summary_id", "first_seen"])
+        if isinstance(previous, ds.Dataset)
+        else previous.select(["summary_id", "first_seen"])
+    )
+    ids = table.column("summary_id").to_pylist()
+    seen = table.column("first_seen").to_pylist()
+    return {key: when for key, when in zip(ids, seen, strict=True) if when is not None}
+
+
+def _finish(rows: pa.Table, earlier: dict[str, datetime], run_id: str) -> pa.Table:
+    """Add ids, shares, the carried-over `first_seen` and the run; cast to the schema."""
+    ids = [
+        summary_id(s, t, e)
+        for s, t, e in zip(
+            rows.column("substance").to_pylist(),
+            rows.column("target").to_pylist(),
+            rows.column("effect").to_pylist(),
+            strict=True,
+        )
+    ]
+    first_seen = [
+        min(current, earlier[key]) if key in earlier and current is not None else current
+        for key, current in zip(ids, rows.column("first_seen").to_pylist(), strict=True)
+    ]
+    n_claims = rows.column("n_claims").to_pylist()
+
+    def share(column: str) -> list[float]:
+        return [
+            count / total if total else 0.0
+            for count, total in zip(rows.column(column).to_pylist(), n_claims, strict=True)
+        ]
+
+    columns = {name: rows.column(name) for name in rows.column_names}
+    columns.update(
+        summary_id=pa.array(ids, pa.string()),
+        first_seen=pa.array(first_seen, CLAIM_SUMMARY.field("first_seen").type),
+        hedged_share=pa.array(share("n_hedged"), pa.float64()),
+        negated_share=pa.array(share("n_negated"), pa.float64()),
+        asserted_share=pa.array(share("n_asserted"), pa.float64()),
+        run_id=pa.array([run_id] * rows.num_rows, pa.string()),
+    )
+    arrays = [columns[field.name].cast(field.type) for field in CLAIM_SUMMARY]
+    return pa.Table.from_arrays(arrays, schema=CLAIM_SUMMARY)

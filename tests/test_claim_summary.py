@@ -1,0 +1,225 @@
+"""`claim_summary`: one row per normalised (substance, target, effect), recomputed each run."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from pipeline import tables
+from pipeline.claim_summary import summarise, summary_id
+from pipeline.runner import run_corpus
+from pipeline.schemas import CLAIM_SUMMARY, CLAIMS, DOCUMENTS
+
+# Two articles whose claims were read and counted by hand (see TWO_ARTICLES_SUMMARY).
+ARTICLE_A = """Kratom and pain
+
+Kratom may relieve chronic pain. Kratom relieves chronic pain in many users.
+
+Mitragynine binds to opioid receptors.
+"""
+ARTICLE_B = """A second view
+
+Kratom relieves chronic pain. Kratom does not cause addiction, according to some users.
+
+Mitragynine binds to opioid receptors, which may reduce anxiety.
+"""
+# (substance, target, effect) -> articles, sentences, claims, hedged, negated, asserted.
+# kratom -> pain: A says it twice (once with "may"), B once, asserted.
+# kratom -> addiction: B only, negated ("does not cause").
+# mitragynine -> opioid receptors: A, with no effect; B adds "which may reduce anxiety",
+# a different claim (with an effect), hedged by "may".
+TWO_ARTICLES_SUMMARY = {
+    ("kratom", None, "pain"): (2, 3, 3, 1, 0, 2),
+    ("kratom", None, "addiction"): (1, 1, 1, 0, 1, 0),
+    ("mitragynine", "opioid receptors", None): (1, 1, 1, 0, 0, 1),
+    ("mitragynine", "opioid receptors", "anxiety"): (1, 1, 1, 1, 0, 0),
+}
+
+
+@pytest.fixture
+def two_articles(tmp_path: Path) -> Path:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text(ARTICLE_A)
+    (corpus / "b.txt").write_text(ARTICLE_B)
+    return corpus
+
+
+def _key(row: dict) -> tuple:
+    return (row["substance"], row["target"], row["effect"])
+
+
+def _summary_rows(out: Path) -> dict[tuple, dict]:
+    frame = tables.load_table(out, "claim_summary")
+    rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    return {_key(row): row for row in rows}
+
+
+def test_counts_on_a_two_article_corpus_match_a_hand_count(two_articles, tmp_path):
+    out = tmp_path / "out"
+    summary = run_corpus(two_articles, out)
+    rows = _summary_rows(out)
+    assert set(rows) == set(TWO_ARTICLES_SUMMARY)
+    for key, expected in TWO_ARTICLES_SUMMARY.items():
+        row = rows[key]
+        counts = tuple(
+            row[c]
+            for c in (
+                "n_articles",
+                "n_sentences",
+                "n_claims",
+                "n_hedged",
+                "n_negated",
+                "n_asserted",
+            )
+        )
+        assert counts == expected, key
+        assert row["hedged_share"] == pytest.approx(expected[3] / expected[2])
+        assert row["negated_share"] == pytest.approx(expected[4] / expected[2])
+        assert row["summary_id"] == summary_id(*key)
+        assert row["run_id"] == summary.run_id
+    pain = rows[("kratom", None, "pain")]
+    assert [Path(s).name for s in pain["sources"]] == ["a.txt", "b.txt"]
+    # The shortest sentence stating it is the example.
+    assert pain["example_sentence"] == "Kratom relieves chronic pain."
+    assert Path(pain["example_source"]).name == "b.txt"
+    assert rows[("mitragynine", "opioid receptors", None)]["mechanisms"] == ["binds"]
+    assert pain["first_published"] is None  # plain text files carry no date
+    assert pain["first_seen"] <= pain["last_seen"]
+    # The example is a real claim of the claims table.
+    claims = tables.load_table(out, "claims", ["claim_id", "sentence"])
+    example = claims.loc[claims["claim_id"] == pain["example_claim_id"], "sentence"]
+    assert example.tolist() == [pain["example_sentence"]]
+
+
+def test_recomputed_each_run_and_first_seen_survives_reprocessing(two_articles, tmp_path):
+    out = tmp_path / "out"
+    run_corpus(two_articles, out)
+    before = _summary_rows(out)
+    first_seen = before[("kratom", None, "pain")]["first_seen"]
+
+    # B changes: its pain claim goes, so pain is stated by one article only.
+    (two_articles / "b.txt").write_text(ARTICLE_B.replace("Kratom relieves chronic pain. ", ""))
+    second = run_corpus(two_articles, out)
+    after = _summary_rows(out)
+    pain = after[("kratom", None, "pain")]
+    assert (pain["n_articles"], pain["n_sentences"]) == (1, 2)
+    assert pain["run_id"] == second.run_id
+    assert pain["first_seen"] == first_seen  # A was not processed again
+
+    # A no longer says it: the claim leaves the summary in the same run.
+    (two_articles / "a.txt").write_text("Mitragynine binds to opioid receptors.\n")
+    run_corpus(two_articles, out)
+    after = _summary_rows(out)
+    assert ("kratom", None, "pain") not in after
+    assert after[("mitragynine", "opioid receptors", None)]["n_articles"] == 1
+    assert ("kratom", None, "addiction") in after
+
+
+def _claims(*rows: dict) -> pa.Table:
+    defaults = {
+        "source": "s",
+        "mechanism": None,
+        "hedged": False,
+        "negated": False,
+        "certainty": "asserted",
+        "evidence": [],
+    }
+    full = [{**defaults, **row} for row in rows]
+    schema = pa.schema([CLAIMS.field(name) for name in full[0]])
+    return pa.Table.from_pylist(full, schema=schema)
+
+
+def _documents(**processed: datetime) -> pa.Table:
+    return pa.Table.from_pylist(
+        [{"doc_id": d, "date": None, "processed_at": when} for d, when in processed.items()],
+        schema=pa.schema([DOCUMENTS.field(n) for n in ("doc_id", "date", "processed_at")]),
+    )
+
+
+def test_summarise_groups_null_targets_and_ranks_mechanisms_and_evidence():
+    now = datetime(2026, 1, 2, tzinfo=UTC)
+    claims = _claims(
+        *(
+            {
+                "claim_id": f"c{i}",
+                "doc_id": doc,
+                "sentence_id": f"{doc}:{i}",
+                "sentence": sentence,
+                "substance_norm": "kratom",
+                "target_norm": None,
+                "effect_norm": "pain",
+                "mechanism": mechanism,
+                "hedged": hedged,
+                "certainty": "hedged" if hedged else "asserted",
+                "evidence": evidence,
+            }
+            for i, (doc, sentence, mechanism, hedged, evidence) in enumerate(
+                [
+                    ("d1", "Kratom may ease pain a lot.", "Eases", True, ["anecdotal"]),
+                    ("d1", "Kratom eases pain.", "eases ", False, ["anecdotal", "research"]),
+                    ("d2", "Kratom relieves pain well.", "relieves", False, []),
+                ]
+            )
+        ),
+        {
+            "claim_id": "c9",
+            "doc_id": "d2",
+            "sentence_id": "d2:9",
+            "sentence": "Kratom acts on receptors.",
+            "substance_norm": "kratom",
+            "target_norm": "opioid receptors",
+            "effect_norm": "pain",
+        },
+    )
+    documents = _documents(d1=now, d2=now + timedelta(days=1))
+    result = summarise(claims, documents, run_id="r1")
+    assert result.schema.equals(CLAIM_SUMMARY, check_metadata=True)
+    rows = {_key(row): row for row in result.to_pylist()}
+    assert set(rows) == {("kratom", None, "pain"), ("kratom", "opioid receptors", "pain")}
+    pain = rows[("kratom", None, "pain")]
+    assert (pain["n_articles"], pain["n_sentences"], pain["n_hedged"]) == (2, 3, 1)
+    assert pain["mechanisms"] == ["eases", "relieves"]  # lowercased, trimmed, most frequent
+    assert pain["evidence"] == ["anecdotal", "research"]
+    assert pain["example_sentence"] == "Kratom eases pain."
+    assert (pain["first_seen"], pain["last_seen"]) == (now, now + timedelta(days=1))
+    assert pain["hedged_share"] == pytest.approx(1 / 3)
+    assert result.column("summary_id").to_pylist()[0] == summary_id("kratom", None, "pain")
+
+    # A previous summary that saw it earlier keeps its first_seen.
+    earlier = now - timedelta(days=30)
+    previous = pa.table(
+        {
+            "summary_id": [summary_id("kratom", None, "pain")],
+            "first_seen": pa.array([earlier], CLAIM_SUMMARY.field("first_seen").type),
+        }
+    )
+    again = {_key(r): r for r in summarise(claims, documents, previous, "r2").to_pylist()}
+    assert again[("kratom", None, "pain")]["first_seen"] == earlier
+    assert again[("kratom", "opioid receptors", "pain")]["first_seen"] == now + timedelta(days=1)
+
+
+def test_summary_id_tells_a_missing_target_from_a_missing_effect():
+    assert summary_id("kratom", None, "pain") != summary_id("kratom", "pain", None)
+    assert summary_id("kratom", None, "pain") != summary_id("kratom", "", "pain")
+    assert summary_id("kratom", None, "pain") == summary_id("kratom", None, "pain")
+
+
+def test_no_claims_give_an_empty_summary_with_the_schema():
+    claims = _claims(
+        {
+            "claim_id": "x",
+            "doc_id": "d",
+            "sentence_id": "d:0",
+            "sentence": "s",
+            "substance_norm": "k",
+            "target_norm": None,
+            "effect_norm": None,
+        }
+    ).slice(0, 0)
+    result = summarise(claims, _documents())
+    assert result.num_rows == 0
+    assert result.schema.equals(CLAIM_SUMMARY, check_metadata=True)

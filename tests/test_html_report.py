@@ -1,0 +1,182 @@
+"""The HTML run report: built from the tables at the end of every run, self-contained,
+escaped, and rendered without errors by a real browser."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import PROJECT_DIR, SAMPLE_CORPUS, UNTRUSTED_RECORD
+
+from flows.cli import main
+from pipeline import html_report
+from pipeline.charts import Flow, bar_chart, sankey, stacked_shares
+from pipeline.html_report import CERTAINTY, collect
+from pipeline.run_report import run_markdown
+from pipeline.runner import run_corpus
+
+SCREENSHOT = PROJECT_DIR / "outputs" / "report_seeds.png"
+
+
+@pytest.fixture(scope="module")
+def reported_run(tmp_path_factory) -> tuple[Path, object]:
+    """A run over the seeds, an article with markup in it, and an empty file (a failure)."""
+    root = tmp_path_factory.mktemp("report")
+    corpus = root / "corpus"
+    shutil.copytree(SAMPLE_CORPUS, corpus)
+    (corpus / "untrusted.jsonl").write_text(json.dumps(UNTRUSTED_RECORD) + "\n")
+    (corpus / "empty.txt").write_text("")
+    out = root / "out"
+    summary = run_corpus(corpus, out)
+    return out, summary
+
+
+def test_every_run_writes_its_report(reported_run):
+    out, summary = reported_run
+    report = out / "report.html"
+    assert summary.report == report.resolve().as_posix()
+    html = report.read_text()
+    assert summary.run_id in html
+    for section in ("run", "tables", "substances", "terms", "diagram", "top-claims", "failures"):
+        assert f'id="{section}"' in html, section
+    assert html.count("<svg") >= 5
+    # The failure of this run is listed with its reason.
+    failures = html[html.index('id="failures"') :]
+    assert "empty.txt" in failures and "Empty" in failures
+    # The run's Markdown summary (the Prefect artifact) points at it.
+    assert f"HTML report: `{summary.report}`" in run_markdown(summary)
+
+
+def test_the_figures_are_those_of_the_tables(reported_run):
+    out, summary = reported_run
+    data = collect(out, summary)
+    from pipeline import tables
+
+    claims = tables.load_table(out, "claims", ["substance_norm", "doc_id", "certainty"])
+    counts = claims["substance_norm"].value_counts()
+    assert [s["name"] for s in data.substances][:2] == ["mdma", "kratom"]
+    for row in data.substances:
+        mine = claims[claims["substance_norm"] == row["name"]]
+        assert row["claims"] == counts[row["name"]] == len(mine)
+        assert row["articles"] == mine["doc_id"].nunique()
+        assert row["hedged"] == (mine["certainty"] == "hedged").sum()
+        assert row["asserted"] + row["hedged"] + row["negated"] == row["claims"]
+    assert data.totals["claims"] == len(claims)
+    assert data.totals["documents"] == 3
+    assert data.run["run_id"] == summary.run_id and data.run["n_failed"] == 1
+    assert [f["error_type"] for f in data.failures] == ["Empty"]
+    summary_rows = tables.load_table(out, "claim_summary")
+    assert len(data.top_claims) == min(len(summary_rows), html_report.TOP_CLAIMS)
+    assert all(row["target"] or row["effect"] for row in data.flows)
+
+
+def test_the_report_is_self_contained_and_escapes_the_corpus(reported_run):
+    out, _ = reported_run
+    html = (out / "report.html").read_text()
+    assert "<script" not in html.replace("&lt;script", "")  # the article's script is text
+    assert "<img" not in html and "&lt;img src=x onerror=" in html  # shown, as text
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", html)
+    assert "<link" not in html and "@import" not in html and "url(" not in html
+    assert "default-src 'none'" in html
+
+
+def test_a_report_that_fails_does_not_fail_the_run(seed_corpus, tmp_path, monkeypatch, caplog):
+    def broken(*args, **kwargs):
+        raise ValueError("report bug")
+
+    monkeypatch.setattr("pipeline.runner.write_report", broken)
+    out = tmp_path / "out"
+    summary = run_corpus(seed_corpus, out)
+    assert summary.report is None and summary.status == "completed"
+    assert "HTML report failed" in caplog.text
+    assert (out / "claim_summary").exists() and not (out / "report.html").exists()
+    assert "not written" in run_markdown(summary)
+    # `claims report` builds it from the tables afterwards.
+    monkeypatch.undo()
+    assert main(["report", "--tables", str(out)]) == 0
+    assert summary.run_id in (out / "report.html").read_text()
+    assert main(["report", "--tables", str(tmp_path / "nowhere")]) == 2
+
+
+def test_bar_chart_escapes_and_shortens_labels():
+    svg = bar_chart([("<b>x</b>" + "y" * 40, 3, "tip <i>"), ("z", 1, "t")], label="L")
+    assert "<b>" not in svg and "&lt;b&gt;" in svg and "&lt;i&gt;" in svg
+    assert "…" in svg
+    widths = [float(w) for w in re.findall(r'<rect [^>]*width="([\d.]+)"', svg)]
+    assert widths[0] == pytest.approx(3 * widths[1])
+    assert bar_chart([], label="L") == ""
+
+
+def test_stacked_shares_add_up_to_the_whole_bar():
+    svg = stacked_shares([("kratom", [2, 1, 1])], CERTAINTY, label="L", width=620)
+    rects = re.findall(r'<rect x="([\d.]+)" y="26" width="([\d.]+)"', svg)
+    widths = [float(w) for _, w in rects]
+    assert widths[0] == pytest.approx(2 * widths[1]) and sum(widths) == pytest.approx(
+        widths[0] * 2, rel=0.01
+    )
+    assert "50%" in svg and "kratom: hedged 1 of 4 (25%)" in svg
+
+
+def test_sankey_bands_keep_their_weight_through_all_three_columns():
+    flows = [
+        Flow("mdma", "serotonin", "mood", 4),
+        Flow("mdma", None, "depression", 2),
+        Flow("kratom", "opioid receptors", None, 2),
+    ]
+    svg = str(sankey(flows, label="L", height=400))
+    nodes = dict(
+        (name, float(height))
+        for height, name in re.findall(
+            r'height="([\d.]+)" fill="[^"]+"/><text[^>]*>([^<]+) \(\d+\)</text>', svg
+        )
+    )
+    assert set(nodes) == {
+        "mdma",
+        "kratom",
+        "serotonin",
+        "opioid receptors",
+        "(no target named)",
+        "mood",
+        "depression",
+        "(no effect named)",
+    }
+    assert nodes["mdma"] == pytest.approx(3 * nodes["kratom"])
+    assert nodes["serotonin"] == pytest.approx(2 * nodes["(no target named)"])
+    assert nodes["mood"] == pytest.approx(nodes["mdma"] * 4 / 6)
+    assert svg.count("<path") == 2 * len(flows)  # one band per flow and hop
+    assert sankey([], label="L") == ""
+
+
+@pytest.mark.slow
+def test_the_report_renders_in_chromium_without_errors(reported_run, browser):
+    out, summary = reported_run
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    problems: list[str] = []
+    requests: list[str] = []
+    page.on(
+        "console",
+        lambda m: (
+            problems.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None
+        ),
+    )
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto((out / "report.html").as_uri())
+    assert problems == []
+    assert requests == [(out / "report.html").as_uri()]  # nothing else is fetched
+    assert page.evaluate("window.__xss") is None
+    assert summary.run_id in page.locator("h1").inner_text()
+    # Charts drew: bars with a width, a diagram with bands.
+    assert page.locator("#substances svg rect").count() > 5
+    assert page.locator("#diagram svg path").count() >= 4
+    box = page.locator("#diagram svg").bounding_box()
+    assert box["width"] > 600 and box["height"] > 300
+    assert "mdma" in page.locator("#substances").inner_text()
+    assert "Empty" in page.locator("#failures").inner_text()
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    assert SCREENSHOT.stat().st_size > 50_000
+    page.close()

@@ -1,0 +1,228 @@
+"""`pipeline.tables`: DataFrames and DuckDB views of a run, in the documented dtypes, and
+clear refusals for tables of another schema version."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import warnings
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from conftest import SAMPLE_CORPUS, UNTRUSTED_RECORD
+
+from flows.cli import main
+from pipeline import tables
+from pipeline.review.verdicts import VerdictStore
+from pipeline.runner import run_corpus
+from pipeline.schemas import SCHEMA_VERSION, TABLES, pandas_dtype
+from pipeline.store import TableStore
+
+DATED_RECORD = {
+    "id": "dated-1",
+    "title": "Caffeine and alertness",
+    "date": "2024-03-05",
+    "text": "Caffeine blocks adenosine receptors, which may increase alertness.",
+}
+
+
+@pytest.fixture(scope="module")
+def run_tables(tmp_path_factory) -> Path:
+    """A run where every table has rows: seeds, a dated record, an empty file, a verdict."""
+    root = tmp_path_factory.mktemp("tables")
+    corpus = root / "corpus"
+    shutil.copytree(SAMPLE_CORPUS, corpus)
+    records = [UNTRUSTED_RECORD, DATED_RECORD]
+    (corpus / "records.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    (corpus / "empty.txt").write_text("")
+    out = root / "out"
+    summary = run_corpus(corpus, out)
+    assert (summary.processed, summary.failed) == (4, 1)
+    claims = pd.read_parquet(out / "claims").head(1).to_dict("records")
+    VerdictStore(out / "reviews.sqlite").record(claims[0], "Ada", "correct")
+    assert main(["export-reviews", "--tables", str(out)]) == 0
+    return out
+
+
+def _copy(folder: Path, tmp_path: Path) -> Path:
+    out = tmp_path / "out"
+    shutil.copytree(folder, out, symlinks=True)
+    return out
+
+
+def test_load_gives_every_table_with_the_documented_dtypes(run_tables):
+    frames = tables.load(run_tables)
+    assert list(frames) == list(TABLES)
+    for name, schema in TABLES.items():
+        frame = frames[name]
+        assert len(frame), f"{name} is empty: the fixture should give it rows"
+        assert list(frame.columns) == schema.names, name
+        for field in schema:
+            assert str(frame[field.name].dtype) == pandas_dtype(field), (name, field.name)
+    # Row counts are those of the Parquet files; missing values stay missing.
+    assert len(frames["claims"]) == len(pd.read_parquet(run_tables / "claims"))
+    documents = frames["documents"].set_index("record_id")
+    assert documents.loc["dated-1", "date"] == pd.Timestamp("2024-03-05", tz="UTC")
+    assert frames["documents"]["date"].isna().sum() == 3
+    assert frames["claims"]["target_start"].isna().any()  # Int32, not float
+    caffeine = frames["claim_summary"].query("substance == 'caffeine'")
+    assert (caffeine["first_published"] == pd.Timestamp("2024-03-05", tz="UTC")).all()
+    assert frames["errors"]["error_type"].tolist() == ["Empty"]
+    assert frames["reviews"]["reviewer"].tolist() == ["Ada"]
+    # Lists stay lists: a notebook can explode them.
+    types = frames["claims"].explode("hedge_types")["hedge_types"].dropna()
+    assert set(types) <= {"epistemic", "doxastic", "investigation", "condition", "weasel"}
+
+
+def test_load_table_reads_some_columns(run_tables):
+    frame = tables.load_table(run_tables, "documents", ["doc_id", "n_words"])
+    assert list(frame.columns) == ["doc_id", "n_words"]
+    assert str(frame["n_words"].dtype) == "int32"
+    with pytest.raises(KeyError, match="no column nonsense"):
+        tables.load_table(run_tables, "documents", ["nonsense"])
+    with pytest.raises(KeyError, match="no table named nonsense"):
+        tables.load(run_tables, ["nonsense"])
+
+
+def test_duckdb_has_one_view_per_table_with_the_same_rows(run_tables):
+    frames = tables.load(run_tables)
+    con = tables.duckdb(run_tables)
+    views = {row[0] for row in con.execute("select view_name from duckdb_views()").fetchall()}
+    assert set(TABLES) <= views
+    for name, schema in TABLES.items():
+        relation = con.sql(f'select * from "{name}"')
+        assert relation.columns == schema.names, name
+        assert con.execute(f'select count(*) from "{name}"').fetchone()[0] == len(frames[name])
+    top = con.execute(
+        "select substance, sum(n_claims) from claim_summary group by substance "
+        "order by 2 desc limit 1"
+    ).fetchone()
+    assert top[0] == "mdma"
+    joined = con.execute(
+        "select count(*) from claims c join documents d using (doc_id) "
+        "where d.record_id = 'dated-1'"
+    ).fetchone()[0]
+    assert joined == (frames["claims"]["source"].str.endswith("#dated-1")).sum() > 0
+
+
+def test_a_connection_keeps_the_snapshot_it_was_opened_on(run_tables, tmp_path):
+    out = _copy(run_tables, tmp_path)
+    con = tables.duckdb(out)
+    before = con.execute("select count(*) from runs").fetchone()[0]
+    run_corpus(SAMPLE_CORPUS, out)  # another run publishes a new snapshot
+    assert con.execute("select count(*) from runs").fetchone()[0] == before
+    assert tables.duckdb(out).execute("select count(*) from runs").fetchone()[0] == before + 1
+
+
+def test_missing_folders_and_folders_without_a_run_say_what_to_do(tmp_path):
+    with pytest.raises(tables.NoTables, match=r"no output folder.*claims run"):
+        tables.load(tmp_path / "nowhere")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(tables.NoTables, match="has no tables yet"):
+        tables.duckdb(tmp_path / "empty")
+
+
+def _commit_run_row(out: Path, **changes) -> None:
+    """Publish one more `runs` row, as a run of another version would have written it."""
+    store = TableStore(out)
+    latest = store.read("runs").to_pylist()[-1]
+    row = {
+        **latest,
+        "run_id": "later",
+        "started_at": latest["started_at"] + timedelta(hours=1),
+        **changes,
+    }
+    with store.lock():
+        store.commit({"runs": [pa.Table.from_pylist([row], schema=TABLES["runs"])]})
+
+
+def test_tables_of_an_older_schema_version_are_refused_with_how_to_rebuild(run_tables, tmp_path):
+    out = _copy(run_tables, tmp_path)
+    _commit_run_row(out, schema_version=str(int(SCHEMA_VERSION) - 1))
+    for read in (tables.load, tables.duckdb):
+        with pytest.raises(tables.OutdatedTables) as raised:
+            read(out)
+        message = str(raised.value)
+        assert f"schema version {int(SCHEMA_VERSION) - 1}" in message
+        assert f"reads version {SCHEMA_VERSION}" in message
+        assert "claims run" in message and str(out) in message
+
+
+def test_tables_of_a_newer_schema_version_ask_for_an_upgrade(run_tables, tmp_path):
+    out = _copy(run_tables, tmp_path)
+    _commit_run_row(out, schema_version=str(int(SCHEMA_VERSION) + 1))
+    with pytest.raises(tables.NewerTables, match=r"newer pipeline.*Upgrade"):
+        tables.load(out)
+
+
+def test_a_part_missing_a_documented_column_names_it(run_tables, tmp_path):
+    out = _copy(run_tables, tmp_path)
+    [part] = TableStore(out).parts("claims")
+    old = pq.read_table(part).drop_columns(["attribution"])
+    metadata = {**old.schema.metadata, b"claims.schema_version": b"2"}
+    part.unlink()  # a hard link shared with older snapshots: replace, do not write through
+    pq.write_table(old.replace_schema_metadata(metadata), part)
+    outdated = r"`claims` table.*schema version 2.*attribution"
+    with pytest.raises(tables.OutdatedTables, match=outdated):
+        tables.load(out, ["claims"])
+    assert len(tables.load(out, ["documents"])["documents"]) == 4  # other tables still read
+
+
+def test_a_folder_written_before_claim_summary_existed_is_outdated(run_tables, tmp_path):
+    out = _copy(run_tables, tmp_path)
+    current = TableStore(out).current()
+    shutil.rmtree(current / "claim_summary")
+    _commit_run_row(out, schema_version="4")
+    with pytest.raises(tables.OutdatedTables, match="schema version 4"):
+        tables.load(out, ["claim_summary"])
+
+
+def test_articles_from_an_older_pipeline_are_named_in_a_warning(run_tables, tmp_path):
+    out = _copy(run_tables, tmp_path)
+    [part] = TableStore(out).parts("documents")
+    documents = pq.read_table(part)
+    versions = documents.column("pipeline_version").to_pylist()
+    versions[0] = "0.1.0+claims_web_sm.0000000000"
+    documents = documents.set_column(
+        documents.schema.get_field_index("pipeline_version"),
+        "pipeline_version",
+        pa.array(versions, pa.string()),
+    )
+    part.unlink()
+    pq.write_table(documents, part)
+    with pytest.warns(tables.OlderPipelineWarning, match=r"1 of 4 articles.*0\.1\.0\+claims"):
+        frames = tables.load(out, ["documents"])
+    assert len(frames["documents"]) == 4
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tables.load(run_tables, ["documents"])  # an up-to-date folder does not warn
+
+
+def test_checkpoints_of_an_unfinished_run_are_flagged(tmp_path):
+    out = tmp_path / "out"
+    store = TableStore(out)
+    row = {
+        "doc_id": "d",
+        "source": "s",
+        "format": "txt",
+        "record_id": None,
+        "title": None,
+        "url": None,
+        "date": None,
+        "text": "t",
+        "n_chars": 1,
+        "n_words": 1,
+        "n_sentences": 0,
+        "pipeline_version": "v",
+        "run_id": "r",
+        "processed_at": datetime.now(UTC),
+    }
+    with store.lock():
+        store.commit({"documents": [pa.Table.from_pylist([row], schema=TABLES["documents"])]})
+    with pytest.warns(tables.UnfinishedRunWarning, match="No run has finished"):
+        frames = tables.load(out)
+    assert len(frames["documents"]) == 1 and frames["claim_summary"].empty
