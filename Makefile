@@ -6,7 +6,7 @@ CORPUS ?= corpus
 OUT ?= outputs
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 
-.PHONY: install install-test run review test lint format docs constraints clean model evaluate-model benchmark-model benchmark-throughput evaluate-claims extraction hedges evaluate-hedges
+.PHONY: install install-test run review notebook report test lint format docs constraints clean model evaluate-model benchmark-model benchmark-throughput evaluate-claims extraction hedges evaluate-hedges
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,16 @@ run: install
 # The reviewer app on the tables of `make run` (http://127.0.0.1:8765/).
 review: install
 	$(BIN)/claims review --tables $(OUT)
+
+# Re-run notebooks/explore_claims.ipynb in place (its stored outputs) on a fresh run of corpus/.
+NOTEBOOK_TABLES := $(abspath $(OUT))/.notebook-tables
+notebook: install-test
+	rm -rf $(NOTEBOOK_TABLES)
+	cd notebooks && CLAIMS_TABLES=$(NOTEBOOK_TABLES) $(abspath $(BIN))/jupyter-execute --inplace explore_claims.ipynb
+
+# Rebuild $(OUT)/report.html from the tables (`make run` writes it already).
+report: install
+	$(BIN)/claims report --tables $(OUT)
 
 test: install-test
 	$(BIN)/ruff check .
