@@ -158,10 +158,13 @@ def sankey(
     flows: Sequence[Flow],
     label: str,
     width: int = 960,
-    height: int = 420,
+    height: int | None = None,
     label_chars: int = 24,
 ) -> Markup:
-    """Substance -> target -> effect bands, each flow coloured by its substance."""
+    """Substance -> target -> effect bands, each flow coloured by its substance.
+
+    Without a `height`, the diagram grows with its busiest column so labels do not collide.
+    """
     flows = [f for f in flows if f.weight > 0]
     if not flows:
         return Markup("")
@@ -184,6 +187,8 @@ def sankey(
         )
     total = sum(f.weight for f in flows)
     most_nodes = max(len(column) for column in columns)
+    if height is None:
+        height = max(360, 30 * most_nodes)
     scale = (height - gap * (most_nodes - 1)) / total
     positions: list[dict[str, float]] = []  # node top y per column
     for column in columns:

@@ -6,8 +6,8 @@ receptor, how often hedged, since when, where, and one sentence to read. This mo
 computes that table (`claim_summary`, schema in `pipeline.schemas`) with DuckDB, which
 streams the Parquet parts instead of loading whole tables into memory.
 
-The table is derived, never edited: the runner recomputes it in the final commit of every
-run, from the claims and documents that commit publishes.
+The table is derived, never edited: every commit of a run (checkpoints and the end)
+recomputes it from the claims and documents that commit publishes, in the same snapshot.
 """
 
 from __future__ import annotations

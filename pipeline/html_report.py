@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # the runner writes reports: importing it here would be circu
 REPORT_NAME = "report.html"
 TOP_SUBSTANCES = 15
 TOP_TERMS = 12
-TOP_FLOWS = 14
+TOP_FLOWS = 20
 TOP_CLAIMS = 15
 MAX_FAILURES = 20
 

@@ -48,7 +48,7 @@ from pipeline.records import (
     sentence_rows,
 )
 from pipeline.schemas import DOCUMENT_TABLES, SCHEMA_VERSION, to_table
-from pipeline.store import TableStore
+from pipeline.store import Derive, TableStore
 
 log = logging.getLogger(__name__)
 
@@ -432,7 +432,15 @@ class _Plan:
     def checkpoint(self, results: list[BatchResult]) -> None:
         """Publish finished batches; an article's new rows replace its older ones."""
         if results:
-            self.store.commit(_tables_of(results), drop_doc_ids=self._replaced(results))
+            self.store.commit(
+                _tables_of(results), drop_doc_ids=self._replaced(results), derive=self._derived()
+            )
+
+    def _derived(self) -> dict[str, Derive]:
+        """Tables every commit of the run recomputes from the rows it publishes, so that in
+        any snapshot (a checkpoint too) `claim_summary` summarises exactly its `claims`."""
+        run_id = self.summary.run_id
+        return {"claim_summary": lambda staged, before: summarise_snapshot(staged, before, run_id)}
 
     def finish(self, results: list[BatchResult], run_row: dict) -> None:
         """The last commit: remaining batches, this run's errors, the run row, clean-up."""
@@ -448,14 +456,11 @@ class _Plan:
         if self.errors:
             added["errors"] = [to_table("errors", [self._error_row(e) for e in self.errors])]
         added["runs"] = [to_table("runs", [run_row])]
-        run_id = self.summary.run_id
         self.store.commit(
             added,
             drop_doc_ids=self._replaced(results) | stale,
             drop_sources=retried,
-            derive={
-                "claim_summary": lambda staged, before: summarise_snapshot(staged, before, run_id)
-            },
+            derive=self._derived(),
         )
 
     def _replaced(self, results: list[BatchResult]) -> set[str]:

@@ -296,9 +296,9 @@ HEDGES = _schema(
 CLAIM_SUMMARY = _schema(
     "One row per normalised (substance, target, effect) across the whole corpus: how many "
     "articles and sentences state it, how often hedged or negated, when it was seen, where, "
-    "and one example. Derived from `claims` and `documents` and recomputed at the end of "
-    "every run (checkpoints during a run keep the previous run's rows). What a reader means "
-    "by 'what does the corpus claim about kratom?'.",
+    "and one example. Derived from `claims` and `documents`, recomputed by every commit of "
+    "a run (its checkpoints and its end), so it always summarises the `claims` published "
+    "with it. What a reader means by 'what does the corpus claim about kratom?'.",
     "summary_id",
     _field(
         "summary_id",
@@ -385,7 +385,12 @@ CLAIM_SUMMARY = _schema(
     ),
     _field("example_sentence", pa.string(), "The example claim's sentence."),
     _field("example_source", pa.string(), "The example claim's source."),
-    _field("run_id", pa.string(), "The run whose end recomputed this table (see `runs`)."),
+    _field(
+        "run_id",
+        pa.string(),
+        "The run whose commit computed this table (see `runs`; a run still going, or stopped, "
+        "is not there yet).",
+    ),
 )
 
 ERRORS = _schema(
@@ -568,8 +573,8 @@ def markdown() -> str:
         "```python",
         "from pipeline import tables",
         "",
-        'frames = tables.load("outputs")          # {table name: DataFrame}, dtypes as below',
-        'con = tables.duckdb("outputs")           # one DuckDB view per table',
+        'frames = tables.load("outputs")  # {table name: DataFrame}, dtypes as below',
+        'con = tables.duckdb("outputs")  # one DuckDB view per table',
         'con.sql("select substance, n_articles from claim_summary limit 10")',
         "```",
         "",

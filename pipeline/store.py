@@ -121,13 +121,47 @@ class TableStore:
         `drop_sources` removes rows of `errors` for sources that were tried again;
         `replace_tables` start empty (their rows are all in `added`, e.g. `reviews`);
         `derive` rebuilds tables from the others once they are staged, so a derived table
-        (`claim_summary`) is published in the same snapshot as the rows it summarises.
+        (`claim_summary`) is published in the same snapshot as the rows it summarises; a
+        builder that raises fails the commit and the current snapshot stays as it was.
         """
         derive = derive or {}
         previous = self.current()
         number = self._next_number()
         staging = self.snapshots / f"{number:08d}.tmp"
         final = self.snapshots / f"{number:08d}"
+        try:
+            self._stage(
+                staging,
+                number,
+                previous,
+                added,
+                drop_doc_ids,
+                drop_sources,
+                compact,
+                replace_tables,
+                derive,
+            )
+        except BaseException:  # nothing half-built is left behind (the lock would clean it)
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        os.rename(staging, final)
+        self._publish(final)
+        self._remove_old(final)
+        return final
+
+    def _stage(
+        self,
+        staging: Path,
+        number: int,
+        previous: Path | None,
+        added: Mapping[str, list[pa.Table]],
+        drop_doc_ids: set[str],
+        drop_sources: set[str],
+        compact: bool,
+        replace_tables: Collection[str],
+        derive: Mapping[str, Derive],
+    ) -> None:
+        """Build the next snapshot's folder: every table, derived ones last."""
         for table in TABLES:
             (staging / table).mkdir(parents=True)
         for table, schema in TABLES.items():
@@ -147,10 +181,6 @@ class TableStore:
                 self._write(schema.empty_table(), folder, number)
         for table, build in derive.items():
             self._write(build(staging, previous).cast(TABLES[table]), staging / table, number)
-        os.rename(staging, final)
-        self._publish(final)
-        self._remove_old(final)
-        return final
 
     def _carry_over(
         self,

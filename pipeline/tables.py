@@ -26,6 +26,7 @@ from pathlib import Path
 import duckdb as _duckdb
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipeline.schemas import SCHEMA_VERSION, TABLES, pandas_dtype
@@ -70,7 +71,7 @@ class OlderPipelineWarning(UserWarning):
 
 
 class UnfinishedRunWarning(UserWarning):
-    """No run has finished in the folder: the tables are a run's checkpoints."""
+    """The tables hold articles of a run that has not finished (going on, or stopped)."""
 
 
 @dataclass(frozen=True)
@@ -117,23 +118,13 @@ def snapshot(out_dir: Path | str, tables: Iterable[str] | None = None) -> Snapsh
         parts[name] = store.parts(name, current)
         if not parts[name]:
             raise OutdatedTables(
-                f"{out_dir} has no `{name}` table: it was written by an older pipeline "
-                f"(schema version {schema_version or 'unknown'}; this code reads version "
-                f"{SCHEMA_VERSION}). Run {rerun} with this version to add it."
+                f"{out_dir} has no `{name}` table (the latest run used schema version "
+                f"{schema_version or 'unknown'}; this code reads version {SCHEMA_VERSION}). "
+                f"Run {rerun} with this version to rebuild it."
             )
         for part in parts[name]:
             _check_part(name, part, out_dir, rerun)
-    if latest:
-        _warn_older_pipeline(store.parts("documents", current), latest, out_dir)
-    else:
-        warnings.warn(
-            UnfinishedRunWarning(
-                f"No run has finished in {out_dir} yet: these are the checkpoints of a run "
-                "that is going on or was stopped (claim_summary is not computed until a run "
-                "finishes)."
-            ),
-            stacklevel=2,
-        )
+    _warn_about_documents(store.parts("documents", current), latest, out_dir)
     return Snapshot(
         out_dir=out_dir,
         path=current,
@@ -151,8 +142,8 @@ def load(out_dir: Path | str, tables: Iterable[str] | None = None) -> dict[str, 
     """
     names = _names(tables)
     for attempt in range(_ATTEMPTS):
-        pinned = snapshot(out_dir, names)
         try:
+            pinned = snapshot(out_dir, names)
             return {name: _read(name, pinned.parts[name]) for name in names}
         except FileNotFoundError:  # retired by later runs while we read: take the new one
             if attempt == _ATTEMPTS - 1:
@@ -165,8 +156,8 @@ def load_table(
 ) -> pd.DataFrame:
     """One table as a DataFrame, optionally only some columns (documents.text is large)."""
     for attempt in range(_ATTEMPTS):
-        pinned = snapshot(out_dir, [name])
         try:
+            pinned = snapshot(out_dir, [name])
             return _read(name, pinned.parts[name], columns)
         except FileNotFoundError:
             if attempt == _ATTEMPTS - 1:
@@ -241,7 +232,9 @@ def _read(name: str, parts: list[Path], columns: Sequence[str] | None = None) ->
 
 def _latest_run(parts: list[Path]) -> dict:
     """The latest finished run's row (run_id, corpus, versions), {} when none finished."""
-    wanted = ["run_id", "started_at", "corpus", "pipeline_version", "schema_version"]
+    wanted = [
+        *("run_id", "started_at", "finished_at", "corpus", "pipeline_version", "schema_version")
+    ]
     rows: list[dict] = []
     for part in parts:
         present = [c for c in wanted if c in pq.read_schema(part).names]
@@ -294,17 +287,42 @@ def _check_part(name: str, part: Path, out_dir: Path, rerun: str) -> None:
         )
 
 
-def _warn_older_pipeline(parts: list[Path], latest: dict, out_dir: Path) -> None:
-    """Warn when articles were last processed by another pipeline than the latest run's."""
-    current = latest.get("pipeline_version")
-    if current is None:
+def _warn_about_documents(parts: list[Path], latest: dict, out_dir: Path) -> None:
+    """Warn about rows the latest finished run does not account for: articles last processed
+    by an older pipeline, and articles a run still going (or stopped) has published."""
+    documents = pa.concat_tables(
+        [pq.read_table(part, columns=["pipeline_version", "processed_at"]) for part in parts]
+    )
+    if not latest:
+        if documents.num_rows:
+            warnings.warn(
+                UnfinishedRunWarning(
+                    f"No run has finished in {out_dir} yet: its {documents.num_rows:,} articles "
+                    "are the checkpoints of a run that is going on or was stopped, and `runs` "
+                    "has no row for it. The next `claims run` completes it."
+                ),
+                stacklevel=3,
+            )
         return
-    versions = pa.concat_tables(
-        [pq.read_table(part, columns=["pipeline_version"]) for part in parts]
-    ).column("pipeline_version")
+    finished = latest.get("finished_at")
+    if finished is not None:
+        later = pc.sum(pc.greater(documents.column("processed_at"), finished)).as_py() or 0
+        if later:
+            warnings.warn(
+                UnfinishedRunWarning(
+                    f"{later:,} article{'s' if later != 1 else ''} in {out_dir} were "
+                    "published by a run that has not "
+                    f"finished (after the latest finished run, {latest['run_id']}): it is "
+                    "going on or was stopped. They are in the tables and in claim_summary, "
+                    "but not in `runs`; the next `claims run` completes it."
+                ),
+                stacklevel=3,
+            )
+    current = latest.get("pipeline_version")
+    versions = documents.column("pipeline_version")
     counts = versions.value_counts().to_pylist()
     older = {c["values"]: c["counts"] for c in counts if c["values"] != current}
-    if not older:
+    if current is None or not older:
         return
     listed = ", ".join(f"{v} ({n:,})" for v, n in sorted(older.items(), key=lambda kv: -kv[1]))
     warnings.warn(

@@ -12,6 +12,7 @@ from pipeline import tables
 from pipeline.claim_summary import summarise, summary_id
 from pipeline.runner import run_corpus
 from pipeline.schemas import CLAIM_SUMMARY, CLAIMS, DOCUMENTS
+from pipeline.store import TableStore
 
 # Two articles whose claims were read and counted by hand (see TWO_ARTICLES_SUMMARY).
 ARTICLE_A = """Kratom and pain
@@ -98,17 +99,19 @@ def test_counts_on_a_two_article_corpus_match_a_hand_count(two_articles, tmp_pat
 def test_recomputed_each_run_and_first_seen_survives_reprocessing(two_articles, tmp_path):
     out = tmp_path / "out"
     run_corpus(two_articles, out)
-    before = _summary_rows(out)
-    first_seen = before[("kratom", None, "pain")]["first_seen"]
+    before = _summary_rows(out)[("kratom", None, "pain")]
 
-    # B changes: its pain claim goes, so pain is stated by one article only.
+    # B drops its pain sentence and A is edited elsewhere: both are processed again, so the
+    # claim's articles now carry a later processed_at, yet it was first seen in the first run.
     (two_articles / "b.txt").write_text(ARTICLE_B.replace("Kratom relieves chronic pain. ", ""))
+    (two_articles / "a.txt").write_text(ARTICLE_A.replace("Kratom and pain", "Kratom, pain"))
     second = run_corpus(two_articles, out)
-    after = _summary_rows(out)
-    pain = after[("kratom", None, "pain")]
+    assert second.processed == 2
+    pain = _summary_rows(out)[("kratom", None, "pain")]
     assert (pain["n_articles"], pain["n_sentences"]) == (1, 2)
     assert pain["run_id"] == second.run_id
-    assert pain["first_seen"] == first_seen  # A was not processed again
+    assert pain["last_seen"] > before["last_seen"]
+    assert pain["first_seen"] == before["first_seen"]
 
     # A no longer says it: the claim leaves the summary in the same run.
     (two_articles / "a.txt").write_text("Mitragynine binds to opioid receptors.\n")
@@ -117,6 +120,25 @@ def test_recomputed_each_run_and_first_seen_survives_reprocessing(two_articles, 
     assert ("kratom", None, "pain") not in after
     assert after[("mitragynine", "opioid receptors", None)]["n_articles"] == 1
     assert ("kratom", None, "addiction") in after
+
+
+def test_a_summary_that_cannot_be_built_leaves_the_published_tables_as_they_were(
+    two_articles, tmp_path, monkeypatch
+):
+    out = tmp_path / "out"
+    run_corpus(two_articles, out)
+    before = TableStore(out).current()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("summary bug")
+
+    monkeypatch.setattr("pipeline.runner.summarise_snapshot", broken)
+    (two_articles / "c.txt").write_text("Caffeine reduces fatigue.\n")
+    with pytest.raises(RuntimeError, match="summary bug"):
+        run_corpus(two_articles, out)
+    assert TableStore(out).current() == before
+    assert not list((out / ".claims-store" / "snapshots").glob("*.tmp"))
+    assert len(tables.load_table(out, "documents")) == 2
 
 
 def _claims(*rows: dict) -> pa.Table:

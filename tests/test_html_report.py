@@ -16,9 +16,10 @@ from pipeline import html_report
 from pipeline.charts import Flow, bar_chart, sankey, stacked_shares
 from pipeline.html_report import CERTAINTY, collect
 from pipeline.run_report import run_markdown
-from pipeline.runner import run_corpus
+from pipeline.runner import RunOptions, process_batch, run_corpus
 
 SCREENSHOT = PROJECT_DIR / "outputs" / "report_seeds.png"
+EMPTY_NAME = "empty <img src=x onerror=\"window.__xss='file'\">.txt"
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +29,7 @@ def reported_run(tmp_path_factory) -> tuple[Path, object]:
     corpus = root / "corpus"
     shutil.copytree(SAMPLE_CORPUS, corpus)
     (corpus / "untrusted.jsonl").write_text(json.dumps(UNTRUSTED_RECORD) + "\n")
-    (corpus / "empty.txt").write_text("")
+    (corpus / EMPTY_NAME).write_text("")  # a failure, with markup in its source
     out = root / "out"
     summary = run_corpus(corpus, out)
     return out, summary
@@ -45,7 +46,7 @@ def test_every_run_writes_its_report(reported_run):
     assert html.count("<svg") >= 5
     # The failure of this run is listed with its reason.
     failures = html[html.index('id="failures"') :]
-    assert "empty.txt" in failures and "Empty" in failures
+    assert "empty &lt;img src=x onerror=" in failures and "Empty" in failures
     # The run's Markdown summary (the Prefect artifact) points at it.
     assert f"HTML report: `{summary.report}`" in run_markdown(summary)
 
@@ -76,7 +77,7 @@ def test_the_figures_are_those_of_the_tables(reported_run):
 def test_the_report_is_self_contained_and_escapes_the_corpus(reported_run):
     out, _ = reported_run
     html = (out / "report.html").read_text()
-    assert "<script" not in html.replace("&lt;script", "")  # the article's script is text
+    assert "<script" not in html
     assert "<img" not in html and "&lt;img src=x onerror=" in html  # shown, as text
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", html)
     assert "<link" not in html and "@import" not in html and "url(" not in html
@@ -101,6 +102,36 @@ def test_a_report_that_fails_does_not_fail_the_run(seed_corpus, tmp_path, monkey
     assert main(["report", "--tables", str(tmp_path / "nowhere")]) == 2
 
 
+def test_reports_of_a_failed_run_and_of_unfinished_checkpoints(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "empty.txt").write_text("")
+    out = tmp_path / "out"
+    summary = run_corpus(corpus, out)
+    assert summary.status == "failed"
+    html = (out / "report.html").read_text()
+    assert 'class="status failed"' in html and "The tables hold no claims." in html
+    assert "empty.txt" in html[html.index('id="failures"') :]
+
+    # Checkpoints of a run that never finished: the report says so instead of failing.
+    stopped = tmp_path / "stopped"
+    (corpus / "empty.txt").unlink()
+    (corpus / "a.txt").write_text("Kratom may relieve chronic pain.\n")
+
+    def stop_after_first(jobs):
+        for job in jobs:
+            yield process_batch(job)
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_corpus(corpus, stopped, RunOptions(commit_interval=0), map_batches=stop_after_first)
+    assert main(["report", "--tables", str(stopped)]) == 0
+    html = (stopped / "report.html").read_text()
+    assert "No run has finished in this folder yet." in html
+    assert 'id="notes"' in html and "No run has finished in" in html
+    assert "kratom" in html[html.index('id="substances"') :]
+
+
 def test_bar_chart_escapes_and_shortens_labels():
     svg = bar_chart([("<b>x</b>" + "y" * 40, 3, "tip <i>"), ("z", 1, "t")], label="L")
     assert "<b>" not in svg and "&lt;b&gt;" in svg and "&lt;i&gt;" in svg
@@ -118,6 +149,8 @@ def test_stacked_shares_add_up_to_the_whole_bar():
         widths[0] * 2, rel=0.01
     )
     assert "50%" in svg and "kratom: hedged 1 of 4 (25%)" in svg
+    marked = stacked_shares([("<b>x</b>", [1, 0, 0])], CERTAINTY, label="L")
+    assert "<b>" not in marked and "&lt;b&gt;x&lt;/b&gt;" in marked
 
 
 def test_sankey_bands_keep_their_weight_through_all_three_columns():
@@ -148,6 +181,9 @@ def test_sankey_bands_keep_their_weight_through_all_three_columns():
     assert nodes["mood"] == pytest.approx(nodes["mdma"] * 4 / 6)
     assert svg.count("<path") == 2 * len(flows)  # one band per flow and hop
     assert sankey([], label="L") == ""
+    marked = str(sankey([Flow("<b>k</b>", "<i>t</i>", None, 1)], label="<L>"))
+    assert "<b>" not in marked and "<i>" not in marked and "&lt;b&gt;k&lt;/b&gt;" in marked
+    assert 'aria-label="&lt;L&gt;"' in marked
 
 
 @pytest.mark.slow

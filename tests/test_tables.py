@@ -18,7 +18,7 @@ from conftest import SAMPLE_CORPUS, UNTRUSTED_RECORD
 from flows.cli import main
 from pipeline import tables
 from pipeline.review.verdicts import VerdictStore
-from pipeline.runner import run_corpus
+from pipeline.runner import RunOptions, process_batch, run_corpus
 from pipeline.schemas import SCHEMA_VERSION, TABLES, pandas_dtype
 from pipeline.store import TableStore
 
@@ -159,6 +159,20 @@ def test_tables_of_a_newer_schema_version_ask_for_an_upgrade(run_tables, tmp_pat
         tables.load(out)
 
 
+def test_a_part_written_by_a_newer_schema_is_refused(run_tables, tmp_path):
+    out = _copy(run_tables, tmp_path)
+    [part] = TableStore(out).parts("hedges")
+    table = pq.read_table(part)
+    newer = str(int(SCHEMA_VERSION) + 1).encode()
+    part.unlink()
+    pq.write_table(
+        table.replace_schema_metadata({**table.schema.metadata, b"claims.schema_version": newer}),
+        part,
+    )
+    with pytest.raises(tables.NewerTables, match=r"its `hedges` table used schema version"):
+        tables.load(out, ["hedges"])
+
+
 def test_a_part_missing_a_documented_column_names_it(run_tables, tmp_path):
     out = _copy(run_tables, tmp_path)
     [part] = TableStore(out).parts("claims")
@@ -172,13 +186,12 @@ def test_a_part_missing_a_documented_column_names_it(run_tables, tmp_path):
     assert len(tables.load(out, ["documents"])["documents"]) == 4  # other tables still read
 
 
-def test_a_folder_written_before_claim_summary_existed_is_outdated(run_tables, tmp_path):
+def test_a_snapshot_missing_a_table_says_how_to_rebuild_it(run_tables, tmp_path):
     out = _copy(run_tables, tmp_path)
-    current = TableStore(out).current()
-    shutil.rmtree(current / "claim_summary")
-    _commit_run_row(out, schema_version="4")
-    with pytest.raises(tables.OutdatedTables, match="schema version 4"):
+    shutil.rmtree(TableStore(out).current() / "claim_summary")
+    with pytest.raises(tables.OutdatedTables, match=r"no `claim_summary` table.*claims run"):
         tables.load(out, ["claim_summary"])
+    assert len(tables.load(out, ["claims"])["claims"])  # the others still read
 
 
 def test_articles_from_an_older_pipeline_are_named_in_a_warning(run_tables, tmp_path):
@@ -200,6 +213,39 @@ def test_articles_from_an_older_pipeline_are_named_in_a_warning(run_tables, tmp_
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         tables.load(run_tables, ["documents"])  # an up-to-date folder does not warn
+
+
+def _stopped_after_first_batch(jobs):
+    """`map_batches` of a run killed once its first batch was checkpointed."""
+    for job in jobs:
+        yield process_batch(job)
+        raise KeyboardInterrupt
+
+
+def test_a_stopped_run_is_flagged_and_its_checkpoint_is_summarised(run_tables, tmp_path):
+    out = _copy(run_tables, tmp_path)
+    corpus = tmp_path / "more"
+    corpus.mkdir()
+    (corpus / "new.txt").write_text("Kratom may relieve chronic pain.\n")
+    (corpus / "other.txt").write_text("Caffeine reduces fatigue.\n")
+    options = RunOptions(batch_size=1, commit_interval=0)
+    with pytest.raises(KeyboardInterrupt):
+        run_corpus(corpus, out, options, map_batches=_stopped_after_first_batch)
+    with pytest.warns(tables.UnfinishedRunWarning, match=r"1 article in .* has not finished"):
+        frames = tables.load(out)
+    assert len(frames["documents"]) == 5 and len(frames["runs"]) == 1
+    # The checkpoint's claim_summary summarises exactly the claims published with it.
+    claims, summary = frames["claims"], frames["claim_summary"]
+    assert summary["n_claims"].sum() == len(claims)
+    assert summary["n_articles"].max() <= claims["doc_id"].nunique()
+    by_key = claims.groupby(
+        [
+            claims["substance_norm"],
+            claims["target_norm"].fillna("-"),
+            claims["effect_norm"].fillna("-"),
+        ]
+    ).size()
+    assert len(by_key) == len(summary)
 
 
 def test_checkpoints_of_an_unfinished_run_are_flagged(tmp_path):
