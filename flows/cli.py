@@ -179,9 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
         "effect diagram, failures) from the tables of an output folder. `claims run` writes "
         "it at the end of every run; this rebuilds it, e.g. after the report failed.",
     )
-    report.add_argument(
-        "--tables", type=Path, default=Path("outputs"), metavar="DIR", help="a run's output folder"
-    )
+    _tables_option(report)
     report.add_argument(
         "--out",
         type=Path,
@@ -268,10 +266,14 @@ def _run_options(command: argparse.ArgumentParser) -> None:
     )
 
 
-def _tables_and_db(command: argparse.ArgumentParser) -> None:
+def _tables_option(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--tables", type=Path, default=Path("outputs"), metavar="DIR", help="a run's output folder"
     )
+
+
+def _tables_and_db(command: argparse.ArgumentParser) -> None:
+    _tables_option(command)
     command.add_argument(
         "--db",
         type=Path,
