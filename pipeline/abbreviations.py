@@ -74,14 +74,16 @@ def propagate_entities(doc: Doc) -> None:
 
     "beraprost (BPT)": when the recogniser labels "beraprost" CHEMICAL, every "BPT" in the
     document is CHEMICAL too; when it only labels "BPT", the long form gets the label.
-    Existing entities are never overwritten.
+    Existing entities are never overwritten. When the short form's occurrences disagree, the
+    long form takes the label of the first one in reading order: scispaCy lists occurrences
+    in set order, which changes from run to run, and so did the label.
     """
     label_at = {}
     for ent in doc.ents:
         for i in range(ent.start, ent.end):
             label_at[i] = ent
     added: list[Span] = []
-    for short in doc._.abbreviations:
+    for short in sorted(doc._.abbreviations, key=lambda span: (span.start, span.end)):
         long = short._.long_form
         long_ent = next((label_at[i] for i in range(long.start, long.end) if i in label_at), None)
         short_ent = label_at.get(short.start)
@@ -122,8 +124,11 @@ class AbbreviationDetector:
             for occurrence in self._occurrences(doc, short.text):
                 occurrence._.long_form = long
                 doc._.abbreviations.append(occurrence)
+        # Reading order, not scispaCy's set order: whatever reads the list gets the same
+        # result in every run.
+        doc._.abbreviations.sort(key=lambda span: (span.start, span.end))
         group = []
-        for span in sorted(doc._.abbreviations, key=lambda s: (s.start, s.end)):
+        for span in doc._.abbreviations:
             labelled = Span(doc, span.start, span.end, label=span._.long_form.text)
             group.append(labelled)
         doc.spans[ABBREVIATIONS] = group

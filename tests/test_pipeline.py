@@ -111,6 +111,38 @@ def test_abbreviations_share_entity_labels_with_their_long_forms(nlp):
     ]
 
 
+def test_a_long_form_takes_the_label_of_its_first_short_form_whatever_the_list_order(nlp):
+    """Short forms the recogniser labels differently: the first in reading order decides, in
+    every run (scispaCy lists occurrences in set order, which changes between runs)."""
+    from spacy.tokens import Span
+
+    from pipeline.abbreviations import propagate_entities
+
+    text = "Cells called fibroblast-like synoviocytes (FLS) matter. FLS grow. FLS die."
+    labels = []
+    for reverse in (False, True):
+        doc = nlp.make_doc(text)
+        for _, proc in nlp.pipeline:
+            doc = proc(doc)
+        shorts = sorted(doc._.abbreviations, key=lambda span: span.start)
+        assert [s.text for s in shorts] == ["FLS", "FLS", "FLS"]
+        doc.ents = [
+            Span(doc, shorts[0].start, shorts[0].end, label="DISEASE"),
+            Span(doc, shorts[1].start, shorts[1].end, label="CHEMICAL"),
+            Span(doc, shorts[2].start, shorts[2].end, label="CHEMICAL"),
+        ]
+        doc._.abbreviations[:] = list(reversed(shorts)) if reverse else shorts
+        propagate_entities(doc)
+        labels.append(next((e.text, e.label_) for e in doc.ents))
+    assert labels == [("fibroblast-like synoviocytes", "DISEASE")] * 2
+
+
+def test_abbreviations_are_listed_in_reading_order(nlp):
+    doc = nlp("Cells called fibroblast-like synoviocytes (FLS) matter. FLS grow. FLS die, FLS go.")
+    starts = [s.start for s in doc._.abbreviations]
+    assert starts == sorted(starts) and len(starts) == 4
+
+
 def test_tokenizer_splits_names_from_modifiers_but_keeps_names_whole(nlp):
     words = [
         t.text
