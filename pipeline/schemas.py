@@ -522,8 +522,6 @@ TABLES: dict[str, pa.Schema] = {
 
 # Tables whose rows belong to one article: re-processing an article replaces them.
 DOCUMENT_TABLES = ("documents", "sentences", "abbreviations", "entities", "claims", "hedges")
-# Tables computed from the others at the end of a run (see `pipeline.claim_summary`).
-DERIVED_TABLES = ("claim_summary",)
 
 
 def pandas_dtype(field_: pa.Field) -> str:
