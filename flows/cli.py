@@ -19,6 +19,7 @@ import secrets
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 from urllib.parse import quote
 
@@ -325,6 +326,8 @@ def _run(args: argparse.Namespace) -> int:
         print(f"claims: no Dask scheduler at {parameters['address']}: {problem}", file=sys.stderr)
         return 2
     show_progress = sys.stderr.isatty() if args.progress is None else args.progress
+    if not _load_pipeline(parameters["model"]):
+        return 1
     with _exit_on_sigterm():
         state = extract_corpus(**parameters, show_progress=show_progress, return_state=True)
     summary = state.result(raise_on_failure=False)  # a failed run still has its summary
@@ -335,6 +338,29 @@ def _run(args: argparse.Namespace) -> int:
         raise summary
     print_summary(summary)
     return 1 if summary["status"] == "failed" else 0
+
+
+def _load_pipeline(model: str | None) -> bool:
+    """Load the pipeline before the run starts, saying so: it takes seconds, and a bar
+    standing at 0 meanwhile looks like a hang. The run reuses it (cached per process)."""
+    from pipeline.loader import default_model_path
+    from pipeline.runner import get_pipeline
+
+    where = model or default_model_path()
+    print(f"loading the pipeline from {where} ...", file=sys.stderr, flush=True)
+    started = time.monotonic()
+    try:
+        nlp = get_pipeline(model)
+    except Exception as error:  # a broken or missing model: say so before any run starts
+        print(f"claims: cannot load the pipeline from {where}: {error}", file=sys.stderr)
+        return False
+    print(
+        f"pipeline {nlp.meta['claims_pipeline_version']} loaded in "
+        f"{time.monotonic() - started:.1f} s",
+        file=sys.stderr,
+        flush=True,
+    )
+    return True
 
 
 @contextlib.contextmanager
@@ -664,31 +690,40 @@ def print_summary(summary: dict) -> None:
     table = Table(title=f"Run {summary['run_id']}", show_header=False, title_justify="left")
     table.add_column(style="bold")
     table.add_column(justify="right")
+    known = summary.get("known_failed", 0)
+    failed = f"{summary['failed']:,}"
+    if known:
+        failed += f" ({known:,} known from earlier runs)"
     rows = [
         ("documents seen", f"{summary['seen']:,}"),
         ("processed", f"{summary['processed']:,}"),
         ("skipped (unchanged or duplicate)", f"{summary['skipped']:,}"),
-        ("failed", f"{summary['failed']:,}"),
+        ("failed", failed),
         ("sentences", f"{summary['sentences']:,}"),
+        ("claims written", f"{summary['claims']:,}"),
+        ("new claims", f"{summary['new_claims']:,}"),
         ("words", f"{summary['words']:,}"),
         ("time", f"{summary['seconds']:.1f} s"),
         ("words per second", f"{summary['words_per_second']:,.0f}"),
         ("pipeline", summary["pipeline_version"]),
-        ("tables", summary["out_dir"]),
-        ("report", summary["report"] or "not written (see the log)"),
     ]
     for label, value in rows:
         table.add_row(label, value)
     console = Console()
     console.print(table)
-    if summary["errors_by_type"]:
+    new_failures = summary["failed"] - known
+    if new_failures:
         kinds = ", ".join(f"{k}: {v}" for k, v in sorted(summary["errors_by_type"].items()))
-        console.print(
-            f"[yellow]{summary['failed']} failed[/] ({kinds}); "
-            f"details in {summary['out_dir']}/errors"
-        )
+        console.print(f"[yellow]{new_failures} new failures[/] (all failures by kind: {kinds})")
+    elif known:
+        console.print(f"{known} sources failed as in earlier runs (unchanged); no new failures")
     if summary["status"] == "failed":
         console.print("[red]Nothing could be processed.[/]")
+    # Paths on lines of their own, never wrapped or cut by a narrow terminal or a pipe.
+    print(f"tables: {summary['out_dir']}")
+    if summary["failed"]:
+        print(f"errors: {summary['out_dir']}/errors")
+    print(f"report: {summary['report'] or 'not written (see the log)'}")
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ from pipeline.runner import (
     RunOptions,
     RunSummary,
     estimate_sources,
-    failed_batch,
+    isolate_failed_batch,
     process_batch,
     run_corpus,
 )
@@ -99,7 +99,15 @@ def batches_in_flight(runner: TaskRunner, workers: int) -> int:
 
 
 def _map_with(runner: TaskRunner, window: int, batch_task=extract_batch):
-    """A `map_batches` that keeps at most `window` batches in flight on `runner`."""
+    """A `map_batches` that keeps at most `window` batches in flight on `runner`.
+
+    A batch that still fails after its retries is tried again one article at a time (each
+    once, as its own task), so only the articles that fail alone are lost to `errors`.
+    """
+    single_task = batch_task.with_options(retries=0)
+
+    def process_alone(job: BatchJob) -> BatchResult:
+        return runner.submit(single_task, parameters={"job": job}).result()
 
     def map_batches(jobs: Iterable[BatchJob]) -> Iterator[BatchResult]:
         in_flight: dict[PrefectFuture, BatchJob] = {}
@@ -110,7 +118,7 @@ def _map_with(runner: TaskRunner, window: int, batch_task=extract_batch):
             try:
                 return future.result()
             except Exception as error:  # the batch failed after its retries
-                return failed_batch(job, error)
+                return isolate_failed_batch(job, error, process_alone)
 
         for job in jobs:
             in_flight[runner.submit(batch_task, parameters={"job": job})] = job

@@ -39,23 +39,41 @@ _CLAIM_COLUMNS = (
     "negated",
     "certainty",
     "evidence",
+    "template",
 )
 _DOCUMENT_COLUMNS = ("doc_id", "date", "processed_at")
 
+# A sentence found verbatim (case and spacing aside) in several articles is one statement:
+# a site's boilerplate or a syndicated paragraph counts once in `n_articles` and
+# `n_sentences`, however many pages repeat it.
 _SUMMARY_SQL = f"""
-with c as (
+with keyed as (
     select c.claim_id, c.doc_id, c.source, c.sentence_id, c.sentence,
            c.substance_norm as substance, c.target_norm as target, c.effect_norm as effect,
            nullif(lower(trim(c.mechanism)), '') as mechanism,
-           c.hedged, c.negated, c.certainty, c.evidence,
+           c.hedged, c.negated, c.certainty, c.evidence, coalesce(c.template, false) as template,
+           lower(regexp_replace(trim(c.sentence), '\\s+', ' ', 'g')) as sentence_key,
            d.date as published, d.processed_at
     from claims c left join documents d on d.doc_id = c.doc_id
 ),
+repeated as (
+    select sentence_key from keyed group by sentence_key having count(distinct doc_id) > 1
+),
+c as (
+    select k.*, r.sentence_key is not null as repeated,
+           case when r.sentence_key is not null then 'repeated:' || k.sentence_key
+                else k.doc_id end as article_unit,
+           case when r.sentence_key is not null then 'repeated:' || k.sentence_key
+                else k.sentence_id end as sentence_unit
+    from keyed k left join repeated r on r.sentence_key = k.sentence_key
+),
 totals as (
     select substance, target, effect,
-           count(distinct doc_id)::integer as n_articles,
-           count(distinct sentence_id)::integer as n_sentences,
+           count(distinct article_unit)::integer as n_articles,
+           count(distinct sentence_unit)::integer as n_sentences,
            count(*)::integer as n_claims,
+           count(*) filter (where template)::integer as n_template,
+           count(*) filter (where repeated)::integer as n_repeated,
            count(*) filter (where hedged)::integer as n_hedged,
            count(*) filter (where negated)::integer as n_negated,
            count(*) filter (where certainty = 'asserted')::integer as n_asserted,
@@ -122,6 +140,10 @@ def summarise(
     `previous` is the summary the last run published: a claim it already held keeps its
     `first_seen` when that is earlier than what the current rows say.
     """
+    if isinstance(claims, pa.Table) and "template" not in claims.column_names:
+        claims = claims.append_column(
+            "template", pa.array([False] * claims.num_rows, pa.bool_())
+        )  # claims of tables written before schema version 6
     con = duckdb.connect()
     try:
         con.execute("set threads to 2")

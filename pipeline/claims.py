@@ -256,17 +256,33 @@ class Claim:
         return self.effect.condition if self.effect is not None else None
 
 
-@Language.factory("claims_extractor", default_config={"entities_key": "entities"})
-def make_extractor(nlp: Language, name: str, entities_key: str) -> ClaimExtractor:
-    return ClaimExtractor(name, entities_key=entities_key)
+@Language.factory(
+    "claims_extractor",
+    default_config={"entities_key": "entities", "claim_kinds": ["prose", "list_item", "template"]},
+)
+def make_extractor(
+    nlp: Language, name: str, entities_key: str, claim_kinds: list[str]
+) -> ClaimExtractor:
+    return ClaimExtractor(name, entities_key=entities_key, claim_kinds=claim_kinds)
 
 
 class ClaimExtractor:
-    """Pipeline component: `doc._.claims`, a list of `Claim` in sentence order."""
+    """Pipeline component: `doc._.claims`, a list of `Claim` in sentence order.
 
-    def __init__(self, name: str, *, entities_key: str) -> None:
+    Claims are read from the sentences whose `Span._.kind` (set by `claims_layout`) is one
+    of `claim_kinds`: never from headings, references, category lists or tables.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        entities_key: str,
+        claim_kinds: list[str] | tuple[str, ...] = ("prose", "list_item", "template"),
+    ) -> None:
         self.name = name
         self.entities_key = entities_key
+        self.claim_kinds = frozenset(claim_kinds)
 
     def __call__(self, doc: Doc) -> Doc:
         entities = list(doc.spans[self.entities_key]) if self.entities_key in doc.spans else []
@@ -280,7 +296,7 @@ class ClaimExtractor:
                 paragraph, recent = sentence._.paragraph, []
             in_sentence = [e for e in entities if sentence.start <= e.start < sentence.end]
             mentions = _mentions(sentence, in_sentence, recent)
-            if not sentence._.is_heading:
+            if sentence._.kind in self.claim_kinds:
                 slots = _slots(sentence, in_sentence, mentions)
                 claims.extend(_link(sentence, mentions, slots, hedges, negations))
             recent.extend(m for m in mentions if m.antecedent is None)

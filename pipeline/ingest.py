@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from pipeline.encodings import UndecodableText, decode
 from pipeline.html import parse_html
 
 FORMATS = {
@@ -38,6 +39,11 @@ _MD_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
 _MD_BLOCK_START = re.compile(r"^\s*([-*+]\s|\d+[.)]\s|>)")
 _MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _MD_EMPHASIS = re.compile(r"(\*\*|__|(?<!\w)[*_](?=\S)|(?<=\S)[*_](?!\w))")
+# Markdown signs beyond a heading: links and strong emphasis (numbered or bulleted lines
+# are common in plain text too, so they are no sign).
+_MD_SIGNS = re.compile(r"\[[^\]\n]+\]\(\S+\)|\*\*\S[^*\n]*\*\*|__\S[^_\n]*__")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_BOM = "\ufeff"
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,10 @@ class Document:
     record_id: str | None = None
     # Character ranges of heading lines known from markup; None means "detect from shape".
     heading_lines: list[tuple[int, int]] | None = None
+    encoding: str | None = None  # how the bytes were decoded (Python codec name)
+    author: str | None = None
+    # What was mended to read it, e.g. "title: 1 lone surrogate replaced by U+FFFD".
+    repairs: list[str] = field(default_factory=list)
     n_words: int = field(init=False)
 
     def __post_init__(self) -> None:
@@ -105,10 +115,28 @@ def count_words(text: str) -> int:
 
 
 def normalise_text(text: str) -> str:
-    """Unicode NFC, Unix line ends, no trailing spaces, at most one blank line in a row."""
+    """Unicode NFC, Unix line ends, no trailing spaces, at most one blank line in a row.
+
+    Byte-order marks (U+FEFF, invisible) are dropped wherever a concatenation left them.
+    """
     text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
+    text = text.replace(_BOM, "")
     text = "\n".join(line.rstrip() for line in text.split("\n"))
     return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def make_safe(value: str, what: str, repairs: list[str]) -> str:
+    """`value` with every lone surrogate replaced by U+FFFD, the repair noted in `repairs`.
+
+    A JSON escape such as `"\\ud83d"` (half an emoji, cut by a truncating scraper) decodes
+    to a lone surrogate, which no UTF-8 writer accepts: left in, it fails the Parquet write
+    of the whole batch. File names that are not UTF-8 arrive the same way (surrogateescape).
+    """
+    repaired, count = _SURROGATE.subn("\ufffd", value)
+    if count:
+        plural = "s" if count > 1 else ""
+        repairs.append(f"{what}: {count} lone surrogate{plural} replaced by U+FFFD")
+    return repaired
 
 
 def make_doc_id(normalised_text: str) -> str:
@@ -159,17 +187,20 @@ def read_file(
 ) -> Iterator[Document | IngestError]:
     """Documents from one file: one for text formats, one per line for JSON Lines."""
     fields = fields or JsonlFields()
-    source = path.resolve().as_posix()
+    path_repairs: list[str] = []
+    source = make_safe(path.resolve().as_posix(), "source", path_repairs)
     kind = FORMATS.get(path.suffix.lower(), "txt")
     try:
         if kind == "jsonl":
-            yield from _read_jsonl(path, source, fields, max_chars)
+            yield from _read_jsonl(path, source, fields, max_chars, path_repairs)
             return
         size = path.stat().st_size
         if size > max_chars * _BYTES_PER_CHAR:
             raise BadInput("TooLarge", _too_large(size, max_chars))
-        raw = path.read_bytes()
-        yield _build_document(_decode(raw), source, kind, max_chars)
+        text, encoding = _decode(path.read_bytes(), html=kind == "html")
+        document = _build_document(text, source, kind, max_chars, list(path_repairs))
+        document.encoding = encoding
+        yield document
     except BadInput as error:
         yield IngestError(source, error.error_type, str(error))
     except FileNotFoundError:
@@ -181,7 +212,7 @@ def read_file(
 
 
 def _read_jsonl(
-    path: Path, source: str, fields: JsonlFields, max_chars: int
+    path: Path, source: str, fields: JsonlFields, max_chars: int, path_repairs: list[str]
 ) -> Iterator[Document | IngestError]:
     seen: set[str] = set()
     with path.open("rb") as handle:
@@ -192,16 +223,17 @@ def _read_jsonl(
             try:
                 if len(raw) > max_chars * _BYTES_PER_CHAR:
                     raise BadInput("TooLarge", _too_large(len(raw), max_chars))
+                line, encoding = _decode(raw)
                 try:
-                    record = json.loads(_decode(raw))
+                    record = json.loads(line)
                 except json.JSONDecodeError as error:
                     raise BadInput(
                         "MalformedJSON", f"malformed JSON on line {line_number}: {error.msg}"
                     ) from None
                 if not isinstance(record, dict):
                     raise BadInput("MalformedJSON", f"line {line_number} is not a JSON object")
-                record_id = _first(record, fields.id)
-                record_id = str(record_id) if record_id not in (None, "") else None
+                repairs = list(path_repairs)
+                record_id = _string(_first(record, fields.id), "id", repairs)
                 if record_id is not None:
                     record_source = f"{source}#{record_id}"
                 if record_source in seen:
@@ -216,12 +248,20 @@ def _read_jsonl(
                         f"line {line_number} has no text field (looked for "
                         f"{', '.join(fields.text)})",
                     )
-                kind = fields.format if fields.format != "auto" else _guess_format(text)
-                document = _build_document(text, record_source, kind, max_chars)
+                text = make_safe(text, "text", repairs).lstrip(_BOM)
+                kind = fields.format if fields.format != "auto" else guess_format(text)
+                document = _build_document(text, record_source, kind, max_chars, repairs)
                 document.record_id = record_id or f"line-{line_number}"
-                document.title = document.title or _string(_first(record, fields.title))
-                document.url = document.url or _string(_first(record, fields.url))
-                document.date = document.date or parse_date(_first(record, fields.date))
+                document.encoding = encoding
+                title = _string(_first(record, fields.title), "title", repairs)
+                url = _string(_first(record, fields.url), "url", repairs)
+                document.title = document.title or title
+                document.url = document.url or url
+                date_value = _first(record, fields.date)
+                date = parse_date(date_value)
+                if date is None and date_value not in (None, ""):
+                    repairs.append("date: not a date we can read, left empty")
+                document.date = date or document.date
                 yield document
             except BadInput as error:
                 yield IngestError(record_source, error.error_type, str(error))
@@ -233,13 +273,16 @@ def _read_jsonl(
                 )
 
 
-def _build_document(raw_text: str, source: str, kind: str, max_chars: int) -> Document:
-    title = url = date = None
+def _build_document(
+    raw_text: str, source: str, kind: str, max_chars: int, repairs: list[str]
+) -> Document:
+    title = url = date = author = None
     heading_lines = None
     if kind == "html":
         article = parse_html(raw_text)
         text, heading_lines = _join_lines(article.lines)
         title, url, date = article.title, article.url, parse_date(article.date)
+        author = article.author
     elif kind == "md":
         text, heading_lines = _join_lines(_markdown_lines(raw_text))
         title = next((text[s:e] for s, e in heading_lines), None)
@@ -247,12 +290,6 @@ def _build_document(raw_text: str, source: str, kind: str, max_chars: int) -> Do
         text = normalise_text(raw_text)
     if not text.strip():
         raise BadInput("Empty", "empty document: no text to process")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as error:  # a lone surrogate, e.g. a JSON "\ud83d" escape
-        raise BadInput(
-            "InvalidUnicode", f"invalid Unicode at character {error.start} (lone surrogate)"
-        ) from None
     if len(text) > max_chars:
         raise BadInput("TooLarge", _too_large(len(text), max_chars, unit="characters"))
     return Document(
@@ -260,10 +297,12 @@ def _build_document(raw_text: str, source: str, kind: str, max_chars: int) -> Do
         source=source,
         format=kind,
         text=text,
-        title=title,
-        url=url,
+        title=make_safe(title, "title", repairs) if title else None,
+        url=make_safe(url, "url", repairs) if url else None,
         date=date,
         heading_lines=heading_lines,
+        author=make_safe(author, "author", repairs) if author else None,
+        repairs=repairs,
     )
 
 
@@ -319,23 +358,30 @@ def _join_lines(lines: list[tuple[str, bool]]) -> tuple[str, list[tuple[int, int
     return "\n\n".join(parts), headings
 
 
-def _decode(raw: bytes) -> str:
-    if b"\x00" in raw[:8192]:
+def _decode(raw: bytes, html: bool = False) -> tuple[str, str]:
+    """Text and the encoding it was read with (see `pipeline.encodings`)."""
+    if b"\x00" in raw[:8192] and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise BadInput("Binary", "binary file (contains NUL bytes), not text")
     try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise BadInput(
-            "NotUTF8",
-            f"not valid UTF-8: byte 0x{raw[error.start]:02x} at position {error.start}",
-        ) from None
+        decoded = decode(raw, html=html)
+    except UndecodableText as error:
+        raise BadInput("NotUTF8", str(error)) from None
+    return decoded.text, decoded.encoding
 
 
-def _guess_format(text: str) -> str:
+def guess_format(text: str) -> str:
+    """html, md or txt for a text field whose format the record does not say.
+
+    Markdown needs a heading line, or at least two links or strong emphases written the
+    Markdown way, so prose with one asterisk is not read as Markdown.
+    """
     head = text[:2000].lstrip().lower()
     if head.startswith(("<!doctype html", "<html")) or "<p>" in head:
         return "html"
-    if re.search(r"^#{1,6} \S", text[:5000], flags=re.MULTILINE):
+    sample = text[:5000]
+    if re.search(r"^#{1,6} \S", sample, flags=re.MULTILINE):
+        return "md"
+    if len(_MD_SIGNS.findall(sample)) >= 2:
         return "md"
     return "txt"
 
@@ -347,10 +393,13 @@ def _first(record: dict, keys: tuple[str, ...]) -> object:
     return None
 
 
-def _string(value: object) -> str | None:
+def _string(value: object, what: str, repairs: list[str]) -> str | None:
+    """A record's metadata value as safe text; None when missing or blank."""
     if value is None:
         return None
-    text = str(value).strip()
+    if isinstance(value, dict | list):
+        value = json.dumps(value, ensure_ascii=False)
+    text = make_safe(str(value), what, repairs).strip()
     return text or None
 
 

@@ -9,12 +9,23 @@ and paragraph spans in `doc.spans`.
 Headings come from the markup when the source had any (Markdown `#`, HTML `<h1>`..`<h6>`),
 passed in `doc.user_data["claims.heading_lines"]` as character ranges; otherwise from the
 line shape: a short line with no final punctuation.
+
+Not every line is prose. Each paragraph span is labelled with its kind, and every sentence
+has `Span._.kind`: prose, heading, list_item, reference (citations, footnotes), navigation
+("See also", link lists), category (ATC codes, "Agents that ..." lists, identifier lines),
+table, or template (a sentence a site repeats across its pages with other names filled
+in, e.g. DrugBank's interaction lines). The claim extractor reads claims from prose, list
+items and templates only (templates flagged). The patterns are the component's data
+(`line_kinds.json`, saved with the pipeline by `to_disk`), not code.
 """
 
 from __future__ import annotations
 
 import bisect
+import json
 import re
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span
@@ -22,6 +33,11 @@ from spacy.tokens import Doc, Span
 HEADINGS = "headings"
 PARAGRAPHS = "paragraphs"
 HEADING_HINTS_KEY = "claims.heading_lines"
+PATTERNS_FILE = "line_kinds.json"
+DEFAULT_PATTERNS = Path(__file__).resolve().parent / "data" / PATTERNS_FILE
+PROSE, HEADING, LIST_ITEM, TEMPLATE = "prose", "heading", "list_item", "template"
+# Kinds recognised by pattern, line by line, in this order.
+_LINE_KINDS = ("reference", "category", "table")
 
 _FINAL_PUNCT = ".!?;:,\"'”’)…"
 _BULLET_MARKS = {"-", "*", "•", "▪", "●", "–", "—"}
@@ -37,6 +53,63 @@ def looks_like_heading(line: str, max_words: int = 12, max_chars: int = 120) -> 
         return False
     first = stripped[0]
     return (first.isalpha() and first.isupper()) or first.isdigit()
+
+
+@dataclass
+class KindPatterns:
+    """What makes a line or sentence non-prose: regexes per kind, and section headings
+    whose lines all take a kind ("References" -> reference)."""
+
+    patterns: dict[str, list[str]] = field(default_factory=dict)
+    sections: dict[str, list[str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._compiled = {
+            kind: re.compile("|".join(_scoped(p) for p in regexes))
+            for kind, regexes in self.patterns.items()
+            if regexes
+        }
+        self._sections = {
+            _heading_key(heading): kind
+            for kind, headings in self.sections.items()
+            for heading in headings
+        }
+
+    @classmethod
+    def from_json(cls, path: Path) -> KindPatterns:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        patterns = {kind: data.get(kind, []) for kind in (*_LINE_KINDS, TEMPLATE)}
+        return cls(patterns=patterns, sections=data.get("sections", {}))
+
+    def to_json(self, path: Path) -> None:
+        data = {"sections": self.sections, **self.patterns}
+        Path(path).write_text(json.dumps(data, indent=1, ensure_ascii=False), encoding="utf-8")
+
+    def line_kind(self, line: str) -> str | None:
+        """reference, category or table when a pattern of that kind matches the line."""
+        for kind in _LINE_KINDS:
+            pattern = self._compiled.get(kind)
+            if pattern is not None and pattern.search(line):
+                return kind
+        return None
+
+    def section_kind(self, heading: str) -> str | None:
+        return self._sections.get(_heading_key(heading))
+
+    def is_template(self, sentence: str) -> bool:
+        pattern = self._compiled.get(TEMPLATE)
+        return pattern is not None and pattern.search(sentence) is not None
+
+
+def _scoped(pattern: str) -> str:
+    """One alternative of a kind's regex; a leading `(?i)` applies to it alone."""
+    if pattern.startswith("(?i)"):
+        return f"(?i:{pattern[4:]})"
+    return f"(?:{pattern})"
+
+
+def _heading_key(heading: str) -> str:
+    return re.sub(r"[^a-z0-9]+", " ", heading.lower()).strip()
 
 
 def _line_ranges(text: str) -> list[tuple[int, int]]:
@@ -91,16 +164,46 @@ def _is_heading(span: Span) -> bool:
     return position >= 0 and span.start < _bounds(span.doc, HEADINGS)[1][position]
 
 
+def _kind_of(span: Span) -> str:
+    """The kind of text the span (a sentence) is: its line's kind, or template."""
+    if _is_heading(span):
+        return HEADING
+    position = _index_of(span, PARAGRAPHS)
+    kind = span.doc.spans[PARAGRAPHS][position].label_ if position >= 0 else PROSE
+    kind = kind or PROSE
+    patterns = _PATTERNS.get(span.doc.user_data.get(_PATTERNS_KEY))
+    if kind in (PROSE, LIST_ITEM) and patterns is not None and patterns.is_template(span.text):
+        return TEMPLATE
+    return kind
+
+
+_PATTERNS_KEY = "claims.kind_patterns"
+# The patterns of each layout component in this process, by a key a Doc can carry in its
+# user_data (plain values only, so Docs still serialise).
+_PATTERNS: dict[int, KindPatterns] = {}
+
+
 class Layout:
-    """Marks line-initial sentence starts, headings and paragraphs."""
+    """Marks line-initial sentence starts, headings, paragraphs and their kinds."""
+
+    @property
+    def patterns(self) -> KindPatterns:
+        return self._patterns
+
+    @patterns.setter
+    def patterns(self, patterns: KindPatterns) -> None:
+        self._patterns = patterns
+        _PATTERNS[id(patterns)] = patterns
 
     def __init__(self, max_heading_words: int, max_heading_chars: int):
         self.max_heading_words = max_heading_words
         self.max_heading_chars = max_heading_chars
+        self.patterns = KindPatterns.from_json(DEFAULT_PATTERNS)
         for name, getter in (
             ("section", _section_of),
             ("paragraph", _paragraph_of),
             ("is_heading", _is_heading),
+            ("kind", _kind_of),
         ):
             if not Span.has_extension(name):
                 Span.set_extension(name, getter=getter)
@@ -110,6 +213,7 @@ class Layout:
         hinted = {tuple(r) for r in hints} if hints is not None else None
         paragraphs: list[Span] = []
         headings: list[Span] = []
+        section_kind: str | None = None
         for start, end in _line_ranges(doc.text):
             span = doc.char_span(start, end, alignment_mode="expand")
             if span is None or len(span) == 0:
@@ -119,13 +223,20 @@ class Layout:
             # The line break after a line belongs to that line, never starts a sentence.
             if span.end < len(doc) and doc[span.end].is_space:
                 doc[span.end].is_sent_start = False
-            paragraphs.append(span)
             if hinted is not None:
                 is_heading = (start, end) in hinted
             else:
                 is_heading = looks_like_heading(
                     span.text, self.max_heading_words, self.max_heading_chars
                 )
+            if is_heading:
+                section_kind = self.patterns.section_kind(span.text)
+                kind = HEADING
+            else:
+                kind = self.patterns.line_kind(span.text) or section_kind
+                if kind is None:
+                    kind = LIST_ITEM if _BULLET.match(span.text) else PROSE
+            paragraphs.append(Span(doc, span.start, span.end, label=kind))
             if is_heading:
                 headings.append(span)
                 # A heading is one unit: no sentence starts inside it.
@@ -137,9 +248,26 @@ class Layout:
                 span[1].is_sent_start = True
         doc.spans[PARAGRAPHS] = paragraphs
         doc.spans[HEADINGS] = headings
+        doc.user_data[_PATTERNS_KEY] = id(self.patterns)
         for group in (PARAGRAPHS, HEADINGS):
             doc.user_data.pop(f"claims.{group}.bounds", None)
         return doc
+
+    def initialize(self, get_examples=None, *, nlp=None, patterns_path=None) -> None:
+        """Read the kind patterns from `patterns_path` (`[initialize.components]`)."""
+        if patterns_path is not None:
+            self.patterns = KindPatterns.from_json(Path(patterns_path))
+
+    def to_disk(self, path, *, exclude=()) -> None:
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        self.patterns.to_json(path / PATTERNS_FILE)
+
+    def from_disk(self, path, *, exclude=()) -> Layout:
+        patterns = Path(path) / PATTERNS_FILE
+        if patterns.exists():  # pipelines saved before kinds existed keep the defaults
+            self.patterns = KindPatterns.from_json(patterns)
+        return self
 
 
 @Language.factory(

@@ -8,12 +8,19 @@ flows and tests all get the same pipeline with no other step.
 
 from __future__ import annotations
 
+import ast
+import functools
 import hashlib
+import importlib.metadata
 import os
+import sys
+import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 import spacy
 from spacy.language import Language
+from spacy.util import registry
 
 # Importing registers our factories and tokenizer when the package is not installed
 # (installed, spaCy also finds them through entry points).
@@ -23,18 +30,9 @@ from pipeline.version import __version__
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 BASE_CONFIG = PACKAGE_DIR / "base.cfg"
-# Code whose behaviour lands in the tables: part of the pipeline version.
-RULE_MODULES = (
-    "tokenizer.py",
-    "layout.py",
-    "abbreviations.py",
-    "lexicon.py",
-    "entities.py",
-    "hedging.py",
-    "evidence.py",
-    "claims.py",
-    "records.py",
-)
+# Modules that shape the rows besides the pipeline's own components: how an article is
+# read (ingest, and through it HTML extraction and decoding) and how a Doc becomes rows.
+ROW_MODULES = ("pipeline.ingest", "pipeline.records")
 SHIPPED_MODEL = PROJECT_DIR / "models" / "claims_web_sm"
 MODEL_ENV = "CLAIMS_MODEL"
 
@@ -63,19 +61,149 @@ def load(path: str | Path | None = None) -> Language:
         raise FileNotFoundError(
             f"No spaCy pipeline at {target}: expected a model directory or a config.cfg"
         )
-    nlp.meta["claims_pipeline_version"] = pipeline_version(nlp)
+    nlp.meta["claims_pipeline_version"] = pipeline_version(nlp, target)
     return nlp
 
 
-def pipeline_version(nlp: Language) -> str:
-    """A version string that changes when the code, the model or its config changes.
+def pipeline_version(nlp: Language, source: Path | None = None) -> str:
+    """A version string that changes whenever what decides the output changes.
 
-    Stored with every output row, it is what makes a run re-process documents handled
-    by an older pipeline.
+    Derived, not kept by hand: the pipeline's config; every file of its saved data (the
+    model folder it was loaded from, or what `nlp.to_disk` writes for a pipeline built from
+    a config: weights, word lists, patterns); the source of every module of this package
+    that its components, its registered functions and the row writers import, followed
+    through their imports; and the versions of the libraries those modules import.
+    Stored with every output row, it is what makes a run re-process documents handled by
+    an older pipeline.
     """
     fingerprint = hashlib.sha256(nlp.config.to_str().encode())
-    for module in RULE_MODULES:  # rule changes change the output as much as new weights
-        fingerprint.update((PACKAGE_DIR / module).read_bytes())
-    fingerprint.update(str(nlp.meta.get("version", "")).encode())
-    fingerprint.update(str(nlp.meta.get("claims_model_checksum", "")).encode())
+    fingerprint.update(data_fingerprint(nlp, source).encode())
+    roots = [*component_modules(nlp), *ROW_MODULES]
+    fingerprint.update(code_fingerprint(roots).encode())
     return f"{__version__}+{nlp.meta.get('name', 'pipeline')}.{fingerprint.hexdigest()[:10]}"
+
+
+def data_fingerprint(nlp: Language, source: Path | None = None) -> str:
+    """SHA-256 over the files of the pipeline's saved data (names and bytes)."""
+    if source is not None and source.is_dir():
+        return _files_fingerprint(source)
+    with tempfile.TemporaryDirectory() as folder:
+        nlp.to_disk(folder)
+        return _files_fingerprint(Path(folder))
+
+
+def _files_fingerprint(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        relative = path.relative_to(folder).as_posix()
+        if relative in ("meta.json", "config.cfg"):
+            continue  # meta holds figures and timestamps; the config is hashed on its own
+        digest.update(relative.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def component_modules(nlp: Language) -> list[str]:
+    """Modules defining the pipeline's components and the registered functions its config
+    names (`@tokenizers`, `@misc`...)."""
+    modules = {type(component).__module__ for _, component in nlp.components}
+    for registry_name, function_name in _registered_refs(nlp.config):
+        try:
+            function = registry.get(registry_name, function_name)
+        except Exception:  # a name registered outside Python (entry point not loaded)
+            continue
+        modules.add(function.__module__)
+    return sorted(modules)
+
+
+def _registered_refs(config: object) -> Iterable[tuple[str, str]]:
+    if isinstance(config, dict):
+        for key, value in config.items():
+            if isinstance(key, str) and key.startswith("@") and isinstance(value, str):
+                yield key[1:], value
+            else:
+                yield from _registered_refs(value)
+
+
+def code_fingerprint(roots: Iterable[str], package: str = "pipeline") -> str:
+    """SHA-256 over the source of `package`'s modules reachable from `roots` by imports,
+    plus the installed versions of the outside libraries they import."""
+    digest = hashlib.sha256()
+    modules, libraries = _import_closure(roots, package)
+    for name in sorted(modules):
+        digest.update(name.encode() + b"\0" + modules[name] + b"\0")
+    for library in sorted(libraries):
+        digest.update(f"{library}=={_library_version(library)}".encode() + b"\0")
+    return digest.hexdigest()
+
+
+def _import_closure(roots: Iterable[str], package: str) -> tuple[dict[str, bytes], set[str]]:
+    """Source bytes of every `package` module reachable from `roots`, and the top-level
+    names of the other libraries they import (standard library left out)."""
+    base = _package_dir(package)
+    sources: dict[str, bytes] = {}
+    libraries: set[str] = set()
+    pending = [root for root in roots if root == package or root.startswith(package + ".")]
+    libraries.update(r.split(".")[0] for r in roots if r.split(".")[0] != package)
+    while pending:
+        name = pending.pop()
+        if name in sources:
+            continue
+        path = _module_path(base, package, name)
+        if path is None:
+            continue
+        source = path.read_bytes()
+        sources[name] = source
+        for imported in _imports(source, name, path.name == "__init__.py"):
+            top = imported.split(".")[0]
+            if top == package:
+                pending.append(imported)
+            elif top not in sys.stdlib_module_names and top != "__future__":
+                libraries.add(top)
+    return sources, libraries
+
+
+def _package_dir(package: str) -> Path:
+    return PACKAGE_DIR if package == "pipeline" else Path(sys.modules[package].__file__).parent
+
+
+def _module_path(base: Path, package: str, name: str) -> Path | None:
+    parts = name.split(".")[1:]
+    candidate = base.joinpath(*parts)
+    if candidate.with_suffix(".py").is_file():
+        return candidate.with_suffix(".py")
+    if (candidate / "__init__.py").is_file():
+        return candidate / "__init__.py"
+    return None
+
+
+def _imports(source: bytes, module: str, is_package: bool) -> Iterable[str]:
+    """Absolute names a module imports; `from a import b` also yields `a.b` (b may be a
+    submodule; a name that is not one is skipped by the caller)."""
+    own_package = module if is_package else module.rpartition(".")[0]
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                anchor = own_package.split(".")
+                anchor = anchor[: len(anchor) - node.level + 1]
+                base = ".".join([*anchor, node.module] if node.module else anchor)
+            else:
+                base = node.module or ""
+            yield base
+            yield from (f"{base}.{alias.name}" for alias in node.names)
+
+
+@functools.cache
+def _distributions() -> dict[str, list[str]]:
+    return importlib.metadata.packages_distributions()
+
+
+def _library_version(top_level: str) -> str:
+    distributions = _distributions().get(top_level, [])
+    for distribution in distributions:
+        try:
+            return importlib.metadata.version(distribution)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return "unknown"

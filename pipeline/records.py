@@ -29,6 +29,7 @@ def sentence_rows(doc: Doc, doc_id: str) -> list[dict]:
                 "paragraph": sent._.paragraph if sent._.paragraph is not None else 0,
                 "section": sent._.section,
                 "is_heading": bool(sent._.is_heading),
+                "kind": sent._.kind,
                 "text": stripped,
                 "start_char": start,
                 "end_char": start + len(stripped),
@@ -72,8 +73,10 @@ def document_row(
         "doc_id": document.doc_id,
         "source": document.source,
         "format": document.format,
+        "encoding": document.encoding,
         "record_id": document.record_id,
         "title": document.title,
+        "author": document.author,
         "url": document.url,
         "date": document.date,
         "text": document.text,
@@ -83,6 +86,7 @@ def document_row(
         "pipeline_version": pipeline_version,
         "run_id": run_id,
         "processed_at": processed_at,
+        "repairs": list(document.repairs),
     }
 
 
@@ -188,6 +192,7 @@ def claim_rows(
                 "evidence": list(claim.evidence),
                 "attribution": claim.attribution.text if claim.attribution is not None else None,
                 "rule": claim.rule,
+                "template": sentence["kind"] == "template",
                 "pipeline_version": pipeline_version,
             }
         )

@@ -36,6 +36,7 @@ from pipeline.ingest import (
     JsonlFields,
     iter_documents,
     list_files,
+    make_safe,
 )
 from pipeline.layout import HEADING_HINTS_KEY
 from pipeline.loader import default_model_path, load
@@ -112,6 +113,8 @@ class RunSummary:
     words: int = 0
     seconds: float = 0.0
     errors_by_type: dict[str, int] = field(default_factory=dict)
+    # Of `failed`, sources that failed the same way in an earlier run (unchanged since).
+    known_failed: int = 0
     claims: int = 0  # claim rows written by this run
     new_claims: int = 0  # of those, claim ids the tables did not hold before the run
     new_claims_by_substance: dict[str, int] = field(default_factory=dict)
@@ -202,35 +205,106 @@ def process_batch(job: BatchJob) -> BatchResult:
                 outcomes.append(nlp(_spacy_doc(nlp, document)))
             except Exception as error:
                 outcomes.append(error)
-    rows: dict[str, list[dict]] = {name: [] for name in DOCUMENT_TABLES}
-    errors: list[IngestError] = []
-    result = BatchResult(tables={}, errors=errors, processed_sources=[])
+    result = BatchResult(tables={}, errors=[], processed_sources=[])
+    built: list[tuple[Document, dict[str, list[dict]]]] = []
     for document, outcome in zip(job.documents, outcomes, strict=True):
         if isinstance(outcome, Exception):
-            errors.append(_nlp_error(document, outcome))
+            result.errors.append(_nlp_error(document, outcome))
             continue
-        sentences = sentence_rows(outcome, document.doc_id)
-        rows["sentences"].extend(sentences)
-        rows["abbreviations"].extend(abbreviation_rows(outcome, document.doc_id))
-        rows["entities"].extend(entity_rows(outcome, document.doc_id, sentences))
-        rows["claims"].extend(
-            claim_rows(outcome, document.doc_id, document.source, sentences, version)
-        )
-        rows["hedges"].extend(hedge_rows(outcome, document.doc_id, sentences))
-        rows["documents"].append(
+        try:
+            built.append((document, _document_rows(document, outcome, job.run_id, version, now)))
+        except Exception as error:  # one article's odd rows must not cost the batch
+            result.errors.append(_nlp_error(document, error))
+    try:
+        result.tables = _to_tables([rows for _, rows in built])
+    except Exception:
+        # Some article's rows do not fit the schema: find it by converting one at a time.
+        log.warning("rows of a batch do not convert; converting its articles one by one")
+        kept = []
+        for document, rows in built:
+            try:
+                _to_tables([rows])
+                kept.append((document, rows))
+            except Exception as error:
+                result.errors.append(_nlp_error(document, error))
+        built = kept
+        result.tables = _to_tables([rows for _, rows in built])
+    for document, rows in built:
+        result.processed_sources.append(document.source)
+        result.n_sentences += len(rows["sentences"])
+        result.n_words += document.n_words
+    return result
+
+
+def _document_rows(
+    document: Document, doc, run_id: str, version: str, now: datetime
+) -> dict[str, list[dict]]:
+    """Every table's rows for one processed article."""
+    sentences = sentence_rows(doc, document.doc_id)
+    return {
+        "documents": [
             document_row(
                 document,
                 len(sentences),
                 pipeline_version=version,
-                run_id=job.run_id,
+                run_id=run_id,
                 processed_at=now,
             )
+        ],
+        "sentences": sentences,
+        "abbreviations": abbreviation_rows(doc, document.doc_id),
+        "entities": entity_rows(doc, document.doc_id, sentences),
+        "claims": claim_rows(doc, document.doc_id, document.source, sentences, version),
+        "hedges": hedge_rows(doc, document.doc_id, sentences),
+    }
+
+
+def _to_tables(per_document: list[dict[str, list[dict]]]) -> dict[str, pa.Table]:
+    return {
+        name: to_table(name, [row for rows in per_document for row in rows[name]])
+        for name in DOCUMENT_TABLES
+    }
+
+
+def isolate_failed_batch(
+    job: BatchJob, error: BaseException, process: Callable[[BatchJob], BatchResult]
+) -> BatchResult:
+    """A batch that failed as a whole, tried again one article at a time.
+
+    Whatever broke the batch (a worker that died, an article that crashes the pipeline,
+    rows no writer accepts) then costs only the articles that break on their own; each of
+    those becomes an `errors` row with the reason it failed alone.
+    """
+    if len(job.documents) <= 1:
+        return failed_batch(job, error)
+    log.warning(
+        "batch of %d articles failed (%s); trying them one by one", len(job.documents), error
+    )
+    results = []
+    for document in job.documents:
+        single = BatchJob(
+            documents=[document],
+            run_id=job.run_id,
+            model=job.model,
+            pipeline_version=job.pipeline_version,
         )
-        result.processed_sources.append(document.source)
-        result.n_sentences += len(sentences)
-        result.n_words += document.n_words
-    result.tables = {name: to_table(name, table_rows) for name, table_rows in rows.items()}
-    return result
+        try:
+            results.append(process(single))
+        except Exception as single_error:
+            results.append(failed_batch(single, single_error))
+    return merge_results(results)
+
+
+def merge_results(results: list[BatchResult]) -> BatchResult:
+    """One result holding the rows, errors and counts of several."""
+    tables = _tables_of(results)
+    return BatchResult(
+        tables={name: pa.concat_tables(parts) for name, parts in tables.items()},
+        errors=[error for result in results for error in result.errors],
+        processed_sources=[source for result in results for source in result.processed_sources],
+        n_sentences=sum(result.n_sentences for result in results),
+        n_words=sum(result.n_words for result in results),
+    )
 
 
 def failed_batch(job: BatchJob, error: BaseException) -> BatchResult:
@@ -248,7 +322,7 @@ def run_sequentially(jobs: Iterable[BatchJob]) -> Iterator[BatchResult]:
         try:
             yield process_batch(job)
         except Exception as error:  # e.g. the pipeline cannot load
-            yield failed_batch(job, error)
+            yield isolate_failed_batch(job, error, process_batch)
 
 
 def new_run_id() -> str:
@@ -367,6 +441,14 @@ class _Plan:
         self.planned: set[str] = set()  # doc_ids sent for processing in this run
         self.seen_files: set[str] = set()
         self.errors: list[IngestError] = []
+        stored = store.read("errors", columns=["source", "error_type"])
+        self.known_errors = set(
+            zip(
+                stored.column("source").to_pylist(),
+                stored.column("error_type").to_pylist(),
+                strict=True,
+            )
+        )
 
     def _claims_of(self, doc_ids: set[str]) -> set[str]:
         """Claim ids already in the tables for these articles.
@@ -474,18 +556,22 @@ class _Plan:
         return _processed_ids(results) & self.versions.keys()
 
     def _error_row(self, error: IngestError) -> dict:
+        """An `errors` row; every string made writable, so recording a failure never fails."""
+        doc_id = getattr(error, "doc_id", None)
         return {
-            "source": error.source,
-            "doc_id": getattr(error, "doc_id", None),
-            "stage": error.stage,
-            "error_type": error.error_type,
-            "message": error.message,
+            "source": _writable(error.source),
+            "doc_id": _writable(doc_id) if doc_id is not None else None,
+            "stage": _writable(error.stage),
+            "error_type": _writable(error.error_type),
+            "message": _writable(error.message),
             "run_id": self.summary.run_id,
             "occurred_at": datetime.now(UTC),
         }
 
     def _count_failure(self, error: IngestError) -> None:
         self.summary.failed += 1
+        if (error.source, error.error_type) in self.known_errors:
+            self.summary.known_failed += 1
         if len(self.summary.failure_examples) < MAX_FAILURE_EXAMPLES:
             self.summary.failure_examples.append((error.source, error.error_type, error.message))
         counts = self.summary.errors_by_type
@@ -494,6 +580,11 @@ class _Plan:
     def _report(self) -> None:
         if self.progress is not None:
             self.progress(self.summary)
+
+
+def _writable(value: object) -> str:
+    """`value` as text any UTF-8 writer accepts (lone surrogates replaced)."""
+    return make_safe(str(value), "error", [])
 
 
 def _file_of(source: str) -> str:

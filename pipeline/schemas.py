@@ -12,7 +12,7 @@ import sys
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "5"
+SCHEMA_VERSION = "6"
 
 
 def _field(name: str, type_: pa.DataType, description: str, nullable: bool = False) -> pa.Field:
@@ -54,6 +54,14 @@ DOCUMENTS = _schema(
         "Input format the text was read as: txt, md, html or jsonl "
         "(jsonl records are read as txt, md or html; see `source`).",
     ),
+    _field(
+        "encoding",
+        pa.string(),
+        "How the bytes were decoded: utf-8, windows-1252, iso-8859-2... (a byte-order mark, "
+        "then the page's declared charset, then UTF-8, then detection). Null for rows "
+        "written before schema version 6.",
+        True,
+    ),
     _field("record_id", pa.string(), "Record id inside a JSON Lines file, else null.", True),
     _field(
         "title",
@@ -62,6 +70,7 @@ DOCUMENTS = _schema(
         "heading; null when the source has none.",
         True,
     ),
+    _field("author", pa.string(), "Author from the HTML page's metadata, else null.", True),
     _field("url", pa.string(), "URL from the record or the page's canonical link.", True),
     _field("date", _TIMESTAMP, "Publication date (UTC) when the source gives one.", True),
     _field("text", pa.string(), "Normalised article text (NFC, Unix line ends, trimmed lines)."),
@@ -75,6 +84,12 @@ DOCUMENTS = _schema(
     ),
     _field("run_id", pa.string(), "The run that processed it (see `runs`)."),
     _field("processed_at", _TIMESTAMP, "When it was processed (UTC)."),
+    _field(
+        "repairs",
+        pa.list_(pa.string()),
+        "What was mended to read the article, e.g. `title: 1 lone surrogate replaced by "
+        "U+FFFD` or `date: not a date we can read, left empty`; empty when nothing was.",
+    ),
 )
 
 SENTENCES = _schema(
@@ -92,6 +107,15 @@ SENTENCES = _schema(
         True,
     ),
     _field("is_heading", pa.bool_(), "True when the sentence is a heading line."),
+    _field(
+        "kind",
+        pa.string(),
+        "What kind of text it is: prose, heading, list_item, reference (citation, "
+        "footnote), navigation (see-also and link lists), category (ATC codes, 'Agents "
+        "that ...' lists, identifier lines), table, or template (a sentence a site repeats "
+        "across its pages with other names filled in). Claims come from prose, list items "
+        "and templates only.",
+    ),
     _field("text", pa.string(), "Sentence text, without surrounding whitespace."),
     _field("start_char", pa.int32(), "Offset of the first character in `documents.text`."),
     _field("end_char", pa.int32(), "Offset just past the last character in `documents.text`."),
@@ -250,6 +274,13 @@ CLAIMS = _schema(
         "The extraction rule: svo, passive, nominal, object, by_means or treatment_for, with "
         "+coord, +chain, +ref when coordination, a clause chain or a reference was followed.",
     ),
+    _field(
+        "template",
+        pa.bool_(),
+        "True when the sentence is a site template (`sentences.kind` template), e.g. "
+        "DrugBank's 'The risk or severity of adverse effects can be increased when ...'. "
+        "Kept (a drug-interaction risk is a claim) but flagged.",
+    ),
     _field("pipeline_version", pa.string(), "Version of the pipeline that extracted it."),
 )
 
@@ -319,13 +350,32 @@ CLAIM_SUMMARY = _schema(
         "Normalised effect (`claims.effect_norm`); null for claims that name none.",
         True,
     ),
-    _field("n_articles", pa.int32(), "Articles with at least one sentence stating it."),
-    _field("n_sentences", pa.int32(), "Sentences stating it."),
+    _field(
+        "n_articles",
+        pa.int32(),
+        "Articles with at least one sentence stating it; a sentence found verbatim in "
+        "several articles (a site's boilerplate, a syndicated paragraph) counts as one.",
+    ),
+    _field(
+        "n_sentences",
+        pa.int32(),
+        "Sentences stating it, a sentence found verbatim in several articles counting once.",
+    ),
     _field(
         "n_claims",
         pa.int32(),
         "Rows of `claims` it groups (a sentence stating it twice counts twice); the "
         "denominator of the shares below.",
+    ),
+    _field(
+        "n_template",
+        pa.int32(),
+        "Of those, rows from site-template sentences (`claims.template`).",
+    ),
+    _field(
+        "n_repeated",
+        pa.int32(),
+        "Of those, rows whose sentence is found verbatim in more than one article.",
     ),
     _field("n_hedged", pa.int32(), "Of those, rows with `hedged` true."),
     _field("n_negated", pa.int32(), "Of those, rows with `negated` true."),
@@ -404,7 +454,7 @@ ERRORS = _schema(
         "error_type",
         pa.string(),
         "Short machine-readable kind: Empty, NotUTF8, Binary, "
-        "InvalidUnicode, MalformedJSON, MissingText, DuplicateId, TooLarge, Vanished, or an "
+        "MalformedJSON, MissingText, DuplicateId, TooLarge, Vanished, or an "
         "exception name.",
     ),
     _field("message", pa.string(), "What went wrong, for a person."),

@@ -134,6 +134,7 @@ def test_bad_inputs_become_errors_and_the_rest_loads(tmp_path):
     (tmp_path / "good.txt").write_text("MDMA stimulates the release of serotonin.\n")
     (tmp_path / "empty.txt").write_text("  \n\n")
     (tmp_path / "latin1.txt").write_bytes("Caf\xe9 au lait.".encode("latin-1"))
+    (tmp_path / "garbage.txt").write_bytes(bytes(range(128, 256)) * 3)  # no encoding reads it
     (tmp_path / "binary.txt").write_bytes(b"\x00\x01\x02binary\x00")
     (tmp_path / "huge.txt").write_text("word " * 4_200_000)  # 21 MB
     (tmp_path / "lines.jsonl").write_text(
@@ -142,11 +143,17 @@ def test_bad_inputs_become_errors_and_the_rest_loads(tmp_path):
         '{"id": "ok", "text": "Same id again."}\n'
     )
     docs, errors = _read(tmp_path)
-    assert sorted(Path(d.source).name for d in docs) == ["good.txt", "lines.jsonl#ok"]
+    assert sorted(Path(d.source).name for d in docs) == [
+        "good.txt",
+        "latin1.txt",
+        "lines.jsonl#ok",
+    ]
+    latin1 = next(d for d in docs if d.source.endswith("latin1.txt"))
+    assert (latin1.text, latin1.encoding) == ("Café au lait.", "windows-1252")
     by_name = {Path(e.source).name: e for e in errors}
     assert by_name["empty.txt"].error_type == "Empty"
-    assert by_name["latin1.txt"].error_type == "NotUTF8"
-    assert "0xe9 at position 3" in by_name["latin1.txt"].message
+    assert by_name["garbage.txt"].error_type == "NotUTF8"
+    assert "0x80 at position 0" in by_name["garbage.txt"].message
     assert by_name["binary.txt"].error_type == "Binary"
     assert by_name["huge.txt"].error_type == "TooLarge"
     assert "--max-chars" in by_name["huge.txt"].message

@@ -310,11 +310,11 @@ def test_odd_json_lines_are_errors_not_crashes(tmp_path):
         '{"id": "emoji", "text": "broken \\ud83d emoji"}\n' + "[" * 100_000 + "]" * 100_000 + "\n"
     )
     summary = run_corpus(corpus, tmp_path / "out")
-    assert (summary.processed, summary.failed) == (1, 2)
-    assert sorted(_table(tmp_path / "out", "errors")["error_type"]) == [
-        "InvalidUnicode",
-        "MalformedJSON",
-    ]
+    assert (summary.processed, summary.failed) == (2, 1)
+    assert list(_table(tmp_path / "out", "errors")["error_type"]) == ["MalformedJSON"]
+    documents = _table(tmp_path / "out", "documents").set_index("record_id")
+    assert documents.loc["emoji", "text"] == "broken \ufffd emoji"
+    assert list(documents.loc["emoji", "repairs"]) == ["text: 1 lone surrogate replaced by U+FFFD"]
 
 
 def test_error_rows_follow_records_that_change_identity(tmp_path):
