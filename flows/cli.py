@@ -682,6 +682,10 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}" + ("" if number == 1 else "s")
+
+
 def print_summary(summary: dict) -> None:
     """The end-of-run table an analyst reads."""
     from rich.console import Console
@@ -714,9 +718,14 @@ def print_summary(summary: dict) -> None:
     new_failures = summary["failed"] - known
     if new_failures:
         kinds = ", ".join(f"{k}: {v}" for k, v in sorted(summary["errors_by_type"].items()))
-        console.print(f"[yellow]{new_failures} new failures[/] (all failures by kind: {kinds})")
+        console.print(
+            f"[yellow]{_count(new_failures, 'new failure')}[/] (all failures of this run by "
+            f"kind: {kinds})"
+        )
     elif known:
-        console.print(f"{known} sources failed as in earlier runs (unchanged); no new failures")
+        console.print(
+            f"{_count(known, 'source')} failed as in earlier runs (unchanged); no new failures"
+        )
     if summary["status"] == "failed":
         console.print("[red]Nothing could be processed.[/]")
     # Paths on lines of their own, never wrapped or cut by a narrow terminal or a pipe.

@@ -75,6 +75,8 @@ def decode(raw: bytes, *, html: bool = False) -> Decoded:
             return Decoded(raw[len(bom) :].decode(encoding, "replace"), _name(encoding), True)
     if html:
         encoding = declared_charset(raw)
+        if encoding == "utf-8":  # declared UTF-8 with a few bad bytes: still UTF-8
+            return Decoded(raw.decode("utf-8", "replace"), "utf-8", True)
         if encoding is not None and not encoding.startswith("utf-16"):
             try:
                 return Decoded(raw.decode(encoding), _name(encoding), True)

@@ -22,12 +22,14 @@ from lxml import etree
 from lxml.html import HtmlElement
 from trafilatura.settings import use_config
 
+# CSS is case-insensitive and allows spaces around the colon: compare the style attribute
+# lowercased with its spaces removed (translate drops the trailing space it has no pair for).
+_STYLE = "translate(@style, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ \t', 'abcdefghijklmnopqrstuvwxyz')"
 _HIDDEN = (
-    "//*[@hidden or @aria-hidden='true' or "
-    "contains(translate(@style, ' ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz'), "
-    "'display:none') or "
-    "contains(translate(@style, ' ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz'), "
-    "'visibility:hidden')]"
+    "//*[@hidden"
+    " or translate(@aria-hidden, 'TRUE', 'true') = 'true'"
+    f" or contains({_STYLE}, 'display:none')"
+    f" or contains({_STYLE}, 'visibility:hidden')]"
 )
 _SPACE = re.compile(r"\s+")
 # An <article> is a teaser card when shorter than this and than this share of the story.

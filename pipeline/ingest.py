@@ -411,15 +411,19 @@ def _too_large(size: int, max_chars: int, unit: str = "bytes") -> str:
 
 
 def parse_date(value: object) -> datetime | None:
-    """A UTC datetime from an epoch number or an ISO-like string; None when unknown."""
+    """A UTC datetime from an epoch number (seconds or milliseconds), a YYYYMMDD number or
+    an ISO-like string; None when unknown."""
     if value is None or value == "":
         return None
     try:
-        if isinstance(value, int | float):
-            return datetime.fromtimestamp(float(value), tz=UTC)
         text = str(value).strip()
+        if re.fullmatch(r"(19|20)\d\d(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])", text):
+            return datetime.strptime(text, "%Y%m%d").replace(tzinfo=UTC)  # 20230101
         if re.fullmatch(r"\d+(\.\d+)?", text):
-            return datetime.fromtimestamp(float(text), tz=UTC)
+            seconds = float(text)
+            if seconds > 1e11:  # epoch milliseconds (JavaScript's Date.now())
+                seconds /= 1000
+            return datetime.fromtimestamp(seconds, tz=UTC)
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except (ValueError, OverflowError, OSError):
         return None

@@ -188,6 +188,10 @@ def _page(body: str, head: str = "<title>Health news</title>") -> str:
         '<p style="visibility: hidden">Colloidal silver cures infections.</p>',
         '<div aria-hidden="true"><p>Bleach drops cure autism.</p></div>',
         "<p>Creatine is popular. <span hidden>Colloidal silver cures infections.</span></p>",
+        '<p style="display : none">Colloidal silver cures infections.</p>',
+        '<p style="Display:None">Bleach drops cure autism.</p>',
+        '<p style="DISPLAY : NONE !important">Bleach drops cure autism.</p>',
+        '<p aria-hidden="TRUE">Colloidal silver cures infections.</p>',
     ],
 )
 def test_hidden_html_is_not_article_text(tmp_path, hidden):
@@ -314,6 +318,35 @@ def test_declared_and_legacy_encodings_are_read(tmp_path, name, raw, encoding, e
     assert expected in doc.text
     assert "\ufeff" not in doc.text
     assert doc.encoding == encoding
+
+
+def test_a_page_declared_utf8_with_a_few_bad_bytes_stays_utf8(tmp_path):
+    page = _page(
+        "<article><p>Salt raises blood \xff\xfe pressure in most adults.</p></article>",
+        '<meta charset="utf-8">',
+    )
+    (tmp_path / "page.html").write_bytes(page.encode("latin-1"))
+    (doc,), _ = _read(tmp_path)
+    assert doc.encoding == "utf-8"
+    assert "Salt raises blood \ufffd\ufffd pressure" in doc.text
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (20230101, "2023-01-01T00:00:00+00:00"),
+        ("20230101", "2023-01-01T00:00:00+00:00"),
+        (1700000000, "2023-11-14T22:13:20+00:00"),
+        (1700000000000, "2023-11-14T22:13:20+00:00"),
+        ("2024-03-01T10:00:00Z", "2024-03-01T10:00:00+00:00"),
+        ("yesterday", None),
+    ],
+)
+def test_dates_in_their_common_shapes(value, expected):
+    from pipeline.ingest import parse_date
+
+    parsed = parse_date(value)
+    assert (parsed.isoformat() if parsed else None) == expected
 
 
 def test_undecodable_bytes_stay_an_error(tmp_path):
@@ -473,3 +506,75 @@ def test_schema_keeps_the_new_columns():
     assert DOCUMENTS.field("repairs").type == pa.list_(pa.string())
     assert SENTENCES.field("kind").type == pa.string()
     assert CLAIMS.field("template").type == pa.bool_()
+
+
+# -- a pipeline version that cannot go stale -------------------------------------------
+
+
+def _package(root: Path, files: dict[str, str]) -> None:
+    for name, source in files.items():
+        path = root / "fakepkg" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(source)
+
+
+def test_code_fingerprint_follows_imports_and_ignores_unimported_modules(tmp_path, monkeypatch):
+    import sys
+    import types
+
+    from pipeline.loader import code_fingerprint
+
+    _package(
+        tmp_path,
+        {
+            "__init__.py": "",
+            "component.py": "from fakepkg import words\nimport spacy\n",
+            "words.py": "WORDS = ['may']\n",
+            "report.py": "X = 1\n",
+        },
+    )
+    package = types.ModuleType("fakepkg")
+    package.__file__ = str(tmp_path / "fakepkg" / "__init__.py")
+    monkeypatch.setitem(sys.modules, "fakepkg", package)
+    before = code_fingerprint(["fakepkg.component"], package="fakepkg")
+    (tmp_path / "fakepkg" / "report.py").write_text("X = 2\n")  # not imported: no change
+    assert code_fingerprint(["fakepkg.component"], package="fakepkg") == before
+    (tmp_path / "fakepkg" / "words.py").write_text("WORDS = ['may', 'might']\n")
+    changed = code_fingerprint(["fakepkg.component"], package="fakepkg")
+    assert changed != before
+    # A new module, imported relatively from an imported one, joins the version.
+    (tmp_path / "fakepkg" / "words.py").write_text("from .extra import MORE\nWORDS = ['may']\n")
+    (tmp_path / "fakepkg" / "extra.py").write_text("MORE = []\n")
+    with_module = code_fingerprint(["fakepkg.component"], package="fakepkg")
+    (tmp_path / "fakepkg" / "extra.py").write_text("MORE = ['could']\n")
+    assert code_fingerprint(["fakepkg.component"], package="fakepkg") != with_module
+
+
+def test_pipeline_version_changes_with_a_saved_word_list(tmp_path):
+    from pipeline.loader import BASE_CONFIG, load
+
+    nlp = load(BASE_CONFIG)
+    nlp.to_disk(tmp_path / "model")
+    first = load(tmp_path / "model").meta["claims_pipeline_version"]
+    assert load(tmp_path / "model").meta["claims_pipeline_version"] == first  # stable
+    patterns = tmp_path / "model" / "claims_layout" / "line_kinds.json"
+    data = json.loads(patterns.read_text())
+    data["sections"]["reference"].append("Quellen")
+    patterns.write_text(json.dumps(data))
+    assert load(tmp_path / "model").meta["claims_pipeline_version"] != first
+
+
+def test_the_shipped_pipeline_version_covers_every_module_it_imports(nlp):
+    from pipeline.loader import ROW_MODULES, _import_closure, component_modules
+
+    modules, libraries = _import_closure([*component_modules(nlp), *ROW_MODULES], "pipeline")
+    assert {
+        "pipeline.layout",
+        "pipeline.claims",
+        "pipeline.evidence",  # imported by claims.py: a hand-kept list once missed such
+        "pipeline.ingest",
+        "pipeline.html",
+        "pipeline.encodings",
+        "pipeline.records",
+    } <= set(modules)
+    assert {"spacy", "trafilatura", "charset_normalizer"} <= libraries
