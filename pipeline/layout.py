@@ -62,6 +62,7 @@ class KindPatterns:
 
     patterns: dict[str, list[str]] = field(default_factory=dict)
     sections: dict[str, list[str]] = field(default_factory=dict)
+    max_line_chars: int = 400  # longer lines are paragraphs: their sentences are judged
 
     def __post_init__(self) -> None:
         self._compiled = {
@@ -79,14 +80,20 @@ class KindPatterns:
     def from_json(cls, path: Path) -> KindPatterns:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         patterns = {kind: data.get(kind, []) for kind in (*_LINE_KINDS, TEMPLATE)}
-        return cls(patterns=patterns, sections=data.get("sections", {}))
+        return cls(
+            patterns=patterns,
+            sections=data.get("sections", {}),
+            max_line_chars=data.get("max_line_chars", 400),
+        )
 
     def to_json(self, path: Path) -> None:
-        data = {"sections": self.sections, **self.patterns}
+        data = {"sections": self.sections, "max_line_chars": self.max_line_chars}
+        data.update(self.patterns)
         Path(path).write_text(json.dumps(data, indent=1, ensure_ascii=False), encoding="utf-8")
 
     def line_kind(self, line: str) -> str | None:
-        """reference, category or table when a pattern of that kind matches the line."""
+        """reference, category or table when a pattern of that kind matches the text (a
+        short line, or a sentence of a long one)."""
         for kind in _LINE_KINDS:
             pattern = self._compiled.get(kind)
             if pattern is not None and pattern.search(line):
@@ -172,9 +179,11 @@ def _kind_of(span: Span) -> str:
     kind = span.doc.spans[PARAGRAPHS][position].label_ if position >= 0 else PROSE
     kind = kind or PROSE
     patterns = _PATTERNS.get(span.doc.user_data.get(_PATTERNS_KEY))
-    if kind in (PROSE, LIST_ITEM) and patterns is not None and patterns.is_template(span.text):
+    if kind not in (PROSE, LIST_ITEM) or patterns is None:
+        return kind
+    if patterns.is_template(span.text):
         return TEMPLATE
-    return kind
+    return patterns.line_kind(span.text) or kind  # a citation sentence in a long paragraph
 
 
 _PATTERNS_KEY = "claims.kind_patterns"
@@ -233,7 +242,8 @@ class Layout:
                 section_kind = self.patterns.section_kind(span.text)
                 kind = HEADING
             else:
-                kind = self.patterns.line_kind(span.text) or section_kind
+                short = len(span.text) <= self.patterns.max_line_chars
+                kind = (self.patterns.line_kind(span.text) if short else None) or section_kind
                 if kind is None:
                     kind = LIST_ITEM if _BULLET.match(span.text) else PROSE
             paragraphs.append(Span(doc, span.start, span.end, label=kind))
