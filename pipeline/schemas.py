@@ -88,7 +88,9 @@ DOCUMENTS = _schema(
         "repairs",
         pa.list_(pa.string()),
         "What was mended to read the article, e.g. `title: 1 lone surrogate replaced by "
-        "U+FFFD` or `date: not a date we can read, left empty`; empty when nothing was.",
+        "U+FFFD` or `date: not a date we can read, left empty`; empty when nothing was "
+        "(null for rows written before schema version 6).",
+        True,
     ),
 )
 
@@ -114,7 +116,8 @@ SENTENCES = _schema(
         "footnote), navigation (see-also and link lists), category (ATC codes, 'Agents "
         "that ...' lists, identifier lines), table, or template (a sentence a site repeats "
         "across its pages with other names filled in). Claims come from prose, list items "
-        "and templates only.",
+        "and templates only. Null for rows written before schema version 6.",
+        True,
     ),
     _field("text", pa.string(), "Sentence text, without surrounding whitespace."),
     _field("start_char", pa.int32(), "Offset of the first character in `documents.text`."),
@@ -279,7 +282,9 @@ CLAIMS = _schema(
         pa.bool_(),
         "True when the sentence is a site template (`sentences.kind` template), e.g. "
         "DrugBank's 'The risk or severity of adverse effects can be increased when ...'. "
-        "Kept (a drug-interaction risk is a claim) but flagged.",
+        "Kept (a drug-interaction risk is a claim) but flagged. Null for rows written "
+        "before schema version 6.",
+        True,
     ),
     _field("pipeline_version", pa.string(), "Version of the pipeline that extracted it."),
 )
