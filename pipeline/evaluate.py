@@ -21,10 +21,15 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 
+from pipeline.ingest import strip_markdown
+
 Aliases = dict[str, set[str]]  # normalised name -> its other forms in one document
 ROLES = ("target", "effect")
 POLARITIES = ("benefit", "harm", "neutral")
 _GOLD_FIELDS = ("doc", "quote", "substance", "role", "value", "key")
+# The guideline asks for 4 to 10 words; shorter quotes (a list item of two words) are
+# scored but named in the warnings, since they may match more than one sentence.
+MIN_QUOTE_WORDS, MAX_QUOTE_WORDS = 4, 10
 _GOLD_FIELDS += ("polarity", "hedged", "negated")
 _CLAIM_COLUMNS = [
     "claim_id",
@@ -182,6 +187,7 @@ class Evaluation:
     pairs: list[Pair]  # every matching (gold, prediction)
     missing_docs: list[str] = field(default_factory=list)
     missing_quotes: list[GoldEdge] = field(default_factory=list)
+    short_quotes: list[GoldEdge] = field(default_factory=list)  # under MIN_QUOTE_WORDS
 
     def mismatches(self, attribute: str) -> list[Pair]:
         pairs = self.pairs
@@ -196,6 +202,13 @@ class Evaluation:
             f'problem): "{g.quote}" ({g.where})'
             for g in self.missing_quotes
         ]
+        short = self.short_quotes
+        if short:
+            lines.append(
+                f"{len(short)} gold quotes are shorter than the guideline's {MIN_QUOTE_WORDS} "
+                f"words (scored; they may match more than one sentence), e.g. "
+                f'"{short[0].quote}" ({short[0].where})'
+            )
         return lines
 
     def to_json(self) -> dict:
@@ -280,8 +293,13 @@ def _gold_edge(line: str, where: str) -> GoldEdge:
     optional = record.get("optional", False)
     if role not in ROLES:
         raise fail(f"role must be target or effect, got {role!r}")
-    if not isinstance(quote, str) or not 4 <= len(quote.split()) <= 10:
-        raise fail(f"quote must be 4 to 10 words, got {quote!r}")
+    if not isinstance(quote, str):
+        raise fail(f"quote must be a string, got {quote!r}")
+    # Quotes are copied from the source as written; Markdown sources carry link and
+    # emphasis syntax that the article text (read as Markdown) no longer has.
+    quote = strip_markdown(quote).strip()
+    if not 1 <= len(quote.split()) <= MAX_QUOTE_WORDS:
+        raise fail(f"quote must be 1 to {MAX_QUOTE_WORDS} words, got {record['quote']!r}")
     for name, text in (("doc", doc), ("value", value), ("key", key)):
         if not isinstance(text, str) or not text.strip():
             raise fail(f"{name} must be a non-empty string, got {text!r}")
@@ -567,6 +585,7 @@ def evaluate(gold_paths: Iterable[Path | str], tables_dir: Path | str) -> Evalua
     evaluation = score(gold, predicted, load_aliases(tables_dir, names))
     sentences = load_sentences(tables_dir, names)
     evaluation.missing_docs, evaluation.missing_quotes = check_gold(gold, names.values(), sentences)
+    evaluation.short_quotes = [g for g in gold if len(g.quote.split()) < MIN_QUOTE_WORDS]
     return evaluation
 
 

@@ -324,19 +324,20 @@ def _markdown_lines(markdown: str) -> list[tuple[str, bool]]:
         heading = _MD_HEADING.match(raw)
         if heading:
             flush()
-            lines.append((_strip_markdown(heading.group(2)), True))
+            lines.append((strip_markdown(heading.group(2)), True))
             continue
         if not raw.strip() or set(raw.strip()) <= set("-*_=|: "):
             flush()  # a blank line or a rule ends the paragraph
             continue
         if _MD_BLOCK_START.match(raw):
             flush()
-        paragraph.append(_strip_markdown(raw).strip())
+        paragraph.append(strip_markdown(raw).strip())
     flush()
     return lines
 
 
-def _strip_markdown(text: str) -> str:
+def strip_markdown(text: str) -> str:
+    """A Markdown line as a reader sees it: links as their text, no emphasis marks."""
     return _MD_EMPHASIS.sub("", _MD_LINK.sub(r"\1", text)).lstrip("> ").rstrip()
 
 

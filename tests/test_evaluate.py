@@ -293,7 +293,16 @@ def test_cli_prints_and_writes_the_figures(run, gold_dir, tmp_path, capsys):
         ("{not json", "bad JSON"),
         (json.dumps({"doc": "ketamine"}), "missing field(s): quote"),
         (json.dumps({**GOLD_KETAMINE[0], "role": "mechanism"}), "role must be"),
-        (json.dumps({**GOLD_KETAMINE[0], "quote": "too short"}), "4 to 10 words"),
+        (json.dumps({**GOLD_KETAMINE[0], "quote": "   "}), "1 to 10 words"),
+        (
+            json.dumps(
+                {
+                    **GOLD_KETAMINE[0],
+                    "quote": "one two three four five six seven eight nine ten eleven",
+                }
+            ),
+            "1 to 10 words",
+        ),
         (json.dumps({**GOLD_KETAMINE[0], "hedged": "yes"}), "hedged must be"),
     ],
 )
@@ -305,6 +314,21 @@ def test_bad_gold_names_the_line_and_exits_2(run, tmp_path, capsys, line, proble
     assert main(["evaluate", "--gold", str(gold), "--tables", str(run)]) == 2
     err = capsys.readouterr().err
     assert f"{gold}:2" in err and problem in err and err.count("\n") == 1
+
+
+def test_markdown_and_short_quotes_of_the_shared_gold_are_read(run, tmp_path):
+    """The shared gold quotes Markdown sources as written ("**[Dizziness](https://...)**"):
+    matched as the reader sees the text, and a quote under four words is named, not refused."""
+    gold = tmp_path / "gold.jsonl"
+    record = {
+        **GOLD_KETAMINE[0],
+        "quote": "**[Dizziness](https://psychonautwiki.org/wiki/Dizziness)**",
+    }
+    gold.write_text(json.dumps(record) + "\n")
+    (edge,) = load_gold([gold])
+    assert edge.quote == "Dizziness"
+    warnings = evaluate([gold], run).warnings()
+    assert any("1 gold quotes are shorter than the guideline's 4 words" in w for w in warnings)
 
 
 def test_missing_tables_exit_2(gold_dir, tmp_path, capsys):
