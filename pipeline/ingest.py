@@ -81,7 +81,7 @@ class Document:
     record_id: str | None = None
     # Character ranges of heading lines known from markup; None means "detect from shape".
     heading_lines: list[tuple[int, int]] | None = None
-    encoding: str | None = None  # how the bytes were decoded (Python codec name)
+    encoding: str | None = None  # how the bytes were decoded: utf-8, windows-1252...
     author: str | None = None
     # What was mended to read it, e.g. "title: 1 lone surrogate replaced by U+FFFD".
     repairs: list[str] = field(default_factory=list)

@@ -218,17 +218,22 @@ def process_batch(job: BatchJob) -> BatchResult:
     try:
         result.tables = _to_tables([rows for _, rows in built])
     except Exception:
-        # Some article's rows do not fit the schema: find it by converting one at a time.
+        # Some article's rows do not fit the schema: convert one at a time to find it.
         log.warning("rows of a batch do not convert; converting its articles one by one")
-        kept = []
+        converted, kept = [], []
         for document, rows in built:
             try:
-                _to_tables([rows])
+                converted.append(_to_tables([rows]))
                 kept.append((document, rows))
             except Exception as error:
                 result.errors.append(_nlp_error(document, error))
         built = kept
-        result.tables = _to_tables([rows for _, rows in built])
+        result.tables = {
+            name: pa.concat_tables([tables[name] for tables in converted])
+            if converted
+            else to_table(name, [])
+            for name in DOCUMENT_TABLES
+        }
     for document, rows in built:
         result.processed_sources.append(document.source)
         result.n_sentences += len(rows["sentences"])
@@ -532,8 +537,8 @@ class _Plan:
             for source, doc_id in self.known
             if _file_of(source) in self.seen_files and doc_id not in live
         }
-        old_errors = self.store.read("errors", columns=["source"]).column("source").to_pylist()
-        retried = {source for source in old_errors if _file_of(source) in self.seen_files}
+        # Checkpoints write no errors: the stored ones are those the run started with.
+        retried = {s for s, _ in self.known_errors if _file_of(s) in self.seen_files}
         added = _tables_of(results)
         if self.errors:
             added["errors"] = [to_table("errors", [self._error_row(e) for e in self.errors])]
