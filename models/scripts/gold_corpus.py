@@ -27,7 +27,7 @@ RECORD_FILES = (
     "fakehealth/HealthRelease_content.jsonl",
     "dosewiki_substance_articles/articles.jsonl",
 )
-ID_KEYS = ("news_id", "id", "doc_id")
+ID_KEYS = ("news_id", "id", "doc_id", "file")  # dosewiki records are named by file
 
 
 def gather(gold: Path, out: Path, corpora: Path) -> list[str]:
