@@ -399,6 +399,7 @@ def _string(value: object, what: str, repairs: list[str]) -> str | None:
     if value is None:
         return None
     if isinstance(value, dict | list):
+        repairs.append(f"{what}: a JSON {type(value).__name__}, kept as its JSON text")
         value = json.dumps(value, ensure_ascii=False)
     text = make_safe(str(value), what, repairs).strip()
     return text or None

@@ -65,25 +65,36 @@ def test_lone_surrogates_in_title_and_url_lose_nothing(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("record", "record_id", "repair"),
+    ("record", "record_id", "repairs"),
     [
-        ('{"id": "m1\\ud83d", "text": "Ginger may reduce nausea."}', "m1\ufffd", "id"),
+        (
+            '{"id": "m1\\ud83d", "text": "Ginger may reduce nausea."}',
+            "m1\ufffd",
+            ["id: 1 lone surrogate replaced by U+FFFD"],
+        ),
         (
             '{"id": "m1", "date": "2020-01-01\\udc80", "text": "Ginger may reduce nausea."}',
             "m1",
-            "date",
+            ["date: not a date we can read, left empty"],
         ),
-        ('{"id": "m1", "text": "Ginger may reduce nausea \\ud83d in pregnancy."}', "m1", "text"),
+        (
+            '{"id": "m1", "text": "Ginger may reduce nausea \\ud83d in pregnancy."}',
+            "m1",
+            ["text: 1 lone surrogate replaced by U+FFFD"],
+        ),
         (
             '{"id": "m1", "title": {"main": "Ginger \\udc80"}, "text": "Ginger eases nausea."}',
             "m1",
-            "title",
+            [
+                "title: a JSON dict, kept as its JSON text",
+                "title: 1 lone surrogate replaced by U+FFFD",
+            ],
         ),
-        ('{"id": 17, "author": "\\ud800", "text": "Ginger may reduce nausea."}', "17", None),
+        ('{"id": 17, "author": "\\ud800", "text": "Ginger may reduce nausea."}', "17", []),
     ],
     ids=["id", "date", "text", "title-object", "numeric-id"],
 )
-def test_each_kind_of_broken_field_costs_only_that_field(tmp_path, record, record_id, repair):
+def test_each_kind_of_broken_field_costs_only_that_field(tmp_path, record, record_id, repairs):
     """An escape in an id or date used to crash the run and write no tables at all."""
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -91,11 +102,7 @@ def test_each_kind_of_broken_field_costs_only_that_field(tmp_path, record, recor
     summary = run_corpus(corpus, tmp_path / "out")
     assert (summary.processed, summary.failed) == (2, 0)
     documents = _table(tmp_path / "out", "documents").set_index("record_id")
-    repairs = list(documents.loc[record_id, "repairs"])
-    if repair is None:
-        assert repairs == []
-    else:
-        assert len(repairs) == 1 and repairs[0].startswith(f"{repair}: ")
+    assert list(documents.loc[record_id, "repairs"]) == repairs
     assert list(documents.loc["m3", "repairs"]) == []
 
 
