@@ -85,13 +85,14 @@ clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
 	test ! -d $(OUT) || find $(OUT) -mindepth 1 -maxdepth 1 ! -name 'reviews.sqlite*' -exec rm -rf {} +
 
-# Claim extraction against the hand-made gold (models/gold/claims/<SPLIT>, SPLIT=dev or test):
-# gather the gold articles, run the pipeline on them, score the run.
+# Claim extraction against the hand-made gold (models/gold/claims/<SPLIT>, SPLIT=dev or test,
+# or SPLIT=claim-gold for ../shared/claim-gold): gather the gold articles, run, score.
 SPLIT ?= dev
+GOLD = $(if $(filter claim-gold,$(SPLIT)),../shared/claim-gold/claims-20-articles.jsonl,models/gold/claims/$(SPLIT))
 evaluate-claims: install
-	$(BIN)/python models/scripts/gold_corpus.py --gold models/gold/claims/$(SPLIT) --out $(OUT)/gold-$(SPLIT)/corpus
+	$(BIN)/python models/scripts/gold_corpus.py --gold $(GOLD) --out $(OUT)/gold-$(SPLIT)/corpus
 	$(BIN)/claims run $(OUT)/gold-$(SPLIT)/corpus --out $(OUT)/gold-$(SPLIT)/tables --no-progress
-	$(BIN)/claims evaluate --gold models/gold/claims/$(SPLIT) --tables $(OUT)/gold-$(SPLIT)/tables \
+	$(BIN)/claims evaluate --gold $(GOLD) --tables $(OUT)/gold-$(SPLIT)/tables \
 		--report $(OUT)/gold-$(SPLIT)/report.json
 
 # Refresh only the extraction components of the shipped model (lexicon, cues, claim rules).
