@@ -75,7 +75,7 @@ format: install-test
 	$(BIN)/ruff check --fix . && $(BIN)/ruff format .
 
 docs: install
-	$(BIN)/python -m pipeline.schemas > docs/tables.md
+	$(BIN)/python -m pipeline.storage.schemas > docs/tables.md
 
 constraints: install-test
 	$(PIP) freeze --exclude-editable | sed '1i # Versions proven to work together here. Regenerate with: make constraints' > constraints.txt

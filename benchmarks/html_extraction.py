@@ -22,7 +22,7 @@ _SPACE = re.compile(r"\s+")
 
 
 def ours(page: str) -> str:
-    from pipeline.html import parse_html
+    from pipeline.ingest.html import parse_html
 
     return "\n".join(text for text, _ in parse_html(page).lines)
 
@@ -42,7 +42,7 @@ def readability(page: str) -> str:
 
 
 EXTRACTORS: dict[str, Callable[[str], str]] = {
-    "pipeline.html (trafilatura + hidden/teaser clean-up)": ours,
+    "pipeline.ingest.html (trafilatura + hidden/teaser clean-up)": ours,
     "trafilatura alone (defaults)": trafilatura_default,
     "readability-lxml": readability,  # pip install readability-lxml to compare (not a dependency)
 }
@@ -55,7 +55,7 @@ def _norm(text: str) -> str:
 def score(extract: Callable[[str], str], show: bool = False) -> tuple[int, int, int, int, int]:
     expected = json.loads((FIXTURE / "expected.json").read_text(encoding="utf-8"))
     missed = leaked = perfect = needed = forbidden = 0
-    from pipeline.encodings import decode
+    from pipeline.ingest.encodings import decode
 
     for name, spec in sorted(expected.items()):
         page = decode((FIXTURE / name).read_bytes(), html=True).text

@@ -14,16 +14,12 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
 
 import spacy
 
-PROJECT_DIR = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(PROJECT_DIR))
-
-from pipeline import load  # noqa: E402
-from pipeline.ingest import count_words  # noqa: E402
-from pipeline.paths import corpora_dir  # noqa: E402
+from pipeline import load
+from pipeline.ingest import count_words
+from pipeline.paths import PROJECT_DIR, corpora_dir
 
 # Claim extraction proper; the rest is the model (tokenizer, tagger, parser, NER...).
 EXTRACTION = ("claims_entities", "claims_hedging", "claims_extractor")

@@ -13,19 +13,15 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
-import sys
 import tempfile
 import time
 import warnings
 from pathlib import Path
 
-PROJECT_DIR = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(PROJECT_DIR))
-
-import pandas as pd  # noqa: E402
+import pandas as pd
 
 warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
-from starlette.testclient import TestClient  # noqa: E402
+from starlette.testclient import TestClient  # noqa: E402 (after the filter)
 
 from pipeline.review.app import COOKIE_CSRF, COOKIE_REVIEWER, create_app  # noqa: E402
 from pipeline.review.verdicts import REASONS, VerdictStore  # noqa: E402

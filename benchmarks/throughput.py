@@ -37,10 +37,7 @@ from pathlib import Path
 
 import psutil
 
-PROJECT_DIR = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(PROJECT_DIR))
-
-from pipeline.paths import corpora_dir  # noqa: E402
+from pipeline.paths import PROJECT_DIR, corpora_dir
 
 CLAIMS = Path(sys.executable).with_name("claims")
 TARGET_RATIO_BARE = 0.85

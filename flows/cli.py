@@ -24,7 +24,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from pipeline.ingest import DEFAULT_EXCLUDE, DEFAULT_MAX_CHARS
-from pipeline.store import StoreBusy
+from pipeline.storage.store import StoreBusy
 
 TOKEN_ENV = "CLAIMS_REVIEW_TOKEN"
 
@@ -343,8 +343,8 @@ def _run(args: argparse.Namespace) -> int:
 def _load_pipeline(model: str | None) -> bool:
     """Load the pipeline before the run starts, saying so: it takes seconds, and a bar
     standing at 0 meanwhile looks like a hang. The run reuses it (cached per process)."""
-    from pipeline.loader import default_model_path
-    from pipeline.runner import get_pipeline
+    from pipeline.nlp.loader import default_model_path
+    from pipeline.runs.runner import get_pipeline
 
     where = model or default_model_path()
     print(f"loading the pipeline from {where} ...", file=sys.stderr, flush=True)
@@ -395,7 +395,7 @@ def _flow_parameters(args: argparse.Namespace) -> dict | str:
     if args.address and engine != "dask":
         return "--address is the scheduler of a Dask cluster: it needs --engine dask"
     if model is None and engine == "dask":
-        from pipeline.loader import default_model_path
+        from pipeline.nlp.loader import default_model_path
 
         # Name the model for the workers: left to them, each would pick its own default.
         model = str(default_model_path().resolve())
@@ -548,7 +548,7 @@ def _deployment_taken(name: str, parameters: dict) -> str | None:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from pipeline.evaluate import evaluate, format_report
+    from pipeline.evaluation.evaluate import evaluate, format_report
 
     if args.show < 0:
         print(f"claims: --show must be at least 0, got {args.show}", file=sys.stderr)
@@ -572,8 +572,8 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 def _evaluate_hedges(args: argparse.Namespace) -> int:
     from pipeline import load
-    from pipeline.hedge_corpora import CorpusMissing
-    from pipeline.hedge_eval import evaluate_detector, format_report
+    from pipeline.evaluation.hedge_corpora import CorpusMissing
+    from pipeline.evaluation.hedge_eval import evaluate_detector, format_report
 
     nlp = load(args.model)
     try:
@@ -632,7 +632,7 @@ def _export_reviews(args: argparse.Namespace) -> int:
     import pyarrow.parquet as pq
 
     from pipeline.review.verdicts import VerdictError, VerdictStore, default_db_path
-    from pipeline.store import TableStore
+    from pipeline.storage.store import TableStore
 
     db_path = args.db or default_db_path(args.tables)
     if not db_path.exists():
@@ -670,8 +670,8 @@ def _export_reviews(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from pipeline.html_report import write_report
-    from pipeline.tables import TablesError
+    from pipeline.reports.html_report import write_report
+    from pipeline.storage.tables import TablesError
 
     try:
         path = write_report(args.tables, path=args.out)

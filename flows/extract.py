@@ -1,4 +1,4 @@
-"""The corpus extraction flow: Prefect runs the batches, `pipeline.runner` does the work.
+"""The corpus extraction flow: Prefect runs the batches, `pipeline.runs.runner` does the work.
 
 Batches of articles are Prefect tasks, retried with exponential backoff, so a long run
 shows its progress in Prefect and a failing batch is retried before its articles are
@@ -25,8 +25,8 @@ from prefect.tasks import exponential_backoff
 from tqdm import tqdm
 
 from pipeline.ingest import DEFAULT_EXCLUDE, DEFAULT_MAX_CHARS, JsonlFields
-from pipeline.run_report import run_markdown
-from pipeline.runner import (
+from pipeline.reports.run_report import run_markdown
+from pipeline.runs.runner import (
     BatchJob,
     BatchResult,
     RunOptions,

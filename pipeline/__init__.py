@@ -5,7 +5,7 @@ nlp = load()
 doc = nlp("MDMA stimulates the release of serotonin.")
 """
 
-from pipeline.loader import load, pipeline_version
+from pipeline.nlp.loader import load, pipeline_version
 from pipeline.version import __version__
 
 __all__ = ["__version__", "load", "pipeline_version"]

@@ -123,7 +123,7 @@ def review_tables(tmp_path_factory) -> Path:
     """A run's output folder over the two seed articles plus the untrusted one."""
     import json
 
-    from pipeline.runner import run_corpus
+    from pipeline.runs.runner import run_corpus
 
     root = tmp_path_factory.mktemp("review")
     corpus = root / "corpus"

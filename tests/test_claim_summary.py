@@ -8,11 +8,11 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from pipeline import tables
-from pipeline.claim_summary import summarise, summary_id
-from pipeline.runner import run_corpus
-from pipeline.schemas import CLAIM_SUMMARY, CLAIMS, DOCUMENTS
-from pipeline.store import TableStore
+from pipeline.runs.runner import run_corpus
+from pipeline.storage import tables
+from pipeline.storage.claim_summary import summarise, summary_id
+from pipeline.storage.schemas import CLAIM_SUMMARY, CLAIMS, DOCUMENTS
+from pipeline.storage.store import TableStore
 
 # Two articles whose claims were read and counted by hand (see TWO_ARTICLES_SUMMARY).
 ARTICLE_A = """Kratom and pain
@@ -132,7 +132,7 @@ def test_a_summary_that_cannot_be_built_leaves_the_published_tables_as_they_were
     def broken(*args, **kwargs):
         raise RuntimeError("summary bug")
 
-    monkeypatch.setattr("pipeline.runner.summarise_snapshot", broken)
+    monkeypatch.setattr("pipeline.runs.runner.summarise_snapshot", broken)
     (two_articles / "c.txt").write_text("Caffeine reduces fatigue.\n")
     with pytest.raises(RuntimeError, match="summary bug"):
         run_corpus(two_articles, out)

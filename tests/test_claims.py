@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from spacy.tokens import Doc
 
-from pipeline.claims import Claim
+from pipeline.nlp.claims import Claim
 from tests.conftest import KRATOM, MDMA, SAMPLE_CORPUS
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from flows.cli import main
-from pipeline.evaluate import (
+from pipeline.evaluation.evaluate import (
     doc_names,
     evaluate,
     format_report,

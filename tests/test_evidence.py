@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from spacy.tokens import Doc, Span
 
-from pipeline.evidence import (
+from pipeline.nlp.evidence import (
     EVIDENCE_KINDS,
     attribution_in,
     evidence_in,

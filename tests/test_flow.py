@@ -17,7 +17,7 @@ from conftest import SAMPLE_CORPUS, free_port, subprocess_env
 from flows.cli import main
 from flows.extract import extract_batch
 from pipeline.ingest import Document, iter_documents
-from pipeline.runner import BatchJob, PipelineMismatch, process_batch, run_sequentially
+from pipeline.runs.runner import BatchJob, PipelineMismatch, process_batch, run_sequentially
 
 CLAIMS = str(Path(sys.executable).with_name("claims"))
 
@@ -115,7 +115,7 @@ def test_address_without_dask_is_a_usage_error(tmp_path, capsys):
 
 
 def _pipelines_loaded() -> int:
-    from pipeline import runner
+    from pipeline.runs import runner
 
     return len(runner._PIPELINES)
 
@@ -219,7 +219,7 @@ def test_a_failing_batch_is_retried(prefect_server, seed_corpus, tmp_path, monke
 
 @pytest.mark.slow
 def test_a_folder_held_by_another_run_is_refused_cleanly(prefect_server, tmp_path, capsys):
-    from pipeline.store import TableStore
+    from pipeline.storage.store import TableStore
 
     with TableStore(tmp_path / "out").lock():
         code = main(["run", str(SAMPLE_CORPUS), "--out", str(tmp_path / "out"), "--no-progress"])

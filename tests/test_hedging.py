@@ -6,9 +6,15 @@ import pytest
 import spacy
 
 from flows.cli import main
-from pipeline.hedge_corpora import GoldCue, GoldSentence, load_split, read_xml_corpus, split_of
-from pipeline.hedge_eval import Report, parse, score
-from pipeline.hedging import HEDGE, NEGATION, CueDetector, DetectorWeights, LinearModel
+from pipeline.evaluation.hedge_corpora import (
+    GoldCue,
+    GoldSentence,
+    load_split,
+    read_xml_corpus,
+    split_of,
+)
+from pipeline.evaluation.hedge_eval import Report, parse, score
+from pipeline.nlp.hedging import HEDGE, NEGATION, CueDetector, DetectorWeights, LinearModel
 
 PRELIMINARY = (
     "Preliminary studies and anecdotal evidence suggest that kratom may offer therapeutic "

@@ -12,11 +12,11 @@ import pytest
 from conftest import PROJECT_DIR, SAMPLE_CORPUS, UNTRUSTED_RECORD
 
 from flows.cli import main
-from pipeline import html_report
-from pipeline.charts import Flow, bar_chart, sankey, stacked_shares
-from pipeline.html_report import CERTAINTY, collect
-from pipeline.run_report import run_markdown
-from pipeline.runner import RunOptions, process_batch, run_corpus
+from pipeline.reports import html_report
+from pipeline.reports.charts import Flow, bar_chart, sankey, stacked_shares
+from pipeline.reports.html_report import CERTAINTY, collect
+from pipeline.reports.run_report import run_markdown
+from pipeline.runs.runner import RunOptions, process_batch, run_corpus
 
 SCREENSHOT = PROJECT_DIR / "outputs" / "report_seeds.png"
 EMPTY_NAME = "empty <img src=x onerror=\"window.__xss='file'\">.txt"
@@ -54,7 +54,7 @@ def test_every_run_writes_its_report(reported_run):
 def test_the_figures_are_those_of_the_tables(reported_run):
     out, summary = reported_run
     data = collect(out, summary)
-    from pipeline import tables
+    from pipeline.storage import tables
 
     claims = tables.load_table(out, "claims", ["substance_norm", "doc_id", "certainty"])
     counts = claims["substance_norm"].value_counts()
@@ -88,7 +88,7 @@ def test_a_report_that_fails_does_not_fail_the_run(seed_corpus, tmp_path, monkey
     def broken(*args, **kwargs):
         raise ValueError("report bug")
 
-    monkeypatch.setattr("pipeline.runner.write_report", broken)
+    monkeypatch.setattr("pipeline.runs.runner.write_report", broken)
     out = tmp_path / "out"
     summary = run_corpus(seed_corpus, out)
     assert summary.report is None and summary.status == "completed"

@@ -7,7 +7,7 @@ import sys
 import pytest
 import spacy
 
-from pipeline.lexicon import Lexicon, Term, build_lexicon
+from pipeline.nlp.lexicon import Lexicon, Term, build_lexicon
 from tests.conftest import PROJECT_DIR
 
 sys.path.insert(0, str(PROJECT_DIR / "models" / "scripts"))

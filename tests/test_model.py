@@ -7,7 +7,7 @@ import json
 import pytest
 from conftest import KRATOM, MDMA, PROJECT_DIR, SAMPLE_CORPUS
 
-from pipeline.loader import SHIPPED_MODEL, default_model_path
+from pipeline.nlp.loader import SHIPPED_MODEL, default_model_path
 
 pytestmark = pytest.mark.skipif(
     not (SHIPPED_MODEL / "config.cfg").exists(), reason="models/claims_web_sm is not built"

@@ -15,9 +15,15 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from pipeline import runner
 from pipeline.ingest import Document, IngestError, iter_documents
-from pipeline.runner import BatchJob, RunOptions, isolate_failed_batch, process_batch, run_corpus
+from pipeline.runs import runner
+from pipeline.runs.runner import (
+    BatchJob,
+    RunOptions,
+    isolate_failed_batch,
+    process_batch,
+    run_corpus,
+)
 
 
 def _read(corpus: Path, **kwargs) -> tuple[list[Document], list[IngestError]]:
@@ -507,7 +513,7 @@ def test_errors_of_unchanged_sources_are_known_on_a_rerun(tmp_path):
 
 
 def test_schema_keeps_the_new_columns():
-    from pipeline.schemas import CLAIMS, DOCUMENTS, SENTENCES
+    from pipeline.storage.schemas import CLAIMS, DOCUMENTS, SENTENCES
 
     assert DOCUMENTS.field("encoding").type == pa.string()
     assert DOCUMENTS.field("repairs").type == pa.list_(pa.string())
@@ -529,7 +535,7 @@ def test_code_fingerprint_follows_imports_and_ignores_unimported_modules(tmp_pat
     import sys
     import types
 
-    from pipeline.loader import code_fingerprint
+    from pipeline.nlp.loader import code_fingerprint
 
     _package(
         tmp_path,
@@ -558,7 +564,7 @@ def test_code_fingerprint_follows_imports_and_ignores_unimported_modules(tmp_pat
 
 
 def test_pipeline_version_changes_with_a_saved_word_list(tmp_path):
-    from pipeline.loader import BASE_CONFIG, load
+    from pipeline.nlp.loader import BASE_CONFIG, load
 
     nlp = load(BASE_CONFIG)
     nlp.to_disk(tmp_path / "model")
@@ -572,16 +578,16 @@ def test_pipeline_version_changes_with_a_saved_word_list(tmp_path):
 
 
 def test_the_shipped_pipeline_version_covers_every_module_it_imports(nlp):
-    from pipeline.loader import ROW_MODULES, _import_closure, component_modules
+    from pipeline.nlp.loader import ROW_MODULES, _import_closure, component_modules
 
     modules, libraries = _import_closure([*component_modules(nlp), *ROW_MODULES], "pipeline")
     assert {
-        "pipeline.layout",
-        "pipeline.claims",
-        "pipeline.evidence",  # imported by claims.py: a hand-kept list once missed such
+        "pipeline.nlp.layout",
+        "pipeline.nlp.claims",
+        "pipeline.nlp.evidence",  # imported by claims.py: a hand-kept list once missed such
         "pipeline.ingest",
-        "pipeline.html",
-        "pipeline.encodings",
-        "pipeline.records",
+        "pipeline.ingest.html",
+        "pipeline.ingest.encodings",
+        "pipeline.storage.records",
     } <= set(modules)
     assert {"spacy", "trafilatura", "charset_normalizer"} <= libraries

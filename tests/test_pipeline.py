@@ -6,7 +6,7 @@ import spacy
 from conftest import KRATOM, MDMA, SAMPLE_CORPUS
 
 from pipeline import load, pipeline_version
-from pipeline.loader import BASE_CONFIG
+from pipeline.nlp.loader import BASE_CONFIG
 
 
 def _sentences(doc):
@@ -97,7 +97,7 @@ def test_pipeline_version_follows_the_config(tmp_path):
 def test_abbreviations_share_entity_labels_with_their_long_forms(nlp):
     from spacy.tokens import Span
 
-    from pipeline.abbreviations import propagate_entities
+    from pipeline.nlp.abbreviations import propagate_entities
 
     doc = nlp.make_doc("Patients took beraprost (BPT) daily. BPT lowered pressure.")
     for _, proc in nlp.pipeline:
@@ -116,7 +116,7 @@ def test_a_long_form_takes_the_label_of_its_first_short_form_whatever_the_list_o
     every run (scispaCy lists occurrences in set order, which changes between runs)."""
     from spacy.tokens import Span
 
-    from pipeline.abbreviations import propagate_entities
+    from pipeline.nlp.abbreviations import propagate_entities
 
     text = "Cells called fibroblast-like synoviocytes (FLS) matter. FLS grow. FLS die."
     labels = []
@@ -171,12 +171,13 @@ def test_pipeline_version_follows_rule_code(nlp, tmp_path, monkeypatch):
     """Editing a claim rule must re-process articles, as new weights would."""
     import shutil
 
-    from pipeline import loader
+    from pipeline.nlp import loader
 
     before = loader.pipeline_version(nlp)
     copy = tmp_path / "pipeline"
     shutil.copytree(loader.PACKAGE_DIR, copy)
     monkeypatch.setattr(loader, "PACKAGE_DIR", copy)
     assert loader.pipeline_version(nlp) == before
-    (copy / "claims.py").write_text((copy / "claims.py").read_text() + "\n# changed\n")
+    claims = copy / "nlp" / "claims.py"
+    claims.write_text(claims.read_text() + "\n# changed\n")
     assert loader.pipeline_version(nlp) != before

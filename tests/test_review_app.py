@@ -206,7 +206,7 @@ def test_verdicts_survive_a_rerun_of_the_pipeline(review_tables, db, tmp_path):
     claim = _mdma_serotonin(review_tables)
     client.post(f"/claims/{claim.claim_id}/verdict", data={"verdict": "correct", "csrf": csrf})
     # A full re-run into a fresh folder: the same articles give the same claim ids.
-    from pipeline.runner import run_corpus
+    from pipeline.runs.runner import run_corpus
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -257,7 +257,7 @@ def test_missing_or_empty_tables_give_a_clear_page(tmp_path, db):
         page = missing.get(path)
         assert page.status_code == 503
         assert "There is no output folder" in page.text and "Traceback" not in page.text
-    from pipeline.store import TableStore
+    from pipeline.storage.store import TableStore
 
     store = TableStore(tmp_path / "empty")
     with store.lock():
@@ -312,7 +312,7 @@ def test_tables_from_an_older_schema_give_a_clear_page(review_tables, tmp_path, 
 
 
 def test_a_new_run_shows_up_without_restart_and_keeps_verdicts(review_tables, tmp_path, db):
-    from pipeline.runner import run_corpus
+    from pipeline.runs.runner import run_corpus
 
     out = tmp_path / "out"
     shutil.copytree(review_tables, out, symlinks=True)

@@ -22,7 +22,7 @@ from pipeline.review.verdicts import (
     VerdictStore,
     default_db_path,
 )
-from pipeline.schemas import REVIEWS, TABLES
+from pipeline.storage.schemas import REVIEWS, TABLES
 
 T0 = datetime(2025, 3, 1, 9, 30, 15, 123456, tzinfo=UTC)
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from pipeline.run_report import escape_cell, run_markdown
-from pipeline.runner import RunSummary
+from pipeline.reports.run_report import escape_cell, run_markdown
+from pipeline.runs.runner import RunSummary
 
 
 def _summary(**changes) -> RunSummary:

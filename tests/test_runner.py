@@ -16,10 +16,10 @@ import pandas as pd
 import pytest
 from conftest import KRATOM, MDMA, PROJECT_DIR
 
-from pipeline.loader import BASE_CONFIG, default_model_path
-from pipeline.runner import RunOptions, run_corpus
-from pipeline.schemas import TABLES
-from pipeline.store import StoreBusy, TableStore
+from pipeline.nlp.loader import BASE_CONFIG, default_model_path
+from pipeline.runs.runner import RunOptions, run_corpus
+from pipeline.storage.schemas import TABLES
+from pipeline.storage.store import StoreBusy, TableStore
 
 VOLATILE = ["run_id", "processed_at"]
 
@@ -214,7 +214,7 @@ def test_a_second_concurrent_run_is_refused(seed_corpus, tmp_path):
 
 _RUN_SCRIPT = """
 import sys
-from pipeline.runner import RunOptions, run_corpus
+from pipeline.runs.runner import RunOptions, run_corpus
 run_corpus(sys.argv[1], sys.argv[2], RunOptions(batch_size=1, commit_interval=0))
 """
 
@@ -346,8 +346,8 @@ def test_compaction_merges_parts_into_row_groups_of_bounded_size(tmp_path, monke
 
     import pyarrow.parquet as pq
 
-    from pipeline import store as store_module
-    from pipeline.schemas import to_table
+    from pipeline.storage import store as store_module
+    from pipeline.storage.schemas import to_table
 
     monkeypatch.setattr(store_module, "_ROW_GROUP_ROWS", 10)
     store = TableStore(tmp_path, max_parts=4)
@@ -387,7 +387,7 @@ def test_compaction_merges_parts_into_row_groups_of_bounded_size(tmp_path, monke
 def test_compaction_gives_parts_of_an_older_schema_the_new_columns():
     import pyarrow as pa
 
-    from pipeline.store import _conform
+    from pipeline.storage.store import _conform
 
     schema = TABLES["errors"]
     older = pa.schema([f for f in schema if f.name != "doc_id"])

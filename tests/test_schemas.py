@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from conftest import PROJECT_DIR
 
-from pipeline.schemas import TABLES, markdown
+from pipeline.storage.schemas import TABLES, markdown
 
 
 def test_every_column_is_documented():

@@ -1,4 +1,4 @@
-"""`pipeline.tables`: DataFrames and DuckDB views of a run, in the documented dtypes, and
+"""`pipeline.storage.tables`: DataFrames and DuckDB views of a run, in the documented dtypes, and
 clear refusals for tables of another schema version."""
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ import pytest
 from conftest import SAMPLE_CORPUS, UNTRUSTED_RECORD
 
 from flows.cli import main
-from pipeline import tables
 from pipeline.review.verdicts import VerdictStore
-from pipeline.runner import RunOptions, process_batch, run_corpus
-from pipeline.schemas import SCHEMA_VERSION, TABLES, pandas_dtype
-from pipeline.store import TableStore
+from pipeline.runs.runner import RunOptions, process_batch, run_corpus
+from pipeline.storage import tables
+from pipeline.storage.schemas import SCHEMA_VERSION, TABLES, pandas_dtype
+from pipeline.storage.store import TableStore
 
 DATED_RECORD = {
     "id": "dated-1",

@@ -19,7 +19,7 @@ sys.path.insert(0, str(PROJECT_DIR / "models" / "scripts"))
 import assemble
 import convert
 
-from pipeline.tokenizer import create_scispacy_tokenizer
+from pipeline.nlp.tokenizer import create_scispacy_tokenizer
 
 CONFIGS = PROJECT_DIR / "models" / "configs"
 

@@ -24,14 +24,10 @@ from pathlib import Path
 import spacy
 from spacy.language import Language
 from spacy.lookups import load_lookups
+from tag_map import TAG_MAP, UD_PATTERNS
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(PROJECT_DIR))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from tag_map import TAG_MAP, UD_PATTERNS  # noqa: E402
-
-from pipeline.version import __version__  # noqa: E402
+from pipeline.paths import PROJECT_DIR
+from pipeline.version import __version__
 
 MODEL_NAME = "claims_web_sm"
 LEXICON = PROJECT_DIR / "models" / "build" / "lexicon.jsonl"

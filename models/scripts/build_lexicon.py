@@ -15,14 +15,10 @@ import argparse
 import csv
 import json
 import re
-import sys
 from collections import Counter
 from pathlib import Path
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(PROJECT_DIR))
-
-from pipeline.paths import corpora_dir  # noqa: E402
+from pipeline.paths import PROJECT_DIR, corpora_dir
 
 CURATED = PROJECT_DIR / "models" / "lexicon" / "curated.jsonl"
 STOPLIST = PROJECT_DIR / "models" / "lexicon" / "stoplist.txt"

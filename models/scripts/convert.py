@@ -30,10 +30,7 @@ import spacy
 from spacy.tokens import Doc, DocBin
 from spacy.vocab import Vocab
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(PROJECT_DIR))
-
-from pipeline.paths import corpora_dir  # noqa: E402
+from pipeline.paths import PROJECT_DIR, corpora_dir
 
 CRAFT_SEED = 13
 CRAFT_SPLIT = {"train": 70, "dev": 7, "test": 20}
@@ -291,7 +288,7 @@ def convert_ner(vocab: Vocab, corpora: Path, out: Path) -> None:
     Trains on TrainingSet + DevelopmentSet except its last NER_DEV_ABSTRACTS abstracts (kept
     for early stopping); the TestSet is only ever evaluated on.
     """
-    from pipeline.tokenizer import create_scispacy_tokenizer
+    from pipeline.nlp.tokenizer import create_scispacy_tokenizer
 
     nlp = spacy.blank("en")
     nlp.tokenizer = create_scispacy_tokenizer()(nlp)

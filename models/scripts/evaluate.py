@@ -24,10 +24,8 @@ import spacy
 from spacy.tokens import Doc, DocBin
 from spacy.training import Example
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(PROJECT_DIR))
-
-from pipeline import load  # noqa: E402
+from pipeline import load
+from pipeline.paths import PROJECT_DIR
 
 CORPUS = PROJECT_DIR / "models" / "build" / "corpus"
 COMMAND = "make evaluate-model"

@@ -13,14 +13,10 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import sys
 from pathlib import Path
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(PROJECT_DIR))
-
-from pipeline.evaluate import load_gold  # noqa: E402
-from pipeline.paths import corpora_dir  # noqa: E402
+from pipeline.evaluation.evaluate import load_gold
+from pipeline.paths import PROJECT_DIR, corpora_dir
 
 RECORD_FILES = (
     "fakehealth/HealthStory_content.jsonl",

@@ -1,9 +1,10 @@
-"""Train the hedge and negation detector of pipeline/hedging.py from ../shared/corpora.
+"""Train the hedge and negation detector of pipeline/nlp/hedging.py from ../shared/corpora.
 
     python models/scripts/train_hedges.py [--model models/claims_web_sm] [--out models/build/hedges]
 
 1. Read Szeged Uncertainty (bio, wiki), BioScope abstracts and *SEM 2012; split Szeged and
-   BioScope by document with the fixed seed of pipeline/hedge_corpora.py (*SEM: official split).
+   BioScope by document with the fixed seed of pipeline/evaluation/hedge_corpora.py
+   (*SEM: official split).
 2. Parse train and dev with the shipped pipeline's tokenizer, tagger and parser (cached in
    OUT/docs), so the features are those the detector sees at run time.
 3. Fit logistic regressions on train: hedge cue words (Szeged), hedge type (Szeged),
@@ -30,11 +31,8 @@ from sklearn.linear_model import LogisticRegression
 from spacy.lookups import load_lookups
 from spacy.tokens import Doc, DocBin
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(PROJECT_DIR))
-
-from pipeline.hedge_corpora import SPLIT_SEED, GoldSentence, load_split  # noqa: E402
-from pipeline.hedge_eval import (  # noqa: E402
+from pipeline.evaluation.hedge_corpora import SPLIT_SEED, GoldSentence, load_split
+from pipeline.evaluation.hedge_eval import (
     format_report,
     gold_cue_span,
     gold_cue_tokens,
@@ -43,7 +41,7 @@ from pipeline.hedge_eval import (  # noqa: E402
     score,
     with_totals,
 )
-from pipeline.hedging import (  # noqa: E402
+from pipeline.nlp.hedging import (
     _AFFIX,
     DICTIONARY,
     HEDGE,
@@ -55,7 +53,7 @@ from pipeline.hedging import (  # noqa: E402
     cue_features,
     scope_candidates,
 )
-from pipeline.paths import corpora_dir  # noqa: E402
+from pipeline.paths import PROJECT_DIR, corpora_dir
 
 PHRASES = PROJECT_DIR / "models" / "lexicon" / "hedge_cues.jsonl"
 

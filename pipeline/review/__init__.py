@@ -1,4 +1,4 @@
-"""The reviewer audit app: claims shown in their evidence, verdicts kept in SQLite.
+"""Layer 6, review: the reviewer audit app: claims shown in their evidence, verdicts kept in SQLite.
 
 `verdicts` stores the append-only verdict history, `summary` turns verdicts into precision
 and agreement figures, `data` reads the run's tables for display, and `app` is the local

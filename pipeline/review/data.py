@@ -20,8 +20,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.schemas import TABLES
-from pipeline.store import TableStore
+from pipeline.storage.schemas import TABLES
+from pipeline.storage.store import TableStore
 
 # Columns the app reads from each table; a table without them comes from an older schema.
 _COLUMNS = {

@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
-from pipeline.schemas import REVIEWS
+from pipeline.storage.schemas import REVIEWS
 
 REASONS: dict[str, str] = {
     "not_a_claim": "not a claim",

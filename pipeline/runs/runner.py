@@ -25,8 +25,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from spacy.language import Language
 
-from pipeline.claim_summary import summarise_snapshot
-from pipeline.html_report import write_report
 from pipeline.ingest import (
     DEFAULT_EXCLUDE,
     DEFAULT_MAX_CHARS,
@@ -38,9 +36,11 @@ from pipeline.ingest import (
     list_files,
     make_safe,
 )
-from pipeline.layout import HEADING_HINTS_KEY
-from pipeline.loader import default_model_path, load
-from pipeline.records import (
+from pipeline.nlp.layout import HEADING_HINTS_KEY
+from pipeline.nlp.loader import default_model_path, load
+from pipeline.reports.html_report import write_report
+from pipeline.storage.claim_summary import summarise_snapshot
+from pipeline.storage.records import (
     abbreviation_rows,
     claim_rows,
     document_row,
@@ -48,8 +48,9 @@ from pipeline.records import (
     hedge_rows,
     sentence_rows,
 )
-from pipeline.schemas import DOCUMENT_TABLES, SCHEMA_VERSION, to_table
-from pipeline.store import Derive, TableStore
+from pipeline.storage.run_summary import RunSummary
+from pipeline.storage.schemas import DOCUMENT_TABLES, SCHEMA_VERSION, to_table
+from pipeline.storage.store import Derive, TableStore
 
 log = logging.getLogger(__name__)
 
@@ -95,46 +96,6 @@ class BatchResult:
     def processed_doc_ids(self) -> list[str]:
         table = self.tables.get("documents")
         return table.column("doc_id").to_pylist() if table is not None else []
-
-
-@dataclass
-class RunSummary:
-    """What a run did; printed by the CLI and stored in the `runs` table."""
-
-    run_id: str
-    corpus: str
-    out_dir: str
-    pipeline_version: str = ""
-    seen: int = 0
-    processed: int = 0
-    skipped: int = 0
-    failed: int = 0
-    sentences: int = 0
-    words: int = 0
-    seconds: float = 0.0
-    errors_by_type: dict[str, int] = field(default_factory=dict)
-    # Of `failed`, sources that failed the same way in an earlier run (unchanged since).
-    known_failed: int = 0
-    claims: int = 0  # claim rows written by this run
-    new_claims: int = 0  # of those, claim ids the tables did not hold before the run
-    new_claims_by_substance: dict[str, int] = field(default_factory=dict)
-    # The first failures (source, error type, message), for run reports; all are in `errors`.
-    failure_examples: list[tuple[str, str, str]] = field(default_factory=list)
-    report: str | None = None  # the HTML run report written at the end, None if it failed
-
-    @property
-    def words_per_second(self) -> float:
-        return self.words / self.seconds if self.seconds > 0 else 0.0
-
-    @property
-    def done(self) -> int:
-        return self.processed + self.skipped + self.failed
-
-    @property
-    def status(self) -> str:
-        """failed when no article could be processed and none was already up to date."""
-        nothing_usable = self.processed == 0 and self.skipped == 0
-        return "failed" if nothing_usable else "completed"
 
 
 MAX_FAILURE_EXAMPLES = 20

@@ -3,7 +3,7 @@
 `claims` holds what each sentence says; a reader asking "what does the corpus claim about
 kratom?" wants those rows grouped: how many articles say kratom acts on the mu-opioid
 receptor, how often hedged, since when, where, and one sentence to read. This module
-computes that table (`claim_summary`, schema in `pipeline.schemas`) with DuckDB, which
+computes that table (`claim_summary`, schema in `pipeline.storage.schemas`) with DuckDB, which
 streams the Parquet parts instead of loading whole tables into memory.
 
 The table is derived, never edited: every commit of a run (checkpoints and the end)
@@ -20,7 +20,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.dataset as ds
 
-from pipeline.schemas import CLAIM_SUMMARY, CLAIMS, DOCUMENTS
+from pipeline.storage.schemas import CLAIM_SUMMARY, CLAIMS, DOCUMENTS
 
 MAX_MECHANISMS = 5
 

@@ -25,15 +25,15 @@ from spacy.util import registry
 
 # Importing registers our factories and tokenizer when the package is not installed
 # (installed, spaCy also finds them through entry points).
-from pipeline import abbreviations, claims, entities, hedging, layout, tokenizer  # noqa: F401
+from pipeline.nlp import abbreviations, claims, entities, hedging, layout, tokenizer  # noqa: F401
 from pipeline.paths import PROJECT_DIR
 from pipeline.version import __version__
 
-PACKAGE_DIR = Path(__file__).resolve().parent
-BASE_CONFIG = PACKAGE_DIR / "base.cfg"
+PACKAGE_DIR = Path(__file__).resolve().parent.parent  # pipeline/: whose code is versioned
+BASE_CONFIG = Path(__file__).resolve().parent / "base.cfg"
 # Modules that shape the rows besides the pipeline's own components: how an article is
 # read (ingest, and through it HTML extraction and decoding) and how a Doc becomes rows.
-ROW_MODULES = ("pipeline.ingest", "pipeline.records")
+ROW_MODULES = ("pipeline.ingest", "pipeline.storage.records")
 SHIPPED_MODEL = PROJECT_DIR / "models" / "claims_web_sm"
 MODEL_ENV = "CLAIMS_MODEL"
 

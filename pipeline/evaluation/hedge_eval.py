@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
-from pipeline.hedge_corpora import GoldCue, GoldSentence
-from pipeline.hedging import HEDGE, NEGATION, SPAN_GROUPS, CueDetector, scope_tokens
+from pipeline.evaluation.hedge_corpora import GoldCue, GoldSentence
+from pipeline.nlp.hedging import HEDGE, NEGATION, SPAN_GROUPS, CueDetector, scope_tokens
 
 # Components the detector's features need; the rest of the pipeline is not run for scoring.
 PARSE_COMPONENTS = (
@@ -246,7 +246,7 @@ def evaluate_detector(
 
     Refuses weights trained with another split seed, whose test documents may be in train.
     """
-    from pipeline.hedge_corpora import SPLIT_SEED, load_split
+    from pipeline.evaluation.hedge_corpora import SPLIT_SEED, load_split
 
     detector = nlp.get_pipe("claims_hedging")
     seed = detector.weights.meta.get("split_seed")

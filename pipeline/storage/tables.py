@@ -1,6 +1,6 @@
 """A run's tables in a notebook: pandas DataFrames or DuckDB views, checked before use.
 
-    from pipeline import tables
+    from pipeline.storage import tables
 
     frames = tables.load("outputs")              # {"claims": DataFrame, ...}
     con = tables.duckdb("outputs")               # views: claims, documents, claim_summary...
@@ -13,7 +13,7 @@ was added) or a newer one, saying which and how to rebuild them. When some artic
 processed by an older pipeline than the folder's latest run, they warn
 (`OlderPipelineWarning`): the rows are readable but come from an older extractor.
 
-Columns come in the dtypes `docs/tables.md` lists (`pipeline.schemas.pandas_dtype`).
+Columns come in the dtypes `docs/tables.md` lists (`pipeline.storage.schemas.pandas_dtype`).
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from pipeline.schemas import SCHEMA_VERSION, TABLES, pandas_dtype
-from pipeline.store import TableStore
+from pipeline.storage.schemas import SCHEMA_VERSION, TABLES, pandas_dtype
+from pipeline.storage.store import TableStore
 
 __all__ = [
     "NewerTables",

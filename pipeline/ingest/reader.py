@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipeline.encodings import UndecodableText, decode
-from pipeline.html import parse_html
+from pipeline.ingest.encodings import UndecodableText, decode
+from pipeline.ingest.html import parse_html
 
 FORMATS = {
     ".txt": "txt",
@@ -360,7 +360,7 @@ def _join_lines(lines: list[tuple[str, bool]]) -> tuple[str, list[tuple[int, int
 
 
 def _decode(raw: bytes, html: bool = False) -> tuple[str, str]:
-    """Text and the encoding it was read with (see `pipeline.encodings`)."""
+    """Text and the encoding it was read with (see `pipeline.ingest.encodings`)."""
     if b"\x00" in raw[:8192] and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise BadInput("Binary", "binary file (contains NUL bytes), not text")
     try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from pipeline.runner import RunSummary
+from pipeline.storage.run_summary import RunSummary
 
 
 def escape_cell(value: object, limit: int = 160, in_table: bool = True) -> str:

@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from pipeline.schemas import DOCUMENT_TABLES, TABLES
+from pipeline.storage.schemas import DOCUMENT_TABLES, TABLES
 
 STORE_DIR = ".claims-store"
 _COMPRESSION = "zstd"

@@ -1,6 +1,6 @@
 """Readers for the public hedge and negation corpora, and their document split.
 
-The detector in `pipeline.hedging` learns from and is measured on these, so both sides read
+The detector in `pipeline.nlp.hedging` learns from and is measured on these, so both sides read
 them the same way: Szeged Uncertainty (typed cues, biomedical and Wikipedia), BioScope
 abstracts (speculation and negation cues with scopes) and *SEM 2012 CD-SCO (negation cues
 and scopes, official train/dev/test). Offsets are characters in the sentence text; *SEM comes

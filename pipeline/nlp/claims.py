@@ -18,8 +18,8 @@ claim. The shape names the rule, so every claim says how it was found:
 
 A substance with both targets and effects in a sentence gives one claim per (target, effect)
 pair: the mechanism and its outcome stay together. A hedge or negation counts for a claim when
-the cue's scope (pipeline.hedging) covers the claim's predicate, substance, target or effect.
-Evidence and attribution come from the sentence, else its paragraph (pipeline.evidence).
+the cue's scope (pipeline.nlp.hedging) covers the claim's predicate, substance, target or effect.
+Evidence and attribution come from the sentence, else its paragraph (pipeline.nlp.evidence).
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 
-from pipeline.entities import normalise_name
-from pipeline.evidence import for_sentence
+from pipeline.nlp.entities import normalise_name
+from pipeline.nlp.evidence import for_sentence
 
 
 def _words(text: str) -> frozenset[str]:

@@ -1,13 +1,13 @@
 """The run report: one self-contained HTML page an analyst opens after a run.
 
-`write_report(out_dir)` reads the folder's published tables (through `pipeline.tables`, so
+`write_report(out_dir)` reads the folder's published tables (through `pipeline.storage.tables`, so
 the same checks apply) and writes `out_dir/report.html`: the run's counts, the claims per
 substance and how hedged they are, the top targets and effects, a substance -> target ->
 effect diagram of the most frequent claims, the most stated claims with an example
 sentence, and the run's failures. The runner writes it at the end of every run;
 `claims report` rebuilds it.
 
-Charts are SVG drawn here (`pipeline.charts`); the page has no script and loads nothing:
+Charts are SVG drawn here (`pipeline.reports.charts`); the page has no script and loads nothing:
 its Content-Security-Policy forbids any fetch, so it reads the same offline, in a mail or
 an archive. Every value from the corpus goes through Jinja's autoescaping.
 """
@@ -20,18 +20,15 @@ import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import duckdb as _duckdb
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from pipeline import tables
-from pipeline.charts import PALETTE, Category, Flow, bar_chart, sankey, stacked_shares
-from pipeline.schemas import SCHEMA_VERSION
-
-if TYPE_CHECKING:  # the runner writes reports: importing it here would be circular
-    from pipeline.runner import RunSummary
+from pipeline.reports.charts import PALETTE, Category, Flow, bar_chart, sankey, stacked_shares
+from pipeline.storage import tables
+from pipeline.storage.run_summary import RunSummary
+from pipeline.storage.schemas import SCHEMA_VERSION
 
 REPORT_NAME = "report.html"
 TOP_SUBSTANCES = 15
@@ -47,7 +44,7 @@ CERTAINTY = (
 )
 
 _ENVIRONMENT = Environment(
-    loader=PackageLoader("pipeline", "templates"),
+    loader=PackageLoader("pipeline.reports", "templates"),
     autoescape=select_autoescape(["html"]),
     trim_blocks=True,
     lstrip_blocks=True,

@@ -1,4 +1,4 @@
-"""Turn processed Docs into table rows (plain dicts matching `pipeline.schemas`)."""
+"""Turn processed Docs into table rows (plain dicts matching `pipeline.storage.schemas`)."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
-from pipeline.lexicon import Lexicon, build_lexicon, read_entries
+from pipeline.nlp.lexicon import Lexicon, build_lexicon, read_entries
 
 LEXICON_FILE = "lexicon.jsonl.gz"
 # Parts of speech a one-word name cannot have in running text.
