@@ -549,13 +549,14 @@ def _deployment_taken(name: str, parameters: dict) -> str | None:
 
 def _evaluate(args: argparse.Namespace) -> int:
     from pipeline.evaluation.evaluate import evaluate, format_report
+    from pipeline.storage.tables import TablesError
 
     if args.show < 0:
         print(f"claims: --show must be at least 0, got {args.show}", file=sys.stderr)
         return 2
     try:
         evaluation = evaluate(args.gold, args.tables)
-    except (ValueError, OSError) as error:
+    except (ValueError, OSError, TablesError) as error:
         print(f"claims: {error}", file=sys.stderr)
         return 2
     for warning in evaluation.warnings():

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
-import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from flows.cli import main
@@ -21,6 +23,8 @@ from pipeline.evaluation.evaluate import (
     predicted_edges,
     score,
 )
+from pipeline.storage.schemas import TABLES, to_table
+from pipeline.storage.store import TableStore
 
 KETAMINE = [
     "Ketamine blocks NMDA receptors in the brain.",
@@ -130,16 +134,27 @@ CLAIMS = [
 # ketamine: P1 P2 P3 P5 -> 3/4, G1-G4 -> 3/4. rec-7: P6 P7 P8 P9 -> 3/4, G6-G8 -> 3/3.
 
 
-def _write(folder: Path, rows: list[dict]) -> None:
-    folder.mkdir(parents=True)
-    pd.DataFrame(rows).to_parquet(folder / "part-0.parquet")
+def _full_table(name: str, rows: list[dict]) -> pa.Table:
+    """The rows as a table of `name`'s schema, columns the test does not care about filled
+    with a plain value (null where allowed)."""
+
+    def filler(field: pa.Field) -> object:
+        if field.nullable:
+            return None
+        if pa.types.is_list(field.type):
+            return []
+        if pa.types.is_timestamp(field.type):
+            return datetime(2026, 1, 1, tzinfo=UTC)
+        return {"string": "", "bool": False}.get(str(field.type), 0)
+
+    schema = TABLES[name]
+    return to_table(name, [{f.name: row.get(f.name, filler(f)) for f in schema} for row in rows])
 
 
 @pytest.fixture
 def run(tmp_path) -> Path:
-    """A run's output folder whose tables are symlinks into a store, as `claims run` writes."""
-    out, store = tmp_path / "out", tmp_path / "store"
-    out.mkdir()
+    """A run's output folder, published by the table store as `claims run` does."""
+    out = tmp_path / "out"
     documents = [
         {"doc_id": "d1", "source": "/data/corpus/ketamine.txt", "record_id": None},
         {"doc_id": "d2", "source": "/data/corpus/news.jsonl#rec-7", "record_id": "rec-7"},
@@ -150,18 +165,17 @@ def run(tmp_path) -> Path:
         {"doc_id": "d2", "short_form": "MDMA", "long_form": "3,4-methylenedioxymethamphetamine"},
     ]
     sentences = [
-        {"doc_id": doc_id, "text": text}
+        {"doc_id": doc_id, "sentence_id": f"{doc_id}:{i}", "text": text}
         for doc_id, texts in [("d1", KETAMINE), ("d2", MDMA)]
-        for text in texts
+        for i, text in enumerate(texts)
     ]
-    for table, rows in [
-        ("documents", documents),
-        ("sentences", sentences),
-        ("abbreviations", abbreviations),
-        ("claims", CLAIMS),
-    ]:
-        _write(store / table, rows)
-        (out / table).symlink_to(store / table)
+    added = {
+        "documents": documents,
+        "sentences": sentences,
+        "abbreviations": abbreviations,
+        "claims": CLAIMS,
+    }
+    TableStore(out).commit({name: [_full_table(name, rows)] for name, rows in added.items()})
     return out
 
 
@@ -339,11 +353,16 @@ def test_a_hedged_or_negated_left_null_by_the_merge_is_not_scored(run, tmp_path)
 
 def test_missing_tables_exit_2(gold_dir, tmp_path, capsys):
     assert main(["evaluate", "--gold", str(gold_dir), "--tables", str(tmp_path / "none")]) == 2
-    assert "table not found" in capsys.readouterr().err
+    assert "There is no output folder" in capsys.readouterr().err
 
 
 def test_a_missing_column_exits_2(run, gold_dir, capsys):
-    claims = pd.read_parquet(run / "claims").drop(columns=["rule"])
-    claims.to_parquet(run / "claims" / "part-0.parquet")
+    (part,) = (run / "claims").glob("*.parquet")
+    claims = pq.read_table(part)
+    part.unlink()  # shared with the store's snapshot: write a new file, not through the link
+    pq.write_table(
+        claims.drop_columns(["rule"]).replace_schema_metadata(claims.schema.metadata), part
+    )
     assert main(["evaluate", "--gold", str(gold_dir), "--tables", str(run)]) == 2
-    assert "claims: missing column(s): rule" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "claims: The `claims` table" in err and "no column rule" in err

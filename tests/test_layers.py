@@ -90,9 +90,7 @@ def test_no_import_goes_up_a_layer_or_sideways_between_packages_of_one_level():
                 if theirs is None and mine is not None and mine != "flows":
                     wrong.append(f"{module} imports the package facade {name}")
                 continue
-            if LAYERS[theirs] > LAYERS[mine] or (
-                LAYERS[theirs] == LAYERS[mine] and theirs != mine
-            ):
+            if LAYERS[theirs] > LAYERS[mine] or (LAYERS[theirs] == LAYERS[mine] and theirs != mine):
                 wrong.append(f"{module} ({mine}) imports {name} ({theirs})")
     assert wrong == []
 

@@ -387,7 +387,7 @@ def test_compaction_merges_parts_into_row_groups_of_bounded_size(tmp_path, monke
 def test_compaction_gives_parts_of_an_older_schema_the_new_columns():
     import pyarrow as pa
 
-    from pipeline.storage.store import _conform
+    from pipeline.storage.parts import conform as _conform
 
     schema = TABLES["errors"]
     older = pa.schema([f for f in schema if f.name != "doc_id"])

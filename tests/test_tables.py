@@ -118,6 +118,24 @@ def test_a_connection_keeps_the_snapshot_it_was_opened_on(run_tables, tmp_path):
     assert tables.duckdb(out).execute("select count(*) from runs").fetchone()[0] == before + 1
 
 
+def test_a_connection_held_across_many_runs_keeps_working(run_tables, tmp_path):
+    """Snapshots are retired three commits later, except one a live connection leases."""
+    import gc
+
+    out = _copy(run_tables, tmp_path)
+    con = tables.duckdb(out, ["runs"])
+    before = con.execute("select count(*) from runs").fetchone()[0]
+    leased = tables.snapshot(out, ["runs"]).path
+    for _ in range(4):  # each run commits at least once: four newer snapshots
+        run_corpus(SAMPLE_CORPUS, out)
+    assert leased.exists()
+    assert con.execute("select count(*) from runs").fetchone()[0] == before
+    del con
+    gc.collect()  # the connection is gone: its lease with it
+    run_corpus(SAMPLE_CORPUS, out)
+    assert not leased.exists()
+
+
 def test_missing_folders_and_folders_without_a_run_say_what_to_do(tmp_path):
     with pytest.raises(tables.NoTables, match=r"no output folder.*claims run"):
         tables.load(tmp_path / "nowhere")

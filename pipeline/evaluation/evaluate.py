@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-import pyarrow.parquet as pq
 
 from pipeline.ingest import strip_markdown
+from pipeline.storage.tables import Snapshot, snapshot
 
 Aliases = dict[str, set[str]]  # normalised name -> its other forms in one document
 ROLES = ("target", "effect")
@@ -337,32 +338,24 @@ def _gold_edge(line: str, where: str) -> GoldEdge:
 # Tables
 
 
+# The tables evaluation reads, pinned in one snapshot and checked once.
+_TABLES = ("documents", "claims", "abbreviations", "sentences")
+Tables = Path | str | Snapshot  # a run's output folder, or a snapshot of it already pinned
+
+
+def pin(tables_dir: Path | str) -> Snapshot:
+    """The run's current snapshot of the tables evaluation reads (raises TablesError)."""
+    with warnings.catch_warnings():  # older articles or unfinished runs do not change a score
+        warnings.simplefilter("ignore", UserWarning)
+        return snapshot(tables_dir, _TABLES)
+
+
 def _read(
-    tables_dir: Path,
-    table: str,
-    columns: list[str],
-    doc_ids: Iterable[str] | None = None,
-    required: bool = True,
+    source: Tables, table: str, columns: list[str], doc_ids: Iterable[str] | None = None
 ) -> pd.DataFrame:
     """Some columns of a table, for some documents only: a corpus is larger than its gold."""
-    folder = Path(tables_dir) / table
-    if not folder.is_dir():
-        if required:
-            raise ValueError(f"{folder}: table not found (is {tables_dir} a run's output folder?)")
-        return pd.DataFrame(columns=columns)
-    ids = None if doc_ids is None else sorted(doc_ids)
-    if ids == [] or not any(folder.glob("*.parquet")):
-        return pd.DataFrame(columns=columns)
-    present = pq.read_schema(min(folder.glob("*.parquet"))).names
-    missing = [column for column in columns if column not in present]
-    if missing:
-        raise ValueError(f"{folder}: missing column(s): {', '.join(missing)}")
-    filters = None if ids is None else [("doc_id", "in", ids)]
-    try:
-        return pd.read_parquet(folder, columns=columns, filters=filters)
-    except (ValueError, OSError) as error:  # pyarrow's errors are ValueErrors
-        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ValueError(f"{folder}: {message}") from None
+    pinned = source if isinstance(source, Snapshot) else pin(source)
+    return pinned.read(table, columns, doc_ids).to_pandas()
 
 
 def _text(value: object) -> str | None:
@@ -373,24 +366,21 @@ def _text(value: object) -> str | None:
     return text or None
 
 
-def doc_names(tables_dir: Path | str) -> dict[str, str]:
+def doc_names(tables_dir: Tables) -> dict[str, str]:
     """doc_id -> the name gold uses: the JSONL record id, else the file name without extension."""
-    frame = _read(Path(tables_dir), "documents", ["doc_id", "source", "record_id"])
+    frame = _read(tables_dir, "documents", ["doc_id", "source", "record_id"])
     return {
         doc_id: _text(record_id) or Path(source.split("#")[0]).stem
         for doc_id, source, record_id in frame.itertuples(index=False)
     }
 
 
-def predicted_edges(
-    tables_dir: Path | str, names: dict[str, str] | None = None
-) -> list[PredictedEdge]:
+def predicted_edges(tables_dir: Tables, names: dict[str, str] | None = None) -> list[PredictedEdge]:
     """The claims table as edges, one per distinct target and effect of a sentence.
 
     `names` (doc_id -> gold name, see `doc_names`) limits the read to those documents.
     Rows that share a target (one row per substance, target and effect) give it once.
     """
-    tables_dir = Path(tables_dir)
     frame = _read(tables_dir, "claims", _CLAIM_COLUMNS, None if names is None else names.keys())
     if names is None:
         names = doc_names(tables_dir)
@@ -430,13 +420,12 @@ def _flag(value: object) -> bool:
     return False if value is None or pd.isna(value) else bool(value)
 
 
-def load_aliases(tables_dir: Path | str, names: dict[str, str] | None = None) -> dict[str, Aliases]:
+def load_aliases(tables_dir: Tables, names: dict[str, str] | None = None) -> dict[str, Aliases]:
     """Gold name -> normalised name -> its other forms, from the abbreviations table.
 
     Both directions, so gold "3,4-methylenedioxymethamphetamine" meets a predicted "MDMA"
     and gold "SSRIs" meets "selective serotonin reuptake inhibitors".
     """
-    tables_dir = Path(tables_dir)
     if names is None:
         names = doc_names(tables_dir)
     frame = _read(
@@ -444,7 +433,6 @@ def load_aliases(tables_dir: Path | str, names: dict[str, str] | None = None) ->
         "abbreviations",
         ["doc_id", "short_form", "long_form"],
         names.keys(),
-        required=False,
     )
     aliases: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     for doc_id, short, long in frame.itertuples(index=False):
@@ -457,17 +445,10 @@ def load_aliases(tables_dir: Path | str, names: dict[str, str] | None = None) ->
     return {doc: dict(forms) for doc, forms in aliases.items()}
 
 
-def load_sentences(tables_dir: Path | str, names: dict[str, str]) -> dict[str, list[str]] | None:
-    """Gold name -> its sentence texts, to check the gold quotes against the segmentation.
-
-    None without a `sentences` table: the claims' sentences alone would flag every quote in
-    a sentence without claims.
-    """
-    folder = Path(tables_dir) / "sentences"
-    if not folder.is_dir():
-        return None
+def load_sentences(tables_dir: Tables, names: dict[str, str]) -> dict[str, list[str]]:
+    """Gold name -> its sentence texts, to check the gold quotes against the segmentation."""
     sentences: dict[str, list[str]] = {name: [] for name in names.values()}
-    frame = _read(Path(tables_dir), "sentences", ["doc_id", "text"], names.keys())
+    frame = _read(tables_dir, "sentences", ["doc_id", "text"], names.keys())
     for doc_id, text in frame.itertuples(index=False):
         sentences[names[doc_id]].append(text)
     return sentences
@@ -589,12 +570,12 @@ def check_gold(
 def evaluate(gold_paths: Iterable[Path | str], tables_dir: Path | str) -> Evaluation:
     """Load the gold and the run's tables, score, and note what cannot match."""
     gold = load_gold(gold_paths)
-    tables_dir = Path(tables_dir)
+    pinned = pin(tables_dir)
     wanted = {g.doc for g in gold}
-    names = {doc_id: n for doc_id, n in doc_names(tables_dir).items() if n in wanted}
-    predicted = predicted_edges(tables_dir, names)
-    evaluation = score(gold, predicted, load_aliases(tables_dir, names))
-    sentences = load_sentences(tables_dir, names)
+    names = {doc_id: n for doc_id, n in doc_names(pinned).items() if n in wanted}
+    predicted = predicted_edges(pinned, names)
+    evaluation = score(gold, predicted, load_aliases(pinned, names))
+    sentences = load_sentences(pinned, names)
     evaluation.missing_docs, evaluation.missing_quotes = check_gold(gold, names.values(), sentences)
     evaluation.short_quotes = [g for g in gold if len(g.quote.split()) < MIN_QUOTE_WORDS]
     return evaluation

@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import math
 import threading
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -17,10 +18,8 @@ from urllib.parse import urlencode, urlsplit
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
-from pipeline.storage.schemas import TABLES
+from pipeline.storage import tables
 from pipeline.storage.store import TableStore
 
 # Columns the app reads from each table; a table without them comes from an older schema.
@@ -107,24 +106,19 @@ class ReviewData:
 def load_tables(tables_dir: Path | str) -> ReviewData:
     """Read the current snapshot of a run's output folder, or say why it cannot be shown."""
     tables_dir = Path(tables_dir)
-    if not tables_dir.is_dir():
-        raise TablesUnavailable(
-            f"There is no output folder at {tables_dir}. Run `claims run CORPUS --out "
-            f"{tables_dir}` first, or start the app with --tables pointing at a run's output."
-        )
-    store = TableStore(tables_dir)
     try:
-        snapshot = store.current()
-    except RuntimeError as error:
-        raise TablesUnavailable(str(error)) from None
-    if snapshot is None:
-        raise TablesUnavailable(
-            f"{tables_dir} has no tables yet. Run `claims run CORPUS --out {tables_dir}` first."
-        )
-    try:
-        frames = {name: _read(store, snapshot, name) for name in _COLUMNS}
+        with warnings.catch_warnings():  # the pages say nothing of older articles
+            warnings.simplefilter("ignore", UserWarning)
+            pinned = tables.snapshot(tables_dir, list(_COLUMNS))
+        frames = {
+            name: pinned.read(name, columns).to_pandas() for name, columns in _COLUMNS.items()
+        }
+    except tables.TablesError as error:
+        hint = " Verdicts already recorded are kept." if tables_dir.is_dir() else ""
+        raise TablesUnavailable(f"{error}{hint}") from None
     except FileNotFoundError:  # the snapshot was retired while being read: take the new one
         return load_tables(tables_dir)
+    snapshot = pinned.path
     documents = frames["documents"].set_index("doc_id", drop=False)
     claims = frames["claims"]
     titles = document_titles(documents)
@@ -148,25 +142,6 @@ def document_titles(documents: pd.DataFrame) -> pd.Series:
     records = documents["source"].map(lambda source: source.partition("#")[2])
     fallback = names.where(records == "", names + "#" + records)
     return documents["title"].where(documents["title"].notna(), fallback)
-
-
-def _read(store: TableStore, snapshot: Path, name: str) -> pd.DataFrame:
-    """The app's columns of one table of `snapshot` (pinned: never a mix of two runs)."""
-    columns = _COLUMNS[name]
-    pieces = []
-    for part in store.parts(name, snapshot):
-        missing = [c for c in columns if c not in pq.read_schema(part).names]
-        if missing:
-            raise TablesUnavailable(
-                f"The `{name}` table in {store.out_dir} comes from an older pipeline (it has no "
-                f"{', '.join(missing)}). Re-run `claims run CORPUS --out {store.out_dir}` to "
-                "rebuild it; verdicts already recorded are kept."
-            )
-        pieces.append(pq.read_table(part, columns=columns))
-    schema = pa.schema([TABLES[name].field(c) for c in columns])
-    if not pieces:
-        return schema.empty_table().to_pandas()
-    return pa.concat_tables([p.cast(schema) for p in pieces]).to_pandas()
 
 
 class TableCache:

@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from pipeline.storage.parts import conform, is_leased, read_parts
 from pipeline.storage.schemas import DOCUMENT_TABLES, TABLES
 
 STORE_DIR = ".claims-store"
@@ -78,14 +79,12 @@ class TableStore:
         return sorted((snapshot / table).glob("*.parquet"))
 
     def read(self, table: str, columns: list[str] | None = None) -> pa.Table:
-        """The current rows of a table (empty, with its schema, before the first commit)."""
-        schema = TABLES[table]
-        parts = self.parts(table)
-        if not parts:
-            empty = schema.empty_table()
-            return empty.select(columns) if columns else empty
-        pieces = [pq.read_table(part, columns=columns, schema=schema) for part in parts]
-        return pa.concat_tables(pieces)
+        """The current rows of a table (empty, with its schema, before the first commit).
+
+        Unchecked: the run that holds the folder reads tables of any schema version, to
+        re-process them.
+        """
+        return read_parts(table, self.parts(table), columns)
 
     # Writing ---------------------------------------------------------------------------
 
@@ -233,7 +232,7 @@ class TableStore:
             for part in parts:
                 with pq.ParquetFile(part) as source:
                     for batch in source.iter_batches(batch_size=_COMPACT_BATCH_ROWS):
-                        pending.append(_conform(batch, schema))
+                        pending.append(conform(batch, schema))
                         rows = sum(b.num_rows for b in pending)
                         if (
                             rows >= _ROW_GROUP_ROWS
@@ -280,23 +279,11 @@ class TableStore:
                 shutil.rmtree(path, ignore_errors=True)
 
     def _remove_old(self, current: Path) -> None:
+        """Keep the newest `keep_snapshots`, and any a live reader holds a lease on."""
         published = sorted(p for p in self.snapshots.iterdir() if p.name.isdigit())
         for path in published[: -self.keep_snapshots]:
-            if path != current:
+            if path != current and not is_leased(path):
                 shutil.rmtree(path, ignore_errors=True)
-
-
-def _conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
-    """`batch` in the table's current schema: columns a newer schema added are null."""
-    if batch.schema.equals(schema, check_metadata=False):
-        return batch.cast(schema)
-    columns = [
-        batch.column(field.name).cast(field.type)
-        if field.name in batch.schema.names
-        else pa.nulls(batch.num_rows, field.type)
-        for field in schema
-    ]
-    return pa.RecordBatch.from_arrays(columns, schema=schema)
 
 
 def _write_row_group(

@@ -19,6 +19,7 @@ Columns come in the dtypes `docs/tables.md` lists (`pipeline.storage.schemas.pan
 from __future__ import annotations
 
 import warnings
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from pipeline.storage.parts import read_parts, release, take_lease
 from pipeline.storage.schemas import SCHEMA_VERSION, TABLES, pandas_dtype
 from pipeline.storage.store import TableStore
 
@@ -76,7 +78,11 @@ class UnfinishedRunWarning(UserWarning):
 
 @dataclass(frozen=True)
 class Snapshot:
-    """One published state of an output folder, checked against the schemas."""
+    """One published state of an output folder, checked against the schemas once.
+
+    Every reader of the tables goes through it: `read` (Arrow), `pandas` (the documented
+    dtypes) and `duckdb` (views), all of the same snapshot, never a mix of two runs.
+    """
 
     out_dir: Path
     path: Path  # .claims-store/snapshots/<n>: stays put while later runs publish
@@ -84,6 +90,38 @@ class Snapshot:
     schema_version: str | None  # of the latest finished run; None before any finished
     pipeline_version: str | None  # of the latest finished run
     corpus: str | None  # what the latest finished run read
+
+    def read(
+        self, name: str, columns: Sequence[str] | None = None, doc_ids: Iterable[str] | None = None
+    ) -> pa.Table:
+        """Rows of one checked table (optionally some columns, some articles)."""
+        if name not in self.parts:
+            raise KeyError(f"the snapshot was not checked for `{name}`; ask `snapshot()` for it")
+        ids = None if doc_ids is None else list(doc_ids)
+        return read_parts(name, self.parts[name], columns, ids)
+
+    def pandas(
+        self, name: str, columns: Sequence[str] | None = None, doc_ids: Iterable[str] | None = None
+    ) -> pd.DataFrame:
+        """`read` as a DataFrame in the dtypes `docs/tables.md` lists."""
+        return to_pandas(self.read(name, columns, doc_ids))
+
+    def duckdb(
+        self, connection: _duckdb.DuckDBPyConnection | None = None
+    ) -> _duckdb.DuckDBPyConnection:
+        """A DuckDB connection with one view per checked table, reading the Parquet files in
+        place. The snapshot is leased while the connection lives, so runs publishing in the
+        meantime do not remove the files its views read."""
+        con = connection if connection is not None else _duckdb.connect()
+        for name, parts in self.parts.items():
+            files = ", ".join(_sql_string(str(part)) for part in parts)
+            columns = ", ".join(_sql_name(field.name) for field in TABLES[name])
+            con.execute(
+                f"create or replace view {_sql_name(name)} as select {columns} "
+                f"from read_parquet([{files}], union_by_name = true)"
+            )
+        weakref.finalize(con, release, take_lease(self.path))
+        return con
 
 
 def snapshot(out_dir: Path | str, tables: Iterable[str] | None = None) -> Snapshot:
@@ -141,28 +179,14 @@ def load(out_dir: Path | str, tables: Iterable[str] | None = None) -> dict[str, 
     Keys are table names in `docs/tables.md` order; columns have the documented dtypes.
     """
     names = _names(tables)
-    for attempt in range(_ATTEMPTS):
-        try:
-            pinned = snapshot(out_dir, names)
-            return {name: _read(name, pinned.parts[name]) for name in names}
-        except FileNotFoundError:  # retired by later runs while we read: take the new one
-            if attempt == _ATTEMPTS - 1:
-                raise
-    raise AssertionError("unreachable")
+    return _retrying(out_dir, names, lambda pinned: {n: pinned.pandas(n) for n in names})
 
 
 def load_table(
     out_dir: Path | str, name: str, columns: Sequence[str] | None = None
 ) -> pd.DataFrame:
     """One table as a DataFrame, optionally only some columns (documents.text is large)."""
-    for attempt in range(_ATTEMPTS):
-        try:
-            pinned = snapshot(out_dir, [name])
-            return _read(name, pinned.parts[name], columns)
-        except FileNotFoundError:
-            if attempt == _ATTEMPTS - 1:
-                raise
-    raise AssertionError("unreachable")
+    return _retrying(out_dir, [name], lambda pinned: pinned.pandas(name, columns))
 
 
 def duckdb(
@@ -173,20 +197,22 @@ def duckdb(
     """A DuckDB connection with one view per table of the folder's current snapshot.
 
     Views read the Parquet files in place (nothing is loaded until queried) and show the
-    state of one run: call again after a new run to see its tables. A snapshot is kept until
-    three newer ones are published, so a connection held across several runs eventually
-    fails to find its files. Pass `connection` to add the views to an existing one.
+    state of one run: call again after a new run to see its tables. The connection holds
+    its snapshot (a lease) while it lives, so it keeps working while runs publish newer
+    ones. Pass `connection` to add the views to an existing one.
     """
-    pinned = snapshot(out_dir, tables)
-    con = connection if connection is not None else _duckdb.connect()
-    for name, parts in pinned.parts.items():
-        files = ", ".join(_sql_string(str(part)) for part in parts)
-        columns = ", ".join(_sql_name(field.name) for field in TABLES[name])
-        con.execute(
-            f"create or replace view {_sql_name(name)} as select {columns} "
-            f"from read_parquet([{files}], union_by_name = true)"
-        )
-    return con
+    return snapshot(out_dir, tables).duckdb(connection)
+
+
+def _retrying(out_dir: Path | str, names: list[str], read):
+    """`read(snapshot)`, taking the newer snapshot if later runs retired this one mid-read."""
+    for attempt in range(_ATTEMPTS):
+        try:
+            return read(snapshot(out_dir, names))
+        except FileNotFoundError:
+            if attempt == _ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def to_pandas(table: pa.Table) -> pd.DataFrame:
@@ -214,17 +240,6 @@ def _names(tables: Iterable[str] | None) -> list[str]:
     if unknown:
         raise KeyError(f"no table named {', '.join(unknown)}; the tables are {', '.join(TABLES)}")
     return names
-
-
-def _read(name: str, parts: list[Path], columns: Sequence[str] | None = None) -> pd.DataFrame:
-    schema = TABLES[name]
-    if columns is not None:
-        unknown = [c for c in columns if c not in schema.names]
-        if unknown:
-            raise KeyError(f"`{name}` has no column {', '.join(unknown)}")
-        schema = pa.schema([schema.field(c) for c in columns], metadata=schema.metadata)
-    pieces = [pq.read_table(part, columns=schema.names).cast(schema) for part in parts]
-    return to_pandas(pa.concat_tables(pieces) if pieces else schema.empty_table())
 
 
 # Checks ----------------------------------------------------------------------------------
