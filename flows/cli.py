@@ -630,39 +630,12 @@ def _review(args: argparse.Namespace) -> int:
 
 
 def _export_reviews(args: argparse.Namespace) -> int:
-    import pyarrow.parquet as pq
-
-    from pipeline.review.verdicts import VerdictError, VerdictStore, default_db_path
-    from pipeline.storage.store import TableStore
-
-    db_path = args.db or default_db_path(args.tables)
-    if not db_path.exists():
-        print(f"claims: no verdict database at {db_path}; nothing to export", file=sys.stderr)
-        return 2
-    store = TableStore(args.tables)
-
-    def verdicts_table():
-        claim_ids = store.read("claims", columns=["claim_id"]).column("claim_id").to_pylist()
-        return VerdictStore(db_path).export(set(claim_ids))
+    from pipeline.review.export import NothingToExport, export_reviews
+    from pipeline.review.verdicts import VerdictError
 
     try:
-        if args.out:
-            table = verdicts_table()
-            args.out.parent.mkdir(parents=True, exist_ok=True)
-            pq.write_table(table, args.out, compression="zstd")
-            where = args.out
-        else:
-            if store.current() is None:
-                print(
-                    f"claims: {args.tables} has no tables; run `claims run` first or pass --out",
-                    file=sys.stderr,
-                )
-                return 2
-            with store.lock():  # `claim_present` is computed against the claims it publishes with
-                table = verdicts_table()
-                store.commit({"reviews": [table]}, replace_tables={"reviews"})
-            where = args.tables / "reviews"
-    except (VerdictError, StoreBusy, RuntimeError) as error:
+        table, where = export_reviews(args.tables, db=args.db, out=args.out)
+    except (NothingToExport, VerdictError, StoreBusy, RuntimeError) as error:
         print(f"claims: {error}", file=sys.stderr)
         return 2
     latest = sum(table.column("is_latest").to_pylist())

@@ -132,7 +132,7 @@ def test_a_summary_that_cannot_be_built_leaves_the_published_tables_as_they_were
     def broken(*args, **kwargs):
         raise RuntimeError("summary bug")
 
-    monkeypatch.setattr("pipeline.runs.runner.summarise_snapshot", broken)
+    monkeypatch.setattr("pipeline.runs.commits.summarise_snapshot", broken)
     (two_articles / "c.txt").write_text("Caffeine reduces fatigue.\n")
     with pytest.raises(RuntimeError, match="summary bug"):
         run_corpus(two_articles, out)

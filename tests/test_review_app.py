@@ -292,6 +292,20 @@ def test_export_reviews_writes_the_reviews_table(review_tables, tmp_path, capsys
     assert len(pd.read_parquet(tmp_path / "r.parquet")) == 3
 
 
+def test_export_reviews_is_a_library_function(review_tables, tmp_path):
+    from pipeline.review.export import NothingToExport, export_reviews
+
+    out = tmp_path / "out"
+    shutil.copytree(review_tables, out, symlinks=True)
+    with pytest.raises(NothingToExport, match="no verdict database"):
+        export_reviews(out)
+    claim = _claims(out).head(1).to_dict("records")[0]
+    VerdictStore(out / "reviews.sqlite").record(claim, "Ada", "correct")
+    table, where = export_reviews(out)
+    assert (table.num_rows, where) == (1, out / "reviews")
+    assert pd.read_parquet(out / "reviews")["reviewer"].tolist() == ["Ada"]
+
+
 def test_export_reviews_without_a_database_is_a_usage_error(tmp_path, capsys):
     assert main(["export-reviews", "--tables", str(tmp_path)]) == 2
     assert "no verdict database" in capsys.readouterr().err

@@ -22,7 +22,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.compute as pc
 from spacy.language import Language
 
 from pipeline.ingest import (
@@ -34,12 +33,13 @@ from pipeline.ingest import (
     JsonlFields,
     iter_documents,
     list_files,
-    make_safe,
 )
 from pipeline.nlp.layout import HEADING_HINTS_KEY
 from pipeline.nlp.loader import default_model_path, load
 from pipeline.reports.html_report import write_report
-from pipeline.storage.claim_summary import summarise_snapshot
+from pipeline.runs.commits import Commits
+from pipeline.runs.planning import KnownTables, Plan
+from pipeline.runs.tally import Progress, Tally
 from pipeline.storage.records import (
     abbreviation_rows,
     claim_rows,
@@ -50,7 +50,7 @@ from pipeline.storage.records import (
 )
 from pipeline.storage.run_summary import RunSummary
 from pipeline.storage.schemas import DOCUMENT_TABLES, SCHEMA_VERSION, to_table
-from pipeline.storage.store import Derive, TableStore
+from pipeline.storage.store import TableStore
 
 log = logging.getLogger(__name__)
 
@@ -98,15 +98,11 @@ class BatchResult:
         return table.column("doc_id").to_pylist() if table is not None else []
 
 
-MAX_FAILURE_EXAMPLES = 20
-
-
 class PipelineMismatch(RuntimeError):
     """A worker runs another pipeline version than the run it works for."""
 
 
 MapBatches = Callable[[Iterable[BatchJob]], Iterable[BatchResult]]
-Progress = Callable[[RunSummary], None]
 
 _PIPELINES: dict[str | None, tuple[tuple, Language]] = {}  # model -> (file signature, nlp)
 _PIPELINES_LOCK = threading.Lock()
@@ -333,7 +329,11 @@ def run_corpus(
     with store.lock():
         nlp = get_pipeline(options.model)
         summary.pipeline_version = nlp.meta["claims_pipeline_version"]
-        plan = _Plan(store, summary, options, progress)
+        known = KnownTables.read(store, summary.pipeline_version)
+        plan = Plan(known, summary.pipeline_version, options.batch_size)
+        tally = Tally(summary, known, progress)
+        commits = Commits(store, summary.run_id)
+        items = iter_documents(corpus, options.fields, options.max_chars, options.exclude)
         jobs = (
             BatchJob(
                 documents=batch,
@@ -341,19 +341,32 @@ def run_corpus(
                 model=options.model,
                 pipeline_version=summary.pipeline_version,
             )
-            for batch in plan.batches(corpus)
+            for batch in plan.batches(items, tally.item)
         )
         pending: list[BatchResult] = []
         last_commit = time.monotonic()
         for result in map_batches(jobs):
-            plan.record(result)
+            tally.batch(
+                len(result.processed_sources),
+                result.n_sentences,
+                result.n_words,
+                result.errors,
+                result.tables.get("claims"),
+            )
             pending.append(result)
             if time.monotonic() - last_commit >= options.commit_interval:
-                plan.checkpoint(pending)
+                commits.checkpoint(_tables_of(pending), plan.replaced(_processed_ids(pending)))
                 pending = []
                 last_commit = time.monotonic()
         summary.seconds = time.monotonic() - clock
-        plan.finish(pending, _run_row(summary, options, started, flow_run_id))
+        commits.finish(
+            _tables_of(pending),
+            replaced=plan.replaced(_processed_ids(pending)),
+            stale=plan.stale(),
+            retried=plan.retried(),
+            errors=tally.errors,
+            run_row=_run_row(summary, options, started, flow_run_id),
+        )
         summary.report = _write_report(out_dir, summary)
     return summary
 
@@ -366,196 +379,6 @@ def _write_report(out_dir: Path | str, summary: RunSummary) -> str | None:
     except Exception:
         log.exception("the run's tables are published, but its HTML report failed")
         return None
-
-
-class _Plan:
-    """Decides what to process, tracks counts, and commits finished batches.
-
-    Checkpoints only add rows (replacing older rows of the same article ids), so a killed
-    run never loses an article. Rows that became stale (an article whose text changed, a
-    record that moved or vanished, errors of sources read again) are dropped by the final
-    commit, once the whole corpus has been read and every live article id is known.
-    """
-
-    def __init__(
-        self,
-        store: TableStore,
-        summary: RunSummary,
-        options: RunOptions,
-        progress: Progress | None,
-    ):
-        self.store = store
-        self.summary = summary
-        self.options = options
-        self.progress = progress
-        known = store.read("documents", columns=["doc_id", "source", "pipeline_version"])
-        self.known = list(
-            zip(known.column("source").to_pylist(), known.column("doc_id").to_pylist(), strict=True)
-        )
-        versions = dict(
-            zip(
-                known.column("doc_id").to_pylist(),
-                known.column("pipeline_version").to_pylist(),
-                strict=True,
-            )
-        )
-        current = summary.pipeline_version
-        self.versions = versions  # doc_id -> pipeline version, as the run found them
-        self.up_to_date = {doc_id for doc_id, v in versions.items() if v == current}
-        self.known_claims = self._claims_of(set(versions) - self.up_to_date)
-        self.kept: set[str] = set()  # up-to-date doc_ids seen in this run
-        self.planned: set[str] = set()  # doc_ids sent for processing in this run
-        self.seen_files: set[str] = set()
-        self.errors: list[IngestError] = []
-        stored = store.read("errors", columns=["source", "error_type"])
-        self.known_errors = set(
-            zip(
-                stored.column("source").to_pylist(),
-                stored.column("error_type").to_pylist(),
-                strict=True,
-            )
-        )
-
-    def _claims_of(self, doc_ids: set[str]) -> set[str]:
-        """Claim ids already in the tables for these articles.
-
-        Only articles processed by another pipeline version can be processed again under
-        the same doc_id (a changed text is a new doc_id, and claim ids hash the doc_id), so
-        only their claims can be "not new"; no other claim id needs to be held.
-        """
-        if not doc_ids:
-            return set()
-        claims = self.store.read("claims", columns=["claim_id", "doc_id"])
-        mine = pc.is_in(claims.column("doc_id"), value_set=pa.array(sorted(doc_ids), pa.string()))
-        return set(claims.filter(mine).column("claim_id").to_pylist())
-
-    def batches(self, corpus: Path | str) -> Iterator[list[Document]]:
-        batch: list[Document] = []
-        documents = iter_documents(
-            corpus, self.options.fields, self.options.max_chars, self.options.exclude
-        )
-        for item in documents:
-            self.summary.seen += 1
-            self.seen_files.add(_file_of(item.source))
-            if isinstance(item, IngestError):
-                self.errors.append(item)
-                self._count_failure(item)
-            elif item.doc_id in self.up_to_date or item.doc_id in self.planned:
-                # Unchanged since a run of this pipeline version, or a duplicate text.
-                self.kept.add(item.doc_id)
-                self.summary.skipped += 1
-            else:
-                self.planned.add(item.doc_id)
-                batch.append(item)
-                if len(batch) >= self.options.batch_size:
-                    yield batch
-                    batch = []
-            self._report()
-        if batch:
-            yield batch
-
-    def record(self, result: BatchResult) -> None:
-        self.summary.processed += len(result.processed_sources)
-        self.summary.sentences += result.n_sentences
-        self.summary.words += result.n_words
-        self.errors.extend(result.errors)
-        for error in result.errors:
-            self._count_failure(error)
-        self._count_claims(result.tables.get("claims"))
-        self._report()
-
-    def _count_claims(self, claims: pa.Table | None) -> None:
-        if claims is None or not claims.num_rows:
-            return
-        self.summary.claims += claims.num_rows
-        by_substance = self.summary.new_claims_by_substance
-        ids = claims.column("claim_id").to_pylist()
-        substances = claims.column("substance_norm").to_pylist()
-        for claim_id, substance in zip(ids, substances, strict=True):
-            if claim_id not in self.known_claims:
-                self.summary.new_claims += 1
-                name = substance or ""
-                by_substance[name] = by_substance.get(name, 0) + 1
-
-    def checkpoint(self, results: list[BatchResult]) -> None:
-        """Publish finished batches; an article's new rows replace its older ones."""
-        if results:
-            self.store.commit(
-                _tables_of(results), drop_doc_ids=self._replaced(results), derive=self._derived()
-            )
-
-    def _derived(self) -> dict[str, Derive]:
-        """Tables every commit of the run recomputes from the rows it publishes, so that in
-        any snapshot (a checkpoint too) `claim_summary` summarises exactly its `claims`."""
-        run_id = self.summary.run_id
-        return {"claim_summary": lambda staged, before: summarise_snapshot(staged, before, run_id)}
-
-    def finish(self, results: list[BatchResult], run_row: dict) -> None:
-        """The last commit: remaining batches, this run's errors, the run row, clean-up."""
-        live = self.kept | self.planned
-        stale = {
-            doc_id
-            for source, doc_id in self.known
-            if _file_of(source) in self.seen_files and doc_id not in live
-        }
-        # Checkpoints write no errors: the stored ones are those the run started with.
-        retried = {s for s, _ in self.known_errors if _file_of(s) in self.seen_files}
-        added = _tables_of(results)
-        if self.errors:
-            added["errors"] = [to_table("errors", [self._error_row(e) for e in self.errors])]
-        added["runs"] = [to_table("runs", [run_row])]
-        self.store.commit(
-            added,
-            drop_doc_ids=self._replaced(results) | stale,
-            drop_sources=retried,
-            derive=self._derived(),
-        )
-
-    def _replaced(self, results: list[BatchResult]) -> set[str]:
-        """Processed articles that have older rows to replace.
-
-        Only those that were in the tables when the run started: an article is processed
-        once per run. Articles new to the tables need no scan of the stored parts, so a
-        commit of new articles never reads the tables it appends to (memory stays flat
-        however large they grow).
-        """
-        return _processed_ids(results) & self.versions.keys()
-
-    def _error_row(self, error: IngestError) -> dict:
-        """An `errors` row; every string made writable, so recording a failure never fails."""
-        doc_id = getattr(error, "doc_id", None)
-        return {
-            "source": _writable(error.source),
-            "doc_id": _writable(doc_id) if doc_id is not None else None,
-            "stage": _writable(error.stage),
-            "error_type": _writable(error.error_type),
-            "message": _writable(error.message),
-            "run_id": self.summary.run_id,
-            "occurred_at": datetime.now(UTC),
-        }
-
-    def _count_failure(self, error: IngestError) -> None:
-        self.summary.failed += 1
-        if (error.source, error.error_type) in self.known_errors:
-            self.summary.known_failed += 1
-        if len(self.summary.failure_examples) < MAX_FAILURE_EXAMPLES:
-            self.summary.failure_examples.append((error.source, error.error_type, error.message))
-        counts = self.summary.errors_by_type
-        counts[error.error_type] = counts.get(error.error_type, 0) + 1
-
-    def _report(self) -> None:
-        if self.progress is not None:
-            self.progress(self.summary)
-
-
-def _writable(value: object) -> str:
-    """`value` as text any UTF-8 writer accepts (lone surrogates replaced)."""
-    return make_safe(str(value), "error", [])
-
-
-def _file_of(source: str) -> str:
-    """The file part of a source (`path#record` -> `path`)."""
-    return source.split("#", 1)[0]
 
 
 def _tables_of(results: list[BatchResult]) -> dict[str, list[pa.Table]]:

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from spacy.tokens import Doc, Span
 
-from pipeline.ingest import Document
+from pipeline.ingest import Document, IngestError, make_safe
 
 
 def sentence_rows(doc: Doc, doc_id: str) -> list[dict]:
@@ -230,3 +230,22 @@ def hedge_rows(doc: Doc, doc_id: str, sentences: list[dict]) -> list[dict]:
                 }
             )
     return rows
+
+
+def error_row(error: IngestError, run_id: str, occurred_at: datetime) -> dict:
+    """An `errors` row; every string made writable, so recording a failure never fails."""
+    doc_id = getattr(error, "doc_id", None)
+    return {
+        "source": _writable(error.source),
+        "doc_id": _writable(doc_id) if doc_id is not None else None,
+        "stage": _writable(error.stage),
+        "error_type": _writable(error.error_type),
+        "message": _writable(error.message),
+        "run_id": run_id,
+        "occurred_at": occurred_at,
+    }
+
+
+def _writable(value: object) -> str:
+    """`value` as text any UTF-8 writer accepts (lone surrogates replaced)."""
+    return make_safe(str(value), "error", [])
