@@ -356,6 +356,7 @@ def test_compaction_merges_parts_into_row_groups_of_bounded_size(tmp_path, monke
         rows = [
             {
                 "source": f"file{commit}-{n}.txt",
+                "doc_id": None,
                 "stage": "read",
                 "error_type": "Empty",
                 "message": "no text",

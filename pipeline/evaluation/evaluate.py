@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.ingest import strip_markdown
+from pipeline.storage.schemas import columns
 from pipeline.storage.tables import Snapshot, snapshot
 
 Aliases = dict[str, set[str]]  # normalised name -> its other forms in one document
@@ -33,7 +34,8 @@ _GOLD_FIELDS = ("doc", "quote", "substance", "role", "value", "key")
 # ones are read too: the shared gold copies whole phrases (it is never committed here).
 MIN_QUOTE_WORDS, MAX_QUOTE_WORDS = 4, 10
 _GOLD_FIELDS += ("polarity", "hedged", "negated")
-_CLAIM_COLUMNS = [
+_CLAIM_COLUMNS = columns(
+    "claims",
     "claim_id",
     "doc_id",
     "sentence_id",
@@ -48,7 +50,7 @@ _CLAIM_COLUMNS = [
     "hedged",
     "negated",
     "rule",
-]
+)
 _STRAIGHT = str.maketrans("‘’‚‛′“”„‟″", "'''''\"\"\"\"\"")
 _SPACES = re.compile(r"\s+")
 

@@ -20,11 +20,13 @@ import numpy as np
 import pandas as pd
 
 from pipeline.storage import tables
+from pipeline.storage.schemas import columns
 from pipeline.storage.store import TableStore
 
 # Columns the app reads from each table; a table without them comes from an older schema.
 _COLUMNS = {
-    "claims": [
+    "claims": columns(
+        "claims",
         "claim_id",
         "doc_id",
         "source",
@@ -59,13 +61,16 @@ _COLUMNS = {
         "attribution",
         "rule",
         "pipeline_version",
-    ],
-    "documents": ["doc_id", "source", "title", "url", "text"],
-    "sentences": ["sentence_id", "doc_id", "index", "paragraph", "start_char", "end_char"],
-    "hedges": [
+    ),
+    "documents": columns("documents", "doc_id", "source", "title", "url", "text"),
+    "sentences": columns(
+        "sentences", "sentence_id", "doc_id", "index", "paragraph", "start_char", "end_char"
+    ),
+    "hedges": columns(
+        "hedges",
         *("doc_id", "sentence_id", "kind", "cue", "type", "cue_start", "cue_end"),
         *("scope", "scope_start", "scope_end", "source"),
-    ],
+    ),
 }
 
 # Review status of a claim, from the latest verdict of each reviewer (see summary.py);

@@ -20,12 +20,13 @@ import duckdb
 import pyarrow as pa
 import pyarrow.dataset as ds
 
-from pipeline.storage.schemas import CLAIM_SUMMARY, CLAIMS, DOCUMENTS
+from pipeline.storage.schemas import CLAIM_SUMMARY, CLAIMS, DOCUMENTS, columns
 
 MAX_MECHANISMS = 5
 
 # Columns read from the source tables (projection keeps the scan small).
-_CLAIM_COLUMNS = (
+_CLAIM_COLUMNS = columns(
+    "claims",
     "claim_id",
     "doc_id",
     "source",
@@ -41,7 +42,7 @@ _CLAIM_COLUMNS = (
     "evidence",
     "template",
 )
-_DOCUMENT_COLUMNS = ("doc_id", "date", "processed_at")
+_DOCUMENT_COLUMNS = columns("documents", "doc_id", "date", "processed_at")
 
 # A sentence found verbatim (case and spacing aside) in several articles is one statement:
 # a site's boilerplate or a syndicated paragraph counts once in `n_articles` and

@@ -608,8 +608,29 @@ def empty_table(name: str) -> pa.Table:
 
 
 def to_table(name: str, rows: list[dict]) -> pa.Table:
-    """Rows as a table of the named schema; a missing or mistyped column is an error."""
-    return pa.Table.from_pylist(rows, schema=TABLES[name])
+    """Rows as a table of the named schema; a missing, unknown or mistyped column is an error.
+
+    The schema is the one definition of a row: a builder that adds or forgets a key fails
+    here, at its first row, instead of writing a null or dropping the value.
+    """
+    schema = TABLES[name]
+    expected = set(schema.names)
+    for row in rows[:1]:
+        if set(row) != expected:
+            missing, unknown = sorted(expected - set(row)), sorted(set(row) - expected)
+            raise ValueError(
+                f"a `{name}` row does not match its schema: missing {missing}, unknown {unknown}"
+            )
+    return pa.Table.from_pylist(rows, schema=schema)
+
+
+def columns(table: str, *names: str) -> tuple[str, ...]:
+    """Column names of `table` a reader needs, checked against its schema at import time, so
+    a reader never spells a column the schema no longer has."""
+    unknown = [name for name in names if name not in TABLES[table].names]
+    if unknown:
+        raise KeyError(f"`{table}` has no column {', '.join(unknown)}")
+    return names
 
 
 def markdown() -> str:
