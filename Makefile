@@ -51,7 +51,7 @@ run: install
 
 # The reviewer app on the tables of `make run` (http://127.0.0.1:8765/).
 review: install
-	$(BIN)/claims review --tables $(OUT)
+	$(BIN)/claims review serve --tables $(OUT)
 
 # Re-run notebooks/explore_claims.ipynb in place (its stored outputs) on a fresh run of corpus/.
 NOTEBOOK_TABLES := $(abspath $(OUT))/.notebook-tables
@@ -92,7 +92,7 @@ GOLD = $(if $(filter claim-gold,$(SPLIT)),../shared/claim-gold/claims-20-article
 evaluate-claims: install
 	$(BIN)/python models/scripts/gold_corpus.py --gold $(GOLD) --out $(OUT)/gold-$(SPLIT)/corpus
 	$(BIN)/claims run $(OUT)/gold-$(SPLIT)/corpus --out $(OUT)/gold-$(SPLIT)/tables --no-progress
-	$(BIN)/claims evaluate --gold $(GOLD) --tables $(OUT)/gold-$(SPLIT)/tables \
+	$(BIN)/claims evaluate claims --gold $(GOLD) --tables $(OUT)/gold-$(SPLIT)/tables \
 		--report $(OUT)/gold-$(SPLIT)/report.json
 
 # Refresh only the extraction components of the shipped model (lexicon, cues, claim rules).
@@ -109,4 +109,4 @@ hedges: install-test
 
 # Held-out figures of the hedge and negation detector (test documents, *SEM test).
 evaluate-hedges: install
-	$(BIN)/claims evaluate-hedges --report $(OUT)/hedges-report.json
+	$(BIN)/claims evaluate hedges --report $(OUT)/hedges-report.json

@@ -2,11 +2,14 @@
 
 claims run corpus/ --out outputs          # extract new and changed articles
 claims schedule corpus/ --out outputs --cron "0 2 * * *"   # serve it on a Prefect server
-claims evaluate --gold gold/ --tables outputs   # score the claims against a gold standard
-claims evaluate-hedges                          # held-out figures of the hedge detector
-claims review --tables outputs                  # audit claims in the browser, record verdicts
-claims export-reviews --tables outputs          # verdicts -> the `reviews` Parquet table
+claims evaluate claims --gold gold/ --tables outputs  # score the claims against a gold
+claims evaluate hedges                          # held-out figures of the hedge detector
+claims review serve --tables outputs            # audit claims in the browser, record verdicts
+claims review export --tables outputs           # verdicts -> the `reviews` Parquet table
 claims report --tables outputs                  # rebuild outputs/report.html from the tables
+
+The spellings of the previous release (`claims evaluate --gold`, `evaluate-hedges`,
+`claims review --tables`, `export-reviews`) still work, with a note, for one release.
 """
 
 from __future__ import annotations
@@ -93,8 +96,11 @@ def build_parser() -> argparse.ArgumentParser:
         "or the active Prefect profile)",
     )
 
-    evaluate = commands.add_parser(
-        "evaluate",
+    evaluations = commands.add_parser(
+        "evaluate", help="score the claims of a run, or the hedge detector, against gold"
+    ).add_subparsers(dest="target", required=True)
+    evaluate = evaluations.add_parser(
+        "claims",
         help="score a run's claims against a gold standard",
         description="Score the claims table of a run's output folder against gold edges "
         "(JSON Lines, see the gold guideline): precision, recall and F1 overall, per role "
@@ -121,8 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="misses and false positives to list (default 20)",
     )
-    hedges = commands.add_parser(
-        "evaluate-hedges",
+    hedges = evaluations.add_parser(
+        "hedges",
         help="held-out figures of the hedge and negation detector",
         description="Score the shipped pipeline's hedge and negation detector on the held-out "
         "documents of Szeged Uncertainty (bio, Wikipedia) and BioScope (split by document, "
@@ -140,8 +146,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     hedges.add_argument("--report", type=Path, default=None, metavar="FILE", help="JSON figures")
 
-    review = commands.add_parser(
-        "review",
+    reviews = commands.add_parser(
+        "review", help="audit the extracted claims (the web app), export the verdicts"
+    ).add_subparsers(dest="action", required=True)
+    review = reviews.add_parser(
+        "serve",
         help="audit the extracted claims in a local web app",
         description="Serve the review app for a run's output folder: claims with filters, each "
         "shown in its sentence and paragraph with its roles and cues highlighted, verdicts by "
@@ -161,8 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
         "generated when missing, unless bound to a loopback address)",
     )
 
-    export = commands.add_parser(
-        "export-reviews",
+    export = reviews.add_parser(
+        "export",
         help="write the reviewers' verdicts as the `reviews` Parquet table",
         description="Write every verdict of the review database (the append-only history, "
         "with the latest verdict of each reviewer flagged) as the `reviews` table of the "
@@ -284,23 +293,49 @@ def _tables_and_db(command: argparse.ArgumentParser) -> None:
     )
 
 
+# Spellings of the previous release, kept for one more: old words -> the new ones.
+_OLD_SPELLINGS = {
+    ("evaluate-hedges",): ("evaluate", "hedges"),
+    ("export-reviews",): ("review", "export"),
+    ("evaluate",): ("evaluate", "claims"),
+    ("review",): ("review", "serve"),
+}
+_VERBS = {"evaluate": {"claims", "hedges"}, "review": {"serve", "export"}}
+
+
+def _modern(argv: list[str]) -> list[str]:
+    """argv with an old spelling (`claims export-reviews`, `claims evaluate --gold ...`)
+    rewritten to the grouped verbs, saying so on stderr."""
+    if not argv:
+        return argv
+    first, rest = argv[0], argv[1:]
+    if first in _VERBS and rest and (rest[0] in _VERBS[first] or rest[0] in {"-h", "--help"}):
+        return argv
+    new = _OLD_SPELLINGS.get((first,))
+    if new is None:
+        return argv
+    print(
+        f"claims: `claims {first}` is now `claims {' '.join(new)}`; the old spelling goes "
+        "in the next release",
+        file=sys.stderr,
+    )
+    return [*new, *rest]
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if args.command == "run":
-        return _run(args)
-    if args.command == "schedule":
-        return _schedule(args)
-    if args.command == "evaluate":
-        return _evaluate(args)
-    if args.command == "evaluate-hedges":
-        return _evaluate_hedges(args)
-    if args.command == "review":
-        return _review(args)
-    if args.command == "export-reviews":
-        return _export_reviews(args)
-    if args.command == "report":
-        return _report(args)
-    return 2
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(_modern(argv))
+    handlers = {
+        ("run", None): _run,
+        ("schedule", None): _schedule,
+        ("evaluate", "claims"): _evaluate,
+        ("evaluate", "hedges"): _evaluate_hedges,
+        ("review", "serve"): _review,
+        ("review", "export"): _export_reviews,
+        ("report", None): _report,
+    }
+    verb = getattr(args, "target", None) or getattr(args, "action", None)
+    return handlers[(args.command, verb)](args)
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -276,7 +276,7 @@ def test_missing_documents_and_quotes_are_reported(run, gold_dir, capsys):
     assert e.missing_docs == ["nowhere"]
     assert [g.where for g in e.missing_quotes] == [f"{extra}:2"]
     assert e.overall.recall.total == 9  # both still count as misses
-    assert main(["evaluate", "--gold", str(gold_dir), "--tables", str(run)]) == 0
+    assert main(["evaluate", "claims", "--gold", str(gold_dir), "--tables", str(run)]) == 0
     err = capsys.readouterr().err
     assert "gold document not found in the tables: nowhere" in err
     assert "words that are not there" in err
@@ -284,7 +284,14 @@ def test_missing_documents_and_quotes_are_reported(run, gold_dir, capsys):
 
 def test_cli_prints_and_writes_the_figures(run, gold_dir, tmp_path, capsys):
     report = tmp_path / "report.json"
-    args = ["evaluate", "--gold", str(gold_dir / "a.jsonl"), "--gold", str(gold_dir / "b.jsonl")]
+    args = [
+        "evaluate",
+        "claims",
+        "--gold",
+        str(gold_dir / "a.jsonl"),
+        "--gold",
+        str(gold_dir / "b.jsonl"),
+    ]
     args += ["--tables", str(run), "--report", str(report), "--show", "1"]
     assert main(args) == 0
     out = capsys.readouterr().out
@@ -316,7 +323,7 @@ def test_bad_gold_names_the_line_and_exits_2(run, tmp_path, capsys, line, proble
     gold.write_text(json.dumps(GOLD_KETAMINE[0]) + "\n" + line + "\n")
     with pytest.raises(ValueError, match=rf"bad\.jsonl:2: .*{problem[:12]}"):
         load_gold([gold])
-    assert main(["evaluate", "--gold", str(gold), "--tables", str(run)]) == 2
+    assert main(["evaluate", "claims", "--gold", str(gold), "--tables", str(run)]) == 2
     err = capsys.readouterr().err
     assert f"{gold}:2" in err and problem in err and err.count("\n") == 1
 
@@ -352,7 +359,10 @@ def test_a_hedged_or_negated_left_null_by_the_merge_is_not_scored(run, tmp_path)
 
 
 def test_missing_tables_exit_2(gold_dir, tmp_path, capsys):
-    assert main(["evaluate", "--gold", str(gold_dir), "--tables", str(tmp_path / "none")]) == 2
+    assert (
+        main(["evaluate", "claims", "--gold", str(gold_dir), "--tables", str(tmp_path / "none")])
+        == 2
+    )
     assert "There is no output folder" in capsys.readouterr().err
 
 
@@ -363,6 +373,25 @@ def test_a_missing_column_exits_2(run, gold_dir, capsys):
     pq.write_table(
         claims.drop_columns(["rule"]).replace_schema_metadata(claims.schema.metadata), part
     )
-    assert main(["evaluate", "--gold", str(gold_dir), "--tables", str(run)]) == 2
+    assert main(["evaluate", "claims", "--gold", str(gold_dir), "--tables", str(run)]) == 2
     err = capsys.readouterr().err
     assert "claims: The `claims` table" in err and "no column rule" in err
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (["evaluate", "--gold", "g"], ["evaluate", "claims", "--gold", "g"]),
+        (["evaluate-hedges", "--split", "dev"], ["evaluate", "hedges", "--split", "dev"]),
+        (["export-reviews", "--tables", "t"], ["review", "export", "--tables", "t"]),
+        (["review", "--port", "0"], ["review", "serve", "--port", "0"]),
+        (["review"], ["review", "serve"]),
+    ],
+)
+def test_the_previous_release_spellings_still_work_with_a_note(old, new, capsys):
+    from flows.cli import _modern
+
+    assert _modern(old) == new
+    assert "the old spelling goes in the next release" in capsys.readouterr().err
+    assert _modern(new) == new  # the grouped verbs pass through untouched
+    assert capsys.readouterr().err == ""

@@ -189,7 +189,7 @@ def test_starsem_reader_keeps_affixal_cues(corpora):
 
 
 def test_evaluate_hedges_command_prints_held_out_figures(corpora, capsys):
-    assert main(["evaluate-hedges", "--limit", "40"]) == 0
+    assert main(["evaluate", "hedges", "--limit", "40"]) == 0
     out = capsys.readouterr().out
     assert "held-out test documents" in out
     for line in ("uncertain sentences [szeged_bio]", "hedge cues [all]", "negation cues [starsem]"):

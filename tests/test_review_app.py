@@ -278,7 +278,7 @@ def test_export_reviews_writes_the_reviews_table(review_tables, tmp_path, capsys
     store.record(claims[0], "Ada", "incorrect", ["not_a_claim"])
     store.record(claims[0], "Ada", "correct")
     store.record(claims[1], "Grace", "correct")
-    assert main(["export-reviews", "--tables", str(out)]) == 0
+    assert main(["review", "export", "--tables", str(out)]) == 0
     reviews = pd.read_parquet(out / "reviews")
     assert len(reviews) == 3
     assert reviews["is_latest"].tolist() == [False, True, True]
@@ -286,8 +286,10 @@ def test_export_reviews_writes_the_reviews_table(review_tables, tmp_path, capsys
     assert "3 verdicts (2 latest" in capsys.readouterr().out
     assert len(pd.read_parquet(out / "claims")) == len(_claims(review_tables))
     # Exported again: replaced, not appended.
-    assert main(["export-reviews", "--tables", str(out), "--out", str(tmp_path / "r.parquet")]) == 0
-    assert main(["export-reviews", "--tables", str(out)]) == 0
+    assert (
+        main(["review", "export", "--tables", str(out), "--out", str(tmp_path / "r.parquet")]) == 0
+    )
+    assert main(["review", "export", "--tables", str(out)]) == 0
     assert len(pd.read_parquet(out / "reviews")) == 3
     assert len(pd.read_parquet(tmp_path / "r.parquet")) == 3
 
@@ -307,7 +309,7 @@ def test_export_reviews_is_a_library_function(review_tables, tmp_path):
 
 
 def test_export_reviews_without_a_database_is_a_usage_error(tmp_path, capsys):
-    assert main(["export-reviews", "--tables", str(tmp_path)]) == 2
+    assert main(["review", "export", "--tables", str(tmp_path)]) == 2
     assert "no verdict database" in capsys.readouterr().err
 
 
@@ -335,7 +337,7 @@ def test_a_new_run_shows_up_without_restart_and_keeps_verdicts(review_tables, tm
     csrf = _csrf(client)
     claim = _mdma_serotonin(out)
     client.post(f"/claims/{claim.claim_id}/verdict", data={"verdict": "correct", "csrf": csrf})
-    assert main(["export-reviews", "--tables", str(out), "--db", str(db)]) == 0
+    assert main(["review", "export", "--tables", str(out), "--db", str(db)]) == 0
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "new.txt").write_text("Psilocybin binds to serotonin receptors in the brain.\n")

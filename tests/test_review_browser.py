@@ -1,6 +1,6 @@
 """The review app in a real headless Chromium (Debian's package), driven by Playwright.
 
-`claims review` runs as a subprocess, as a reviewer would start it. Without Chromium these
+`claims review serve` runs as a subprocess, as a reviewer would start it. Without Chromium these
 tests skip with the reason, unless CLAIMS_REQUIRE_BROWSER=1 (set by .ci/run) makes that a
 failure, so CI cannot go green without having run them.
 """
@@ -27,13 +27,21 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def serve(review_tables, tmp_path_factory) -> Iterator:
-    """Start `claims review` on a free port; returns (base URL, verdict DB) per call."""
+    """Start `claims review serve` on a free port; returns (base URL, verdict DB) per call."""
     servers: list[subprocess.Popen] = []
 
     def start(*options: str) -> tuple[str, Path]:
         db = tmp_path_factory.mktemp("verdicts") / "reviews.sqlite"
         port = free_port()
-        command = [sys.executable, "-m", "flows.cli", "review", "--tables", str(review_tables)]
+        command = [
+            sys.executable,
+            "-m",
+            "flows.cli",
+            "review",
+            "serve",
+            "--tables",
+            str(review_tables),
+        ]
         command += ["--db", str(db), "--port", str(port), *options]
         process = subprocess.Popen(
             command, cwd=PROJECT_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True

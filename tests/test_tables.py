@@ -44,7 +44,7 @@ def run_tables(tmp_path_factory) -> Path:
     assert (summary.processed, summary.failed) == (4, 1)
     claims = pd.read_parquet(out / "claims").head(1).to_dict("records")
     VerdictStore(out / "reviews.sqlite").record(claims[0], "Ada", "correct")
-    assert main(["export-reviews", "--tables", str(out)]) == 0
+    assert main(["review", "export", "--tables", str(out)]) == 0
     return out
 
 

@@ -6,7 +6,7 @@ matches a gold edge of the same document when its sentence contains the gold quo
 substance name of one contains a name of the other (after the document's abbreviations), the
 role is the same and its value contains every key stem. Optional gold edges cost neither
 recall nor precision. Everything here is a plain function of files and lists, so the
-`claims evaluate` command and the tests share it.
+`claims evaluate claims` command and the tests share it.
 """
 
 from __future__ import annotations

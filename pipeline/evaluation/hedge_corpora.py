@@ -7,7 +7,7 @@ and scopes, official train/dev/test). Offsets are characters in the sentence tex
 pre-tokenised, so its sentences keep their words and are rebuilt with single spaces.
 
 Szeged and BioScope have no official split: `split_of` assigns documents to train, dev and
-test with a fixed seed, per corpus, so the figures of `claims evaluate-hedges` are on
+test with a fixed seed, per corpus, so the figures of `claims evaluate hedges` are on
 documents the detector never saw.
 """
 

@@ -8,7 +8,7 @@
   with gold cues of the same tokens; an unpaired gold cue loses all its scope tokens and an
   unpaired predicted cue's scope tokens are all false positives.
 
-`claims evaluate-hedges` prints these on the held-out test documents; the training script
+`claims evaluate hedges` prints these on the held-out test documents; the training script
 uses the same functions on the dev documents for its choices.
 """
 

@@ -2,5 +2,5 @@
 
 `verdicts` stores the append-only verdict history, `summary` turns verdicts into precision
 and agreement figures, `data` reads the run's tables for display, and `app` is the local
-web app behind `claims review`.
+web app behind `claims review serve`.
 """

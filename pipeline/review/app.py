@@ -1,4 +1,4 @@
-"""The `claims review` web app: claims in their evidence, verdicts by keyboard.
+"""The `claims review serve` web app: claims in their evidence, verdicts by keyboard.
 
 A small Starlette app over a run's output folder. It only reads the Parquet tables; verdicts
 go to the SQLite history of `pipeline.review.verdicts`. Article text is untrusted: templates

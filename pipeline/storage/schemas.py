@@ -469,7 +469,7 @@ ERRORS = _schema(
 
 REVIEWS = _schema(
     "One row per verdict a reviewer recorded: the whole append-only history, exported by "
-    "`claims export-reviews` from the verdict database (`reviews.sqlite`). A reviewer may "
+    "`claims review export` from the verdict database (`reviews.sqlite`). A reviewer may "
     "judge a claim again; the latest verdict per reviewer and claim counts (`is_latest`). "
     "The claim as the reviewer saw it is kept, so verdicts survive re-runs.",
     "verdict_id",
