@@ -35,14 +35,22 @@ TABLES = (
     "abbreviations",
     "entities",
     "claims",
-    "hedges",
+    "cues",
     "claim_summary",
     "errors",
 )
 
 
+# Renamed by schema version 7: read the older names from a folder written before it.
+RENAMED_TABLES = {"cues": "hedges"}
+
+
 def _frame(folder: Path, table: str, ignore: set[str]) -> pd.DataFrame:
+    if not (folder / table).exists() and table in RENAMED_TABLES:
+        table = RENAMED_TABLES[table]
     frame = pd.read_parquet(folder / table)
+    new = "study_designs" if table == "claim_summary" else "study_design"
+    frame = frame.rename(columns={"hedge_id": "cue_id", "evidence": new})
     frame = frame.drop(columns=[c for c in frame.columns if c in ignore])
     frame = frame.map(lambda v: tuple(v) if hasattr(v, "tolist") and not isinstance(v, str) else v)
     return frame.sort_values(list(frame.columns)).reset_index(drop=True)

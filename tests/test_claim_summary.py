@@ -148,7 +148,7 @@ def _claims(*rows: dict) -> pa.Table:
         "hedged": False,
         "negated": False,
         "certainty": "asserted",
-        "evidence": [],
+        "study_design": [],
     }
     full = [{**defaults, **row} for row in rows]
     schema = pa.schema([CLAIMS.field(name) for name in full[0]])
@@ -177,7 +177,7 @@ def test_summarise_groups_null_targets_and_ranks_mechanisms_and_evidence():
                 "mechanism": mechanism,
                 "hedged": hedged,
                 "certainty": "hedged" if hedged else "asserted",
-                "evidence": evidence,
+                "study_design": evidence,
             }
             for i, (doc, sentence, mechanism, hedged, evidence) in enumerate(
                 [
@@ -205,7 +205,7 @@ def test_summarise_groups_null_targets_and_ranks_mechanisms_and_evidence():
     pain = rows[("kratom", None, "pain")]
     assert (pain["n_articles"], pain["n_sentences"], pain["n_hedged"]) == (2, 3, 1)
     assert pain["mechanisms"] == ["eases", "relieves"]  # lowercased, trimmed, most frequent
-    assert pain["evidence"] == ["anecdotal", "research"]
+    assert pain["study_designs"] == ["anecdotal", "research"]
     assert pain["example_sentence"] == "Kratom eases pain."
     assert (pain["first_seen"], pain["last_seen"]) == (now, now + timedelta(days=1))
     assert pain["hedged_share"] == pytest.approx(1 / 3)

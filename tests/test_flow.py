@@ -122,7 +122,7 @@ def _pipelines_loaded() -> int:
 
 def assert_same_rows(first, second):
     """Equal tables but for the run that wrote them: same rows, same ids."""
-    for name in ("documents", "sentences", "abbreviations", "entities", "claims", "hedges"):
+    for name in ("documents", "sentences", "abbreviations", "entities", "claims", "cues"):
         one = pd.read_parquet(first / name).drop(
             columns=["run_id", "processed_at"], errors="ignore"
         )
@@ -155,9 +155,9 @@ def _check_claim_tables(out):
     asserted = to_serotonin[to_serotonin["mechanism"] == "stimulates release"]
     assert not asserted["hedged"].any()
     assert set(asserted["certainty"]) == {"asserted"} and set(mood["certainty"]) == {"hedged"}
-    # every hedge cue of a claim is a row of the hedges table, its scope covering the cue
-    hedges = pd.read_parquet(out / "hedges")
-    assert hedges["hedge_id"].is_unique and set(hedges["kind"]) == {"hedge", "negation"}
+    # every hedge cue of a claim is a row of the cues table, its scope covering the cue
+    hedges = pd.read_parquet(out / "cues")
+    assert hedges["cue_id"].is_unique and set(hedges["kind"]) == {"hedge", "negation"}
     mine = hedges[hedges["doc_id"].isin(set(mdma["doc_id"]))]
     assert "may" in set(mine["cue"])
     assert (

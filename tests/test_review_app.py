@@ -319,7 +319,7 @@ def test_tables_from_an_older_schema_give_a_clear_page(review_tables, tmp_path, 
     out = tmp_path / "old"
     shutil.copytree(review_tables, out, symlinks=True)
     for part in (out / "claims").glob("*.parquet"):
-        old = pq.read_table(part).drop_columns(["certainty", "hedge_cues", "evidence"])
+        old = pq.read_table(part).drop_columns(["certainty", "hedge_cues", "study_design"])
         part.unlink()  # hard-linked with the original: write a new file, not through it
         pq.write_table(old, part)
     page = _client(out, db).get("/")

@@ -400,3 +400,17 @@ def test_compaction_gives_parts_of_an_older_schema_the_new_columns():
     assert conformed.schema.equals(schema, check_metadata=False)
     assert conformed.to_pylist()[0]["doc_id"] is None
     assert conformed.to_pylist()[0]["source"] == "a.txt"
+
+
+def test_a_table_link_of_an_older_schema_is_removed_and_other_files_are_kept(tmp_path):
+    """Schema version 7 renamed `hedges` to `cues`: a re-run leaves no dangling link."""
+    corpus, out = tmp_path / "corpus", tmp_path / "out"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("Kratom may relieve pain.\n")
+    run_corpus(corpus, out)
+    (out / "hedges").symlink_to(Path(".claims-store") / "current" / "hedges")
+    (out / "notes").symlink_to(tmp_path)  # a link of the user's own
+    (corpus / "b.txt").write_text("Tea may lower blood pressure.\n")
+    run_corpus(corpus, out)
+    assert not (out / "hedges").is_symlink()
+    assert (out / "notes").is_symlink() and (out / "cues").is_symlink()

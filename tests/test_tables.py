@@ -179,7 +179,7 @@ def test_tables_of_a_newer_schema_version_ask_for_an_upgrade(run_tables, tmp_pat
 
 def test_a_part_written_by_a_newer_schema_is_refused(run_tables, tmp_path):
     out = _copy(run_tables, tmp_path)
-    [part] = TableStore(out).parts("hedges")
+    [part] = TableStore(out).parts("cues")
     table = pq.read_table(part)
     newer = str(int(SCHEMA_VERSION) + 1).encode()
     part.unlink()
@@ -187,8 +187,8 @@ def test_a_part_written_by_a_newer_schema_is_refused(run_tables, tmp_path):
         table.replace_schema_metadata({**table.schema.metadata, b"claims.schema_version": newer}),
         part,
     )
-    with pytest.raises(tables.NewerTables, match=r"its `hedges` table used schema version"):
-        tables.load(out, ["hedges"])
+    with pytest.raises(tables.NewerTables, match=r"its `cues` table used schema version"):
+        tables.load(out, ["cues"])
 
 
 def test_a_part_missing_a_documented_column_names_it(run_tables, tmp_path):

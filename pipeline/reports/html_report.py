@@ -123,8 +123,8 @@ def _collect(
                (select count(*) from claims) as claims,
                (select count(distinct substance_norm) from claims) as substances,
                (select count(*) from claim_summary) as distinct_claims,
-               (select count(*) from hedges where kind = 'hedge') as hedge_cues,
-               (select count(*) from hedges where kind = 'negation') as negation_cues,
+               (select count(*) from cues where kind = 'hedge') as hedge_cues,
+               (select count(*) from cues where kind = 'negation') as negation_cues,
                (select count(*) from errors) as errors,
                (select count(*) from runs) as runs
         """
@@ -159,7 +159,7 @@ def _collect(
     evidence = rows(
         """
         select kind, count(*) as claims
-        from (select unnest(evidence) as kind from claims)
+        from (select unnest(study_design) as kind from claims)
         group by kind order by claims desc, kind
         """
     )

@@ -57,7 +57,7 @@ _COLUMNS = {
         "hedge_cues",
         "hedge_types",
         "negation_cues",
-        "evidence",
+        "study_design",
         "attribution",
         "rule",
         "pipeline_version",
@@ -66,8 +66,8 @@ _COLUMNS = {
     "sentences": columns(
         "sentences", "sentence_id", "doc_id", "index", "paragraph", "start_char", "end_char"
     ),
-    "hedges": columns(
-        "hedges",
+    "cues": columns(
+        "cues",
         *("doc_id", "sentence_id", "kind", "cue", "type", "cue_start", "cue_end"),
         *("scope", "scope_start", "scope_end", "source"),
     ),
@@ -97,7 +97,7 @@ class ReviewData:
     claims: pd.DataFrame  # claims table + `order` (reading order) + `doc_title`
     documents: pd.DataFrame  # indexed by doc_id
     sentences: pd.DataFrame
-    hedges: pd.DataFrame
+    cues: pd.DataFrame
 
     @property
     def empty(self) -> bool:
@@ -137,7 +137,7 @@ def load_tables(tables_dir: Path | str) -> ReviewData:
         claims=claims,
         documents=documents,
         sentences=frames["sentences"],
-        hedges=frames["hedges"],
+        cues=frames["cues"],
     )
 
 
@@ -449,7 +449,7 @@ def claim_context(data: ReviewData, claim: dict) -> ClaimContext:
     )
     text = document["text"] if document is not None else claim["sentence"]
     base = 0 if document is not None else claim["sentence_start"]
-    cue_rows = data.hedges.loc[data.hedges["sentence_id"] == claim["sentence_id"]]
+    cue_rows = data.cues.loc[data.cues["sentence_id"] == claim["sentence_id"]]
     cues = covering_cues(claim, plain_rows(cue_rows.sort_values("cue_start")))
     marks = claim_marks(claim, cues)
     start, end = claim["sentence_start"], claim["sentence_end"]

@@ -43,9 +43,9 @@ from pipeline.runs.tally import Progress, Tally
 from pipeline.storage.records import (
     abbreviation_rows,
     claim_rows,
+    cue_rows,
     document_row,
     entity_rows,
-    hedge_rows,
     sentence_rows,
 )
 from pipeline.storage.run_summary import RunSummary
@@ -217,7 +217,7 @@ def _document_rows(
         "abbreviations": abbreviation_rows(doc, document.doc_id),
         "entities": entity_rows(doc, document.doc_id, sentences),
         "claims": claim_rows(doc, document.doc_id, document.source, sentences, version),
-        "hedges": hedge_rows(doc, document.doc_id, sentences),
+        "cues": cue_rows(doc, document.doc_id, sentences),
     }
 
 

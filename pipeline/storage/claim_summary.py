@@ -39,7 +39,7 @@ _CLAIM_COLUMNS = columns(
     "hedged",
     "negated",
     "certainty",
-    "evidence",
+    "study_design",
     "template",
 )
 _DOCUMENT_COLUMNS = columns("documents", "doc_id", "date", "processed_at")
@@ -52,7 +52,8 @@ with keyed as (
     select c.claim_id, c.doc_id, c.source, c.sentence_id, c.sentence,
            c.substance_norm as substance, c.target_norm as target, c.effect_norm as effect,
            nullif(lower(trim(c.mechanism)), '') as mechanism,
-           c.hedged, c.negated, c.certainty, c.evidence, coalesce(c.template, false) as template,
+           c.hedged, c.negated, c.certainty, c.study_design,
+           coalesce(c.template, false) as template,
            lower(regexp_replace(trim(c.sentence), '\\s+', ' ', 'g')) as sentence_key,
            d.date as published, d.processed_at
     from claims c left join documents d on d.doc_id = c.doc_id
@@ -101,16 +102,16 @@ mechanisms as (
 ),
 evidence_counts as (
     select substance, target, effect, kind, count(*) as n
-    from (select substance, target, effect, unnest(evidence) as kind from c)
+    from (select substance, target, effect, unnest(study_design) as kind from c)
     group by substance, target, effect, kind
 ),
 evidence as (
-    select substance, target, effect, list(kind order by n desc, kind) as evidence
+    select substance, target, effect, list(kind order by n desc, kind) as study_designs
     from evidence_counts group by substance, target, effect
 )
 select t.*,
        coalesce(m.mechanisms, []::varchar[]) as mechanisms,
-       coalesce(e.evidence, []::varchar[]) as evidence
+       coalesce(e.study_designs, []::varchar[]) as study_designs
 from totals t
 left join mechanisms m
     on m.substance = t.substance

@@ -189,7 +189,7 @@ def claim_rows(
                 "hedge_cues": [cue.text for cue in claim.hedge_cues],
                 "hedge_types": [cue.label_ for cue in claim.hedge_cues],
                 "negation_cues": [cue.text for cue in claim.negation_cues],
-                "evidence": list(claim.evidence),
+                "study_design": list(claim.evidence),
                 "attribution": claim.attribution.text if claim.attribution is not None else None,
                 "rule": claim.rule,
                 "template": sentence["kind"] == "template",
@@ -199,7 +199,7 @@ def claim_rows(
     return rows
 
 
-def hedge_rows(doc: Doc, doc_id: str, sentences: list[dict]) -> list[dict]:
+def cue_rows(doc: Doc, doc_id: str, sentences: list[dict]) -> list[dict]:
     """One row per hedge or negation cue, with its scope."""
     index = _sentence_ids(sentences)
     rows = []
@@ -215,7 +215,7 @@ def hedge_rows(doc: Doc, doc_id: str, sentences: list[dict]) -> list[dict]:
             identifier = f"{doc_id}:{kind}:{cue.start_char}-{cue.end_char}"
             rows.append(
                 {
-                    "hedge_id": hashlib.sha256(identifier.encode()).hexdigest()[:16],
+                    "cue_id": hashlib.sha256(identifier.encode()).hexdigest()[:16],
                     "doc_id": doc_id,
                     "sentence_id": sentence["sentence_id"],
                     "kind": kind,

@@ -12,7 +12,7 @@ import sys
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "6"
+SCHEMA_VERSION = "7"
 
 
 def _field(name: str, type_: pa.DataType, description: str, nullable: bool = False) -> pa.Field:
@@ -230,7 +230,7 @@ CLAIMS = _schema(
         "hedged",
         pa.bool_(),
         "True when the scope of a hedge cue covers the claim's predicate, substance, target "
-        "or effect (see `hedge_cues` and the `hedges` table); a 'may' elsewhere in the "
+        "or effect (see `hedge_cues` and the `cues` table); a 'may' elsewhere in the "
         "sentence does not count.",
     ),
     _field("negated", pa.bool_(), "True when the scope of a negation cue covers the claim."),
@@ -258,9 +258,10 @@ CLAIMS = _schema(
         "The negation cues whose scope covers the claim, as written.",
     ),
     _field(
-        "evidence",
+        "study_design",
         pa.list_(pa.string()),
-        "Evidence the sentence cites, else its paragraph: anecdotal, preliminary research, "
+        "The study designs and kinds of evidence the sentence cites, else its paragraph "
+        "(called `evidence` before schema version 7): anecdotal, preliminary research, "
         "animal study, in vitro study, observational study, clinical trial, review / "
         "meta-analysis, case report, expert opinion, regulatory warning, research.",
     ),
@@ -289,13 +290,14 @@ CLAIMS = _schema(
     _field("pipeline_version", pa.string(), "Version of the pipeline that extracted it."),
 )
 
-HEDGES = _schema(
-    "One row per hedge or negation cue the detector found, with the words it governs. "
+CUES = _schema(
+    "One row per hedge or negation cue the detector found, with the words it governs "
+    "(the `hedges` table before schema version 7). "
     "Claims refer to these through their offsets: a claim is hedged when a hedge's scope "
     "covers it.",
-    "hedge_id",
+    "cue_id",
     _field(
-        "hedge_id",
+        "cue_id",
         pa.string(),
         "Stable id: first 16 hex digits of the SHA-256 of doc_id, kind and the cue offsets.",
     ),
@@ -428,9 +430,10 @@ CLAIM_SUMMARY = _schema(
         "first; empty when no row names one.",
     ),
     _field(
-        "evidence",
+        "study_designs",
         pa.list_(pa.string()),
-        "The kinds of evidence its sentences cite (`claims.evidence`), most frequent first.",
+        "The study designs its sentences cite (`claims.study_design`), most frequent first "
+        "(called `evidence` before schema version 7).",
     ),
     _field(
         "example_claim_id",
@@ -568,7 +571,7 @@ TABLES: dict[str, pa.Schema] = {
     "abbreviations": ABBREVIATIONS,
     "entities": ENTITIES,
     "claims": CLAIMS,
-    "hedges": HEDGES,
+    "cues": CUES,
     "claim_summary": CLAIM_SUMMARY,
     "errors": ERRORS,
     "reviews": REVIEWS,
@@ -576,7 +579,7 @@ TABLES: dict[str, pa.Schema] = {
 }
 
 # Tables whose rows belong to one article: re-processing an article replaces them.
-DOCUMENT_TABLES = ("documents", "sentences", "abbreviations", "entities", "claims", "hedges")
+DOCUMENT_TABLES = ("documents", "sentences", "abbreviations", "entities", "claims", "cues")
 
 
 def pandas_dtype(field_: pa.Field) -> str:

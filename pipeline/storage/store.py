@@ -258,6 +258,10 @@ class TableStore:
                     f"{link} exists and is not a table link; move it away or use another --out"
                 )
             os.symlink(Path(STORE_DIR) / "current" / table, link)
+        for link in self.out_dir.iterdir():  # a table an older schema had, renamed since
+            target = Path(STORE_DIR) / "current" / link.name
+            if link.name not in TABLES and link.is_symlink() and Path(os.readlink(link)) == target:
+                link.unlink()
 
     def _next_number(self) -> int:
         self.snapshots.mkdir(parents=True, exist_ok=True)
