@@ -47,14 +47,14 @@ def read_parts(
             raise KeyError(f"`{name}` has no column {', '.join(unknown)}")
         schema = pa.schema([schema.field(c) for c in columns], metadata=schema.metadata)
     read = list(schema.names)
-    if doc_ids is not None and "doc_id" not in read:
+    wanted = None if doc_ids is None else pa.array(sorted(set(doc_ids)), pa.string())
+    if wanted is not None and "doc_id" not in read:
         read.append("doc_id")  # to filter by, dropped by `conform`
     pieces = []
     for part in parts:
         present = set(pq.read_schema(part).names)
         table = pq.read_table(part, columns=[c for c in read if c in present])
-        if doc_ids is not None:
-            wanted = pa.array(sorted(set(doc_ids)), pa.string())
+        if wanted is not None:
             table = table.filter(pc.is_in(table["doc_id"], value_set=wanted))
         pieces.append(conform(table, schema))
     return pa.concat_tables(pieces) if pieces else schema.empty_table()
