@@ -97,7 +97,8 @@ INQUIRY_VERBS = _words(
     delve screen identify
     """
 )
-PERSON_NOUNS = _words(
+# Who a claim is about (patients, mice): a population, never an outcome.
+POPULATION_NOUNS = _words(
     """
     patient people individual participant adult child adolescent woman man user those
     sufferer person teen veteran subject mouse rat
@@ -504,17 +505,18 @@ def _with_outcome_verb(slot: Slot) -> None:
 def _population(token: Token) -> bool:
     """'patients with chronic pain', 'depression sufferers': who was studied, not an outcome."""
     head = token.head
-    if token.dep_ == "pobj" and head.lower_ == "with" and head.head.lemma_.lower() in PERSON_NOUNS:
+    with_population = head.lower_ == "with" and head.head.lemma_.lower() in POPULATION_NOUNS
+    if token.dep_ == "pobj" and with_population:
         person = head.head
         # "help patients with treatment-resistant depression": the condition is what is helped
         return not (person.dep_ == "dobj" and person.head.lemma_.lower() in EFFECT_VERBS)
-    return token.dep_ in {"compound", "amod", "nmod"} and head.lemma_.lower() in PERSON_NOUNS
+    return token.dep_ in {"compound", "amod", "nmod"} and head.lemma_.lower() in POPULATION_NOUNS
 
 
 def _outcome_object(token: Token) -> bool:
     """The object of an outcome verb ("gain new insights"), or of "in" after it."""
     lemma = token.lemma_.lower()
-    if lemma in NOT_OUTCOMES or lemma in PERSON_NOUNS or lemma in REFERENCE_HEADS:
+    if lemma in NOT_OUTCOMES or lemma in POPULATION_NOUNS or lemma in REFERENCE_HEADS:
         return False
     verb = token.head
     if token.dep_ == "pobj" and verb.lower_ in {"in", "on"}:

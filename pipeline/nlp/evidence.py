@@ -164,7 +164,8 @@ WARNING_WORDS = _words(
     crackdown outlaw schedule
     """
 )
-PERSON_NOUNS = EXPERT_NOUNS | RESEARCHER_NOUNS | LAY_NOUNS | OTHER_PERSON_NOUNS
+# Who can make a statement (a source of attribution).
+SOURCE_NOUNS = EXPERT_NOUNS | RESEARCHER_NOUNS | LAY_NOUNS | OTHER_PERSON_NOUNS
 
 # Reporting and stance verbs whose subject is the one making the statement.
 REPORTING_VERBS = _words(
@@ -628,7 +629,7 @@ def _source_class(phrase: Span, head: Token, verb: Token | None) -> str | None:
     lemma = _lemma(head)
     if head.pos_ == "PRON" or head.lower_ in NOT_PERSON_PRONOUNS:
         return None
-    if lemma not in PERSON_NOUNS and lemma.endswith("s") and lemma[:-1] in PERSON_NOUNS:
+    if lemma not in SOURCE_NOUNS and lemma.endswith("s") and lemma[:-1] in SOURCE_NOUNS:
         lemma = lemma[:-1]  # a capitalised plural the lemmatizer took for a name: "Scientists"
     if lemma in EXPERT_NOUNS:
         return "expert"
