@@ -14,8 +14,9 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pytest
+from test_ingest import _read
 
-from pipeline.ingest import Document, IngestError, iter_documents
+from pipeline.ingest import Document
 from pipeline.runs import runner
 from pipeline.runs.runner import (
     BatchJob,
@@ -24,14 +25,6 @@ from pipeline.runs.runner import (
     process_batch,
     run_corpus,
 )
-
-
-def _read(corpus: Path, **kwargs) -> tuple[list[Document], list[IngestError]]:
-    items = list(iter_documents(corpus, **kwargs))
-    return (
-        [i for i in items if isinstance(i, Document)],
-        [i for i in items if isinstance(i, IngestError)],
-    )
 
 
 def _table(out: Path, name: str) -> pd.DataFrame:
