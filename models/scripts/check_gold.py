@@ -52,7 +52,7 @@ def main(argv: list[str]) -> int:
         print(__doc__)
         return 2
     bad = 0
-    for gold, text_path in zip(argv[::2], argv[1::2]):
+    for gold, text_path in zip(argv[::2], argv[1::2], strict=True):
         text = Path(text_path).read_text(encoding="utf-8")
         for n, line in enumerate(Path(gold).read_text(encoding="utf-8").splitlines(), 1):
             if not line.strip():

@@ -41,12 +41,20 @@ CLASS_WORDS = (
 SECTIONS = {
     "DRUGBANK": ("Description", "Background", "Indication", "Pharmacodynamics",
                  "Mechanism of Action", "Toxicity"),
-    "PSYCHONAUTWIKI": ("Pharmacology", "Toxicity and harm potential", "Dependence and abuse potential",
-                       "Neurotoxicity", "Cognition and well-being", "Overdose"),
+    "PSYCHONAUTWIKI": ("Pharmacology", "Toxicity and harm potential",
+                       "Dependence and abuse potential", "Neurotoxicity",
+                       "Cognition and well-being", "Overdose"),
 }
 COLUMNS = ("doc", "corpus", "genre", "split", "sections", "words")
 GENRES = {"story": "news story", "release": "press release", "WIKIPEDIA": "encyclopedia",
           "PSYCHONAUTWIKI": "encyclopedia", "DRUGBANK": "drug page"}
+
+
+def _records(path: Path):
+    """The JSON records of a JSONL file, one at a time."""
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            yield json.loads(line)
 
 
 def _heldout() -> set[str]:
@@ -73,7 +81,8 @@ def _substance_names(corpora: Path) -> re.Pattern:
                 name = name.strip().lower()
                 if len(name) >= 5 and not name.isdigit():
                     names.add(name)
-    return re.compile(r"\b(" + "|".join(sorted(map(re.escape, names), key=len, reverse=True)) + r")\b")
+    alternatives = "|".join(sorted(map(re.escape, names), key=len, reverse=True))
+    return re.compile(r"\b(" + alternatives + r")\b")
 
 
 def section_text(text: str, headings: tuple[str, ...]) -> str:
@@ -102,8 +111,7 @@ def choose(corpora: Path, n_story: int, n_release: int, n_dosewiki: dict[str, in
     rows = []
     for kind, relative in FAKEHEALTH.items():
         pool = []
-        for line in open(corpora / relative, encoding="utf-8"):
-            r = json.loads(line)
+        for r in _records(corpora / relative):
             words = len(r["text"].split())
             if r["news_id"] in skip or not 200 <= words <= 900:
                 continue
@@ -113,8 +121,7 @@ def choose(corpora: Path, n_story: int, n_release: int, n_dosewiki: dict[str, in
         pool.sort(key=lambda row: row["doc"])
         rows += rng.sample(pool, n_story if kind == "story" else n_release)
     by_source: dict[str, list[dict]] = {s: [] for s in n_dosewiki}
-    for line in open(corpora / DOSEWIKI, encoding="utf-8"):
-        r = json.loads(line)
+    for r in _records(corpora / DOSEWIKI):
         if r["file"] in skip or r["source"] not in by_source:
             continue
         headings = SECTIONS.get(r["source"], ())
@@ -147,13 +154,11 @@ def article_text(row: dict, corpora: Path) -> str:
     """The text of a manifest row as annotators saw it and as the scorer locates quotes in."""
     if row["corpus"] == "fakehealth":
         for relative in FAKEHEALTH.values():
-            for line in open(corpora / relative, encoding="utf-8"):
-                r = json.loads(line)
+            for r in _records(corpora / relative):
                 if r["news_id"] == row["doc"]:
                     return f"{r['title']}\n{r['text']}"
     else:
-        for line in open(corpora / DOSEWIKI, encoding="utf-8"):
-            r = json.loads(line)
+        for r in _records(corpora / DOSEWIKI):
             if r["file"] == row["doc"]:
                 headings = tuple(h for h in row["sections"].split(";") if h)
                 return section_text(r["text"], headings) if headings else r["text"]
