@@ -7,18 +7,36 @@ from pathlib import Path
 import pytest
 from spacy.tokens import Doc, Span
 
-from pipeline.nlp.evidence import (
-    EVIDENCE_KINDS,
-    attribution_in,
-    evidence_in,
-    for_sentence,
-    is_call_for_research,
-)
+from pipeline.nlp.evidence import EVIDENCE_KINDS, EvidenceFinder
 
 # The two sample articles (also the seed articles); not imported from conftest, so that
 # `pytest tests/test_evidence.py` runs without the project root on sys.path.
 SAMPLE_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 ARTICLES = ("kratom_major_depressive_disorder.txt", "mdma_depression.txt")
+
+
+FINDER: list[EvidenceFinder] = []  # the shared pipeline's, set once by `_finder`
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _finder(nlp):
+    FINDER[:] = [nlp.get_pipe("claims_evidence").finder]
+
+
+def evidence_in(span: Span) -> list[str]:
+    return FINDER[0].evidence_in(span)
+
+
+def attribution_in(span: Span) -> Span | None:
+    return FINDER[0].attribution_in(span)
+
+
+def for_sentence(span: Span) -> tuple[list[str], Span | None]:
+    return FINDER[0].for_sentence(span)
+
+
+def is_call_for_research(span: Span) -> bool:
+    return FINDER[0].is_call_for_research(span)
 
 
 def sentence(nlp, text: str) -> Span:

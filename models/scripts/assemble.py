@@ -10,7 +10,7 @@ which is all a change to the lexicon or the claim rules needs.
 Order: scispaCy tokenizer -> layout (line and heading boundaries, set before the parser so
 it respects them) -> tok2vec, tagger -> attribute_ruler (PTB tag -> UPOS) -> rule lemmatizer
 -> parser (also the sentence boundaries) -> ner (own tok2vec) -> abbreviations -> entities
-(NER + lexicon) -> hedge and negation cues -> claims.
+(NER + lexicon) -> hedge and negation cues -> claims -> their evidence and attribution.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from pipeline.version import __version__
 MODEL_NAME = "claims_web_sm"
 LEXICON = PROJECT_DIR / "models" / "build" / "lexicon.jsonl"
 HEDGES = PROJECT_DIR / "models" / "build" / "hedges" / "detector.json.gz"
-EXTRACTION = ("claims_entities", "claims_hedging", "claims_extractor")
+EXTRACTION = ("claims_entities", "claims_hedging", "claims_extractor", "claims_evidence")
 
 
 def assemble(syntax_dir: Path, ner_dir: Path) -> Language:
@@ -96,6 +96,7 @@ def add_extraction(nlp: Language, lexicon: Path, hedges: Path | None = None) -> 
             f"no hedge detector weights: run models/scripts/train_hedges.py ({hedges})"
         )
     nlp.add_pipe("claims_extractor")
+    nlp.add_pipe("claims_evidence").initialize(nlp=nlp)  # rules: pipeline/nlp/data/evidence.json
     nlp.meta["description"] = DESCRIPTION
     nlp.meta["version"] = __version__
     nlp.meta.setdefault("sources", [])

@@ -21,7 +21,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from pipeline.evaluation.hedge_corpora import GoldCue, GoldSentence
-from pipeline.nlp.hedging import HEDGE, NEGATION, SPAN_GROUPS, CueDetector, scope_tokens
+from pipeline.nlp.hedging import HEDGE, NEGATION, CueDetector, scope_tokens
 
 # Components the detector's features need; the rest of the pipeline is not run for scoring.
 PARSE_COMPONENTS = (
@@ -147,7 +147,7 @@ def score(
         szeged = corpus.startswith("szeged")
         kinds = [HEDGE] if szeged else [NEGATION] if corpus == "starsem" else [HEDGE, NEGATION]
         for kind in kinds:
-            predicted = list(doc.spans[SPAN_GROUPS[kind]])
+            predicted = list(doc.spans[detector.keys[kind]])
             gold = [c for c in sentence.cues if c.kind == kind]
             if kind == HEDGE:
                 uncertain = report.get("uncertain sentences", corpus)

@@ -19,7 +19,8 @@ claim. The shape names the rule, so every claim says how it was found:
 A substance with both targets and effects in a sentence gives one claim per (target, effect)
 pair: the mechanism and its outcome stay together. A hedge or negation counts for a claim when
 the cue's scope (pipeline.nlp.hedging) covers the claim's predicate, substance, target or effect.
-Evidence and attribution come from the sentence, else its paragraph (pipeline.nlp.evidence).
+Evidence and attribution are set afterwards by the `claims_evidence` component
+(pipeline.nlp.evidence): from the sentence, else its paragraph.
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 
 from pipeline.nlp.entities import normalise_name
-from pipeline.nlp.evidence import for_sentence
 
 
 def _words(text: str) -> frozenset[str]:
@@ -236,7 +236,8 @@ class Claim:
     rule: str
     hedge_cues: list[Span] = field(default_factory=list)
     negation_cues: list[Span] = field(default_factory=list)
-    evidence: list[str] = field(default_factory=list)
+    # Set by the `claims_evidence` component: the evidence kinds cited, and who says it.
+    study_design: list[str] = field(default_factory=list)
     attribution: Span | None = None
 
     @property
@@ -259,12 +260,28 @@ class Claim:
 
 @Language.factory(
     "claims_extractor",
-    default_config={"entities_key": "entities", "claim_kinds": ["prose", "list_item", "template"]},
+    default_config={
+        "entities_key": "entities",
+        "hedges_key": "hedge_cues",
+        "negations_key": "negation_cues",
+        "claim_kinds": ["prose", "list_item", "template"],
+    },
 )
 def make_extractor(
-    nlp: Language, name: str, entities_key: str, claim_kinds: list[str]
+    nlp: Language,
+    name: str,
+    entities_key: str,
+    hedges_key: str,
+    negations_key: str,
+    claim_kinds: list[str],
 ) -> ClaimExtractor:
-    return ClaimExtractor(name, entities_key=entities_key, claim_kinds=claim_kinds)
+    return ClaimExtractor(
+        name,
+        entities_key=entities_key,
+        hedges_key=hedges_key,
+        negations_key=negations_key,
+        claim_kinds=claim_kinds,
+    )
 
 
 class ClaimExtractor:
@@ -278,17 +295,21 @@ class ClaimExtractor:
         self,
         name: str,
         *,
-        entities_key: str,
+        entities_key: str = "entities",
+        hedges_key: str = "hedge_cues",
+        negations_key: str = "negation_cues",
         claim_kinds: list[str] | tuple[str, ...] = ("prose", "list_item", "template"),
     ) -> None:
         self.name = name
         self.entities_key = entities_key
+        self.hedges_key = hedges_key
+        self.negations_key = negations_key
         self.claim_kinds = frozenset(claim_kinds)
 
     def __call__(self, doc: Doc) -> Doc:
         entities = list(doc.spans[self.entities_key]) if self.entities_key in doc.spans else []
-        hedges = list(doc.spans["hedge_cues"]) if "hedge_cues" in doc.spans else []
-        negations = list(doc.spans["negation_cues"]) if "negation_cues" in doc.spans else []
+        hedges = list(doc.spans.get(self.hedges_key, ()))
+        negations = list(doc.spans.get(self.negations_key, ()))
         claims: list[Claim] = []
         recent: list[Mention] = []  # substances seen so far in the current paragraph
         paragraph = None
@@ -727,7 +748,6 @@ def _link(
                 t.i for link in (target, effect) if link is not None for t in link[0].span
             }
             covered |= {t.i for t in mention.span}
-            evidence, attribution = for_sentence(sentence)
             claims.append(
                 Claim(
                     sentence=sentence,
@@ -738,8 +758,6 @@ def _link(
                     rule=rule,
                     hedge_cues=_covering(sentence_hedges, covered),
                     negation_cues=_covering(sentence_negations, covered),
-                    evidence=evidence,
-                    attribution=attribution,
                 )
             )
     return claims

@@ -1,9 +1,10 @@
 """Hedge and negation cues with their scopes: a trained detector.
 
-Cues land in `doc.spans["hedge_cues"]` (label: the Szeged type, epistemic / doxastic /
-investigation / condition, or weasel) and `doc.spans["negation_cues"]` (label "negation");
-each cue's scope, the words it governs, is `cue._.scope` (a Span). The claim extractor calls a
-claim hedged or negated when a cue's scope covers the claim's predicate or arguments.
+Cues land in `doc.spans[hedges_key]` (config; default "hedge_cues"; label: the Szeged type,
+epistemic / doxastic / investigation / condition, or weasel) and `doc.spans[negations_key]`
+(default "negation_cues"; label "negation"); each cue's scope, the words it governs, is
+`cue._.scope` (a Span). The claim extractor calls a claim hedged or negated when a cue's scope
+covers the claim's predicate or arguments.
 
 How it works, the way the CoNLL-2010 and *SEM 2012 systems that did best worked:
 1. Cue words: a linear classifier over lexical and syntactic features of each token that
@@ -35,6 +36,7 @@ from spacy.tokens import Doc, Span, Token
 from spacy.util import filter_spans
 
 HEDGE, NEGATION = "hedge", "negation"
+# The default `doc.spans` keys of the cues (the component's config may name others).
 SPAN_GROUPS = {HEDGE: "hedge_cues", NEGATION: "negation_cues"}
 HEDGE_TYPES = ("epistemic", "doxastic", "investigation", "condition", "weasel")
 WEIGHTS_FILE = "detector.json.gz"
@@ -285,18 +287,39 @@ class DetectorWeights:
             return cls.from_json(json.load(handle))
 
 
-@Language.factory("claims_hedging", default_config={"use_phrases": True})
-def make_hedging(nlp: Language, name: str, use_phrases: bool) -> CueDetector:
-    return CueDetector(nlp, name, use_phrases=use_phrases)
+@Language.factory(
+    "claims_hedging",
+    default_config={
+        "use_phrases": True,
+        "hedges_key": SPAN_GROUPS[HEDGE],
+        "negations_key": SPAN_GROUPS[NEGATION],
+    },
+)
+def make_hedging(
+    nlp: Language, name: str, use_phrases: bool, hedges_key: str, negations_key: str
+) -> CueDetector:
+    return CueDetector(
+        nlp, name, use_phrases=use_phrases, hedges_key=hedges_key, negations_key=negations_key
+    )
 
 
 class CueDetector:
     """Pipeline component: hedge and negation cues, typed, each with its scope."""
 
-    def __init__(self, nlp: Language, name: str, *, use_phrases: bool = True) -> None:
+    def __init__(
+        self,
+        nlp: Language,
+        name: str,
+        *,
+        use_phrases: bool = True,
+        hedges_key: str = "hedge_cues",
+        negations_key: str = "negation_cues",
+    ) -> None:
         self.name = name
         self.vocab = nlp.vocab
         self.use_phrases = use_phrases
+        # where the cues land: doc.spans[keys[HEDGE]], doc.spans[keys[NEGATION]]
+        self.keys = {HEDGE: hedges_key, NEGATION: negations_key}
         self.weights = DetectorWeights()
         self._compile()
 
@@ -349,7 +372,7 @@ class CueDetector:
             for cue in cues:
                 if cue._.scope_bounds is None:
                     cue._.scope_bounds = self.resolve_scope(cue, kind)
-            doc.spans[SPAN_GROUPS[kind]] = cues
+            doc.spans[self.keys[kind]] = cues
         return doc
 
     def find_cues(self, sentence: Span, kind: str) -> list[Span]:

@@ -17,6 +17,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import spacy
@@ -25,7 +26,15 @@ from spacy.util import registry
 
 # Importing registers our factories and tokenizer when the package is not installed
 # (installed, spaCy also finds them through entry points).
-from pipeline.nlp import abbreviations, claims, entities, hedging, layout, tokenizer  # noqa: F401
+from pipeline.nlp import (  # noqa: F401
+    abbreviations,
+    claims,
+    entities,
+    evidence,
+    hedging,
+    layout,
+    tokenizer,
+)
 from pipeline.paths import PROJECT_DIR
 from pipeline.version import __version__
 
@@ -36,6 +45,42 @@ BASE_CONFIG = Path(__file__).resolve().parent / "base.cfg"
 ROW_MODULES = ("pipeline.ingest", "pipeline.storage.records")
 SHIPPED_MODEL = PROJECT_DIR / "models" / "claims_web_sm"
 MODEL_ENV = "CLAIMS_MODEL"
+
+
+@dataclass(frozen=True)
+class SpanKeys:
+    """The `doc.spans` keys a pipeline's components write their results to.
+
+    They are component config (`entities_key`, `hedges_key` ...); `span_keys(nlp)` reads them,
+    so what turns a Doc into rows looks where the pipeline wrote.
+    """
+
+    entities: str = "entities"
+    hedges: str = "hedge_cues"
+    negations: str = "negation_cues"
+    attributions: str = "attributions"
+
+
+DEFAULT_KEYS = SpanKeys()
+# (field of SpanKeys, factory of the component that writes it, its config setting)
+_KEY_SETTINGS = (
+    ("entities", "claims_entities", "spans_key"),
+    ("hedges", "claims_hedging", "hedges_key"),
+    ("negations", "claims_hedging", "negations_key"),
+    ("attributions", "claims_evidence", "attributions_key"),
+)
+
+
+def span_keys(nlp: Language) -> SpanKeys:
+    """The `doc.spans` keys of `nlp`, from its components' config (defaults when absent)."""
+    factories = {nlp.get_pipe_meta(name).factory: name for name in nlp.pipe_names}
+    found = {}
+    for field_name, factory, setting in _KEY_SETTINGS:
+        if factory in factories:
+            value = nlp.get_pipe_config(factories[factory]).get(setting)
+            if value:
+                found[field_name] = value
+    return SpanKeys(**found)
 
 
 def default_model_path() -> Path:

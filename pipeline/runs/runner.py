@@ -35,7 +35,7 @@ from pipeline.ingest import (
     list_files,
 )
 from pipeline.nlp.layout import HEADING_HINTS_KEY
-from pipeline.nlp.loader import default_model_path, load
+from pipeline.nlp.loader import SpanKeys, default_model_path, load, span_keys
 from pipeline.reports.html_report import write_report
 from pipeline.runs.commits import Commits
 from pipeline.runs.planning import KnownTables, Plan
@@ -144,6 +144,7 @@ def process_batch(job: BatchJob) -> BatchResult:
     """
     nlp = get_pipeline(job.model)
     version = nlp.meta["claims_pipeline_version"]
+    keys = span_keys(nlp)
     if job.pipeline_version is not None and version != job.pipeline_version:
         raise PipelineMismatch(
             f"this worker's pipeline is {version}, the run's is {job.pipeline_version}: "
@@ -169,7 +170,9 @@ def process_batch(job: BatchJob) -> BatchResult:
             result.errors.append(_nlp_error(document, outcome))
             continue
         try:
-            built.append((document, _document_rows(document, outcome, job.run_id, version, now)))
+            built.append(
+                (document, _document_rows(document, outcome, job.run_id, version, now, keys))
+            )
         except Exception as error:  # one article's odd rows must not cost the batch
             result.errors.append(_nlp_error(document, error))
     try:
@@ -199,7 +202,7 @@ def process_batch(job: BatchJob) -> BatchResult:
 
 
 def _document_rows(
-    document: Document, doc, run_id: str, version: str, now: datetime
+    document: Document, doc, run_id: str, version: str, now: datetime, keys: SpanKeys
 ) -> dict[str, list[dict]]:
     """Every table's rows for one processed article."""
     sentences = sentence_rows(doc, document.doc_id)
@@ -215,9 +218,9 @@ def _document_rows(
         ],
         "sentences": sentences,
         "abbreviations": abbreviation_rows(doc, document.doc_id),
-        "entities": entity_rows(doc, document.doc_id, sentences),
+        "entities": entity_rows(doc, document.doc_id, sentences, keys),
         "claims": claim_rows(doc, document.doc_id, document.source, sentences, version),
-        "cues": cue_rows(doc, document.doc_id, sentences),
+        "cues": cue_rows(doc, document.doc_id, sentences, keys),
     }
 
 

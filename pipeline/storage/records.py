@@ -9,6 +9,7 @@ from datetime import datetime
 from spacy.tokens import Doc, Span
 
 from pipeline.ingest import Document, IngestError, make_safe
+from pipeline.nlp.loader import DEFAULT_KEYS, SpanKeys
 
 
 def sentence_rows(doc: Doc, doc_id: str) -> list[dict]:
@@ -102,13 +103,15 @@ def _sentence_for(index: tuple[list[int], list[dict]], offset: int) -> dict | No
     return rows[position] if position >= 0 else None
 
 
-def entity_rows(doc: Doc, doc_id: str, sentences: list[dict]) -> list[dict]:
-    """One row per entity mention in `doc.spans["entities"]`."""
-    if "entities" not in doc.spans:
+def entity_rows(
+    doc: Doc, doc_id: str, sentences: list[dict], keys: SpanKeys = DEFAULT_KEYS
+) -> list[dict]:
+    """One row per entity mention in `doc.spans[keys.entities]`."""
+    if keys.entities not in doc.spans:
         return []
     index = _sentence_ids(sentences)
     rows = []
-    for span in doc.spans["entities"]:
+    for span in doc.spans[keys.entities]:
         sentence = _sentence_for(index, span.start_char)
         if sentence is None:
             continue
@@ -189,7 +192,7 @@ def claim_rows(
                 "hedge_cues": [cue.text for cue in claim.hedge_cues],
                 "hedge_types": [cue.label_ for cue in claim.hedge_cues],
                 "negation_cues": [cue.text for cue in claim.negation_cues],
-                "study_design": list(claim.evidence),
+                "study_design": list(claim.study_design),
                 "attribution": claim.attribution.text if claim.attribution is not None else None,
                 "rule": claim.rule,
                 "template": sentence["kind"] == "template",
@@ -199,11 +202,13 @@ def claim_rows(
     return rows
 
 
-def cue_rows(doc: Doc, doc_id: str, sentences: list[dict]) -> list[dict]:
-    """One row per hedge or negation cue, with its scope."""
+def cue_rows(
+    doc: Doc, doc_id: str, sentences: list[dict], keys: SpanKeys = DEFAULT_KEYS
+) -> list[dict]:
+    """One row per hedge or negation cue (`doc.spans[keys.hedges]`, `[keys.negations]`)."""
     index = _sentence_ids(sentences)
     rows = []
-    for kind, group in (("hedge", "hedge_cues"), ("negation", "negation_cues")):
+    for kind, group in (("hedge", keys.hedges), ("negation", keys.negations)):
         if group not in doc.spans:
             continue
         for cue in doc.spans[group]:
