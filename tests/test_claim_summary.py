@@ -54,7 +54,7 @@ def _key(row: dict) -> tuple:
 
 
 def _summary_rows(out: Path) -> dict[tuple, dict]:
-    frame = tables.load_table(out, "claim_summary")
+    frame = tables.frame(out, "claim_summary")
     rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
     return {_key(row): row for row in rows}
 
@@ -91,7 +91,7 @@ def test_counts_on_a_two_article_corpus_match_a_hand_count(two_articles, tmp_pat
     assert pain["first_published"] is None  # plain text files carry no date
     assert pain["first_seen"] <= pain["last_seen"]
     # The example is a real claim of the claims table.
-    claims = tables.load_table(out, "claims", ["claim_id", "sentence"])
+    claims = tables.frame(out, "claims", ["claim_id", "sentence"])
     example = claims.loc[claims["claim_id"] == pain["example_claim_id"], "sentence"]
     assert example.tolist() == [pain["example_sentence"]]
 
@@ -138,7 +138,7 @@ def test_a_summary_that_cannot_be_built_leaves_the_published_tables_as_they_were
         run_corpus(two_articles, out)
     assert TableStore(out).current() == before
     assert not list((out / ".claims-store" / "snapshots").glob("*.tmp"))
-    assert len(tables.load_table(out, "documents")) == 2
+    assert len(tables.frame(out, "documents")) == 2
 
 
 def _claims(*rows: dict) -> pa.Table:

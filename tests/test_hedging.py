@@ -42,7 +42,7 @@ def test_preliminary_studies_sentence_is_hedged_with_its_evidence(nlp):
     for claim in kratom:
         assert claim.hedged and claim.certainty == "hedged"
         assert {"may", "suggest"} <= {cue.text for cue in claim.hedge_cues}
-        assert claim.evidence == ["preliminary research", "anecdotal"]
+        assert claim.study_design == ["preliminary research", "anecdotal"]
 
 
 def test_stimulates_release_is_asserted(nlp):
@@ -62,7 +62,7 @@ def test_fda_warning_is_attributed_to_the_fda(nlp):
     assert claims
     for claim in claims:
         assert "FDA" in claim.attribution.text
-        assert "regulatory warning" in claim.evidence
+        assert "regulatory warning" in claim.study_design
 
 
 def test_a_may_elsewhere_in_the_sentence_does_not_hedge_the_claim(nlp):

@@ -56,7 +56,7 @@ def test_the_figures_are_those_of_the_tables(reported_run):
     data = collect(out, summary)
     from pipeline.storage import tables
 
-    claims = tables.load_table(out, "claims", ["substance_norm", "doc_id", "certainty"])
+    claims = tables.frame(out, "claims", ["substance_norm", "doc_id", "certainty"])
     counts = claims["substance_norm"].value_counts()
     assert [s["name"] for s in data.substances][:2] == ["mdma", "kratom"]
     for row in data.substances:
@@ -69,7 +69,7 @@ def test_the_figures_are_those_of_the_tables(reported_run):
     assert data.totals["documents"] == 3
     assert data.run["run_id"] == summary.run_id and data.run["n_failed"] == 1
     assert [f["error_type"] for f in data.failures] == ["Empty"]
-    summary_rows = tables.load_table(out, "claim_summary")
+    summary_rows = tables.frame(out, "claim_summary")
     assert len(data.top_claims) == min(len(summary_rows), html_report.TOP_CLAIMS)
     assert all(row["target"] or row["effect"] for row in data.flows)
 

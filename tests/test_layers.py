@@ -122,3 +122,29 @@ def test_no_sys_path_patches_in_the_package_scripts_or_benchmarks():
         if "sys.path.insert" in path.read_text(encoding="utf-8")
     ]
     assert patched == []
+
+
+# The modules that may open table parts themselves: the snapshot reader (tables, over parts),
+# and the writer's own upkeep (store: carry-over and compaction; claim_summary: built from the
+# staged parts at commit, before there is a snapshot to read).
+PART_READERS = {
+    "pipeline/storage/parts.py",
+    "pipeline/storage/tables.py",
+    "pipeline/storage/store.py",
+    "pipeline/storage/claim_summary.py",
+}
+PARQUET_READS = ("read_parquet", "pq.read_table", "ParquetFile", "parquet_scan", "read_parts(")
+
+
+def test_every_table_reader_goes_through_the_snapshot_reader():
+    readers = sorted(
+        f"{path.relative_to(PROJECT_DIR)}: {word}"
+        for folder in ("pipeline", "flows")
+        for path in (PROJECT_DIR / folder).rglob("*.py")
+        if str(path.relative_to(PROJECT_DIR)) not in PART_READERS
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if not line.lstrip().startswith(("#", '"', "'"))
+        for word in PARQUET_READS
+        if word in line
+    )
+    assert readers == []

@@ -53,4 +53,4 @@ def test_the_notebook_is_valid_and_reads_tables_through_the_loader():
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     nbformat.validate(notebook)
     source = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
-    assert "tables.load(TABLES)" in source and "tables.duckdb(TABLES)" in source
+    assert "tables.frames(TABLES)" in source and "tables.duckdb(TABLES)" in source

@@ -55,7 +55,7 @@ def _copy(folder: Path, tmp_path: Path) -> Path:
 
 
 def test_load_gives_every_table_with_the_documented_dtypes(run_tables):
-    frames = tables.load(run_tables)
+    frames = tables.frames(run_tables)
     assert list(frames) == list(TABLES)
     for name, schema in TABLES.items():
         frame = frames[name]
@@ -78,18 +78,26 @@ def test_load_gives_every_table_with_the_documented_dtypes(run_tables):
     assert set(types) <= {"epistemic", "doxastic", "investigation", "condition", "weasel"}
 
 
+def test_old_spellings_still_read_with_a_deprecation_warning(run_tables):
+    with pytest.warns(DeprecationWarning, match="tables.frames"):
+        frames = tables.load(run_tables, ["claims"])
+    with pytest.warns(DeprecationWarning, match="tables.frame"):
+        claims = tables.load_table(run_tables, "claims", ["claim_id"])
+    assert list(claims["claim_id"]) == list(frames["claims"]["claim_id"])
+
+
 def test_load_table_reads_some_columns(run_tables):
-    frame = tables.load_table(run_tables, "documents", ["doc_id", "n_words"])
+    frame = tables.frame(run_tables, "documents", ["doc_id", "n_words"])
     assert list(frame.columns) == ["doc_id", "n_words"]
     assert str(frame["n_words"].dtype) == "int32"
     with pytest.raises(KeyError, match="no column nonsense"):
-        tables.load_table(run_tables, "documents", ["nonsense"])
+        tables.frame(run_tables, "documents", ["nonsense"])
     with pytest.raises(KeyError, match="no table named nonsense"):
-        tables.load(run_tables, ["nonsense"])
+        tables.frames(run_tables, ["nonsense"])
 
 
 def test_duckdb_has_one_view_per_table_with_the_same_rows(run_tables):
-    frames = tables.load(run_tables)
+    frames = tables.frames(run_tables)
     con = tables.duckdb(run_tables)
     views = {row[0] for row in con.execute("select view_name from duckdb_views()").fetchall()}
     assert set(TABLES) <= views
@@ -138,7 +146,7 @@ def test_a_connection_held_across_many_runs_keeps_working(run_tables, tmp_path):
 
 def test_missing_folders_and_folders_without_a_run_say_what_to_do(tmp_path):
     with pytest.raises(tables.NoTables, match=r"no output folder.*claims run"):
-        tables.load(tmp_path / "nowhere")
+        tables.frames(tmp_path / "nowhere")
     (tmp_path / "empty").mkdir()
     with pytest.raises(tables.NoTables, match="has no tables yet"):
         tables.duckdb(tmp_path / "empty")
@@ -161,7 +169,7 @@ def _commit_run_row(out: Path, **changes) -> None:
 def test_tables_of_an_older_schema_version_are_refused_with_how_to_rebuild(run_tables, tmp_path):
     out = _copy(run_tables, tmp_path)
     _commit_run_row(out, schema_version=str(int(SCHEMA_VERSION) - 1))
-    for read in (tables.load, tables.duckdb):
+    for read in (tables.frames, tables.duckdb):
         with pytest.raises(tables.OutdatedTables) as raised:
             read(out)
         message = str(raised.value)
@@ -174,7 +182,7 @@ def test_tables_of_a_newer_schema_version_ask_for_an_upgrade(run_tables, tmp_pat
     out = _copy(run_tables, tmp_path)
     _commit_run_row(out, schema_version=str(int(SCHEMA_VERSION) + 1))
     with pytest.raises(tables.NewerTables, match=r"newer pipeline.*Upgrade"):
-        tables.load(out)
+        tables.frames(out)
 
 
 def test_a_part_written_by_a_newer_schema_is_refused(run_tables, tmp_path):
@@ -188,7 +196,7 @@ def test_a_part_written_by_a_newer_schema_is_refused(run_tables, tmp_path):
         part,
     )
     with pytest.raises(tables.NewerTables, match=r"its `cues` table used schema version"):
-        tables.load(out, ["cues"])
+        tables.frames(out, ["cues"])
 
 
 def test_a_part_missing_a_documented_column_names_it(run_tables, tmp_path):
@@ -200,16 +208,16 @@ def test_a_part_missing_a_documented_column_names_it(run_tables, tmp_path):
     pq.write_table(old.replace_schema_metadata(metadata), part)
     outdated = r"`claims` table.*schema version 2.*attribution"
     with pytest.raises(tables.OutdatedTables, match=outdated):
-        tables.load(out, ["claims"])
-    assert len(tables.load(out, ["documents"])["documents"]) == 4  # other tables still read
+        tables.frames(out, ["claims"])
+    assert len(tables.frames(out, ["documents"])["documents"]) == 4  # other tables still read
 
 
 def test_a_snapshot_missing_a_table_says_how_to_rebuild_it(run_tables, tmp_path):
     out = _copy(run_tables, tmp_path)
     shutil.rmtree(TableStore(out).current() / "claim_summary")
     with pytest.raises(tables.OutdatedTables, match=r"no `claim_summary` table.*claims run"):
-        tables.load(out, ["claim_summary"])
-    assert len(tables.load(out, ["claims"])["claims"])  # the others still read
+        tables.frames(out, ["claim_summary"])
+    assert len(tables.frames(out, ["claims"])["claims"])  # the others still read
 
 
 def test_articles_from_an_older_pipeline_are_named_in_a_warning(run_tables, tmp_path):
@@ -226,11 +234,11 @@ def test_articles_from_an_older_pipeline_are_named_in_a_warning(run_tables, tmp_
     part.unlink()
     pq.write_table(documents, part)
     with pytest.warns(tables.OlderPipelineWarning, match=r"1 of 4 articles.*0\.1\.0\+claims"):
-        frames = tables.load(out, ["documents"])
+        frames = tables.frames(out, ["documents"])
     assert len(frames["documents"]) == 4
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        tables.load(run_tables, ["documents"])  # an up-to-date folder does not warn
+        tables.frames(run_tables, ["documents"])  # an up-to-date folder does not warn
 
 
 def _stopped_after_first_batch(jobs):
@@ -250,7 +258,7 @@ def test_a_stopped_run_is_flagged_and_its_checkpoint_is_summarised(run_tables, t
     with pytest.raises(KeyboardInterrupt):
         run_corpus(corpus, out, options, map_batches=_stopped_after_first_batch)
     with pytest.warns(tables.UnfinishedRunWarning, match=r"1 article in .* has not finished"):
-        frames = tables.load(out)
+        frames = tables.frames(out)
     assert len(frames["documents"]) == 5 and len(frames["runs"]) == 1
     # The checkpoint's claim_summary summarises exactly the claims published with it.
     claims, summary = frames["claims"], frames["claim_summary"]
@@ -288,5 +296,5 @@ def test_checkpoints_of_an_unfinished_run_are_flagged(tmp_path):
     with store.lock():
         store.commit({"documents": [pa.Table.from_pylist([row], schema=TABLES["documents"])]})
     with pytest.warns(tables.UnfinishedRunWarning, match="No run has finished"):
-        frames = tables.load(out)
+        frames = tables.frames(out)
     assert len(frames["documents"]) == 1 and frames["claim_summary"].empty

@@ -14,14 +14,27 @@ import json
 import sys
 from pathlib import Path
 
-FIELDS = {"doc": str, "quote": str, "substance": list, "role": str, "value": str, "key": str,
-          "polarity": (str, type(None)), "hedged": bool, "negated": bool, "optional": bool}
+FIELDS = {
+    "doc": str,
+    "quote": str,
+    "substance": list,
+    "role": str,
+    "value": str,
+    "key": str,
+    "polarity": (str, type(None)),
+    "hedged": bool,
+    "negated": bool,
+    "optional": bool,
+}
 
 
 def problems(edge: dict, text: str) -> list[str]:
     """The guideline rules `edge` breaks against its article `text` (empty when none)."""
-    found = [f"{name}: missing or not {kind}" for name, kind in FIELDS.items()
-             if not isinstance(edge.get(name), kind)]
+    found = [
+        f"{name}: missing or not {kind}"
+        for name, kind in FIELDS.items()
+        if not isinstance(edge.get(name), kind)
+    ]
     if found:
         return found
     words = len(edge["quote"].split())

@@ -27,27 +27,74 @@ from pathlib import Path
 from pipeline.paths import PROJECT_DIR, corpora_dir
 
 SEED = 18
-FAKEHEALTH = {"story": "fakehealth/HealthStory_content.jsonl",
-              "release": "fakehealth/HealthRelease_content.jsonl"}
+FAKEHEALTH = {
+    "story": "fakehealth/HealthStory_content.jsonl",
+    "release": "fakehealth/HealthRelease_content.jsonl",
+}
 DOSEWIKI = "dosewiki_substance_articles/articles.jsonl"
 CLASS_WORDS = (
-    "vitamin", "supplement", "drug", "drugs", "statin", "statins", "antidepressant",
-    "antidepressants", "opioid", "opioids", "probiotic", "probiotics", "hormone", "pill",
-    "pills", "aspirin", "marijuana", "cannabis", "caffeine", "coffee", "alcohol", "omega-3",
-    "fish oil", "testosterone", "estrogen", "antibiotic", "antibiotics", "painkiller",
-    "painkillers", "medication", "medications", "chemotherapy", "psychedelic", "ketamine",
+    "vitamin",
+    "supplement",
+    "drug",
+    "drugs",
+    "statin",
+    "statins",
+    "antidepressant",
+    "antidepressants",
+    "opioid",
+    "opioids",
+    "probiotic",
+    "probiotics",
+    "hormone",
+    "pill",
+    "pills",
+    "aspirin",
+    "marijuana",
+    "cannabis",
+    "caffeine",
+    "coffee",
+    "alcohol",
+    "omega-3",
+    "fish oil",
+    "testosterone",
+    "estrogen",
+    "antibiotic",
+    "antibiotics",
+    "painkiller",
+    "painkillers",
+    "medication",
+    "medications",
+    "chemotherapy",
+    "psychedelic",
+    "ketamine",
 )
 # Sections annotated on long dosewiki pages (the rest is tables, names, prices, references).
 SECTIONS = {
-    "DRUGBANK": ("Description", "Background", "Indication", "Pharmacodynamics",
-                 "Mechanism of Action", "Toxicity"),
-    "PSYCHONAUTWIKI": ("Pharmacology", "Toxicity and harm potential",
-                       "Dependence and abuse potential", "Neurotoxicity",
-                       "Cognition and well-being", "Overdose"),
+    "DRUGBANK": (
+        "Description",
+        "Background",
+        "Indication",
+        "Pharmacodynamics",
+        "Mechanism of Action",
+        "Toxicity",
+    ),
+    "PSYCHONAUTWIKI": (
+        "Pharmacology",
+        "Toxicity and harm potential",
+        "Dependence and abuse potential",
+        "Neurotoxicity",
+        "Cognition and well-being",
+        "Overdose",
+    ),
 }
 COLUMNS = ("doc", "corpus", "genre", "split", "sections", "words")
-GENRES = {"story": "news story", "release": "press release", "WIKIPEDIA": "encyclopedia",
-          "PSYCHONAUTWIKI": "encyclopedia", "DRUGBANK": "drug page"}
+GENRES = {
+    "story": "news story",
+    "release": "press release",
+    "WIKIPEDIA": "encyclopedia",
+    "PSYCHONAUTWIKI": "encyclopedia",
+    "DRUGBANK": "drug page",
+}
 
 
 def _records(path: Path):
@@ -59,8 +106,11 @@ def _records(path: Path):
 
 def _heldout() -> set[str]:
     path = PROJECT_DIR.parent / "shared" / "heldout-docs.txt"
-    return {line.strip() for line in path.read_text().splitlines()
-            if line.strip() and not line.startswith("#")}
+    return {
+        line.strip()
+        for line in path.read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
 
 
 def _already_gold() -> set[str]:
@@ -103,8 +153,9 @@ def section_text(text: str, headings: tuple[str, ...]) -> str:
     return "\n".join(keep).strip()
 
 
-def choose(corpora: Path, n_story: int, n_release: int, n_dosewiki: dict[str, int],
-           n_test: dict[str, int]) -> list[dict]:
+def choose(
+    corpora: Path, n_story: int, n_release: int, n_dosewiki: dict[str, int], n_test: dict[str, int]
+) -> list[dict]:
     rng = random.Random(SEED)
     skip = _heldout() | _already_gold()
     pattern = _substance_names(corpora)
@@ -116,8 +167,15 @@ def choose(corpora: Path, n_story: int, n_release: int, n_dosewiki: dict[str, in
             if r["news_id"] in skip or not 200 <= words <= 900:
                 continue
             if pattern.search((r["title"] or "").lower()):
-                pool.append({"doc": r["news_id"], "corpus": "fakehealth", "genre": GENRES[kind],
-                             "sections": "", "words": words})
+                pool.append(
+                    {
+                        "doc": r["news_id"],
+                        "corpus": "fakehealth",
+                        "genre": GENRES[kind],
+                        "sections": "",
+                        "words": words,
+                    }
+                )
         pool.sort(key=lambda row: row["doc"])
         rows += rng.sample(pool, n_story if kind == "story" else n_release)
     by_source: dict[str, list[dict]] = {s: [] for s in n_dosewiki}
@@ -129,9 +187,15 @@ def choose(corpora: Path, n_story: int, n_release: int, n_dosewiki: dict[str, in
         words = len(text.split())
         if not 250 <= words <= 1500:
             continue
-        by_source[r["source"]].append({"doc": r["file"], "corpus": "dosewiki",
-                                       "genre": GENRES[r["source"]], "sections": ";".join(headings),
-                                       "words": words})
+        by_source[r["source"]].append(
+            {
+                "doc": r["file"],
+                "corpus": "dosewiki",
+                "genre": GENRES[r["source"]],
+                "sections": ";".join(headings),
+                "words": words,
+            }
+        )
     for source, pool in by_source.items():
         pool.sort(key=lambda row: row["doc"])
         rows += rng.sample(pool, n_dosewiki[source])
@@ -175,10 +239,13 @@ def main() -> None:
     if args.choose:
         if args.manifest.exists():
             raise SystemExit(f"{args.manifest} exists: the choice is made once")
-        rows = choose(corpora, n_story=22, n_release=12,
-                      n_dosewiki={"WIKIPEDIA": 8, "PSYCHONAUTWIKI": 6, "DRUGBANK": 6},
-                      n_test={"news story": 6, "press release": 4, "encyclopedia": 4,
-                              "drug page": 2})
+        rows = choose(
+            corpora,
+            n_story=22,
+            n_release=12,
+            n_dosewiki={"WIKIPEDIA": 8, "PSYCHONAUTWIKI": 6, "DRUGBANK": 6},
+            n_test={"news story": 6, "press release": 4, "encyclopedia": 4, "drug page": 2},
+        )
         with open(args.manifest, "w", encoding="utf-8", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=COLUMNS)
             writer.writeheader()

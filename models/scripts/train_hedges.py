@@ -298,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
         "lexicon_features": not args.no_lexicon_features,
     }
     args.out.mkdir(parents=True, exist_ok=True)
-    weights.save(args.out / "detector.json.gz")
+    weights.write(args.out / "detector.json.gz")
     detector.set_weights(weights)
     for use_phrases in (False, True) if weights.phrases else (False,):
         detector.use_phrases = use_phrases

@@ -277,12 +277,12 @@ class DetectorWeights:
             meta=data.get("meta", {}),
         )
 
-    def save(self, path: Path) -> None:
+    def write(self, path: Path) -> None:
         with gzip.open(path, "wt", encoding="utf-8") as handle:
             json.dump(self.to_json(), handle, separators=(",", ":"))
 
     @classmethod
-    def load(cls, path: Path) -> DetectorWeights:
+    def read(cls, path: Path) -> DetectorWeights:
         with gzip.open(path, "rt", encoding="utf-8") as handle:
             return cls.from_json(json.load(handle))
 
@@ -353,7 +353,7 @@ class CueDetector:
             raise ValueError(
                 "claims_hedging needs weights_path: run models/scripts/train_hedges.py"
             )
-        self.set_weights(DetectorWeights.load(Path(weights_path)))
+        self.set_weights(DetectorWeights.read(Path(weights_path)))
 
     def set_weights(self, weights: DetectorWeights) -> None:
         self.weights = weights
@@ -461,12 +461,12 @@ class CueDetector:
     def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
-        self.weights.save(path / WEIGHTS_FILE)
+        self.weights.write(path / WEIGHTS_FILE)
 
     def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> CueDetector:
         weights_file = Path(path) / WEIGHTS_FILE
         if weights_file.exists():
-            self.set_weights(DetectorWeights.load(weights_file))
+            self.set_weights(DetectorWeights.read(weights_file))
         return self
 
 

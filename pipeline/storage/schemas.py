@@ -583,7 +583,7 @@ DOCUMENT_TABLES = ("documents", "sentences", "abbreviations", "entities", "claim
 
 
 def pandas_dtype(field_: pa.Field) -> str:
-    """The pandas dtype `pipeline.storage.tables.load` gives a column, as `str(dtype)` prints it.
+    """The pandas dtype `pipeline.storage.tables.frames` gives a column, as `str(dtype)` prints it.
 
     Missing values stay missing and integers stay integers: strings are pandas' `string`
     (pd.NA for null), nullable integers and booleans the masked `Int32`/`boolean` types, lists
@@ -650,7 +650,7 @@ def markdown() -> str:
         "```python",
         "from pipeline.storage import tables",
         "",
-        'frames = tables.load("outputs")  # {table name: DataFrame}, dtypes as below',
+        'frames = tables.frames("outputs")  # {table name: DataFrame}, dtypes as below',
         'con = tables.duckdb("outputs")  # one DuckDB view per table',
         'con.sql("select substance, n_articles from claim_summary limit 10")',
         "```",

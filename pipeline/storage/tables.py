@@ -2,7 +2,7 @@
 
     from pipeline.storage import tables
 
-    frames = tables.load("outputs")              # {"claims": DataFrame, ...}
+    frames = tables.frames("outputs")            # {"claims": DataFrame, ...}
     con = tables.duckdb("outputs")               # views: claims, documents, claim_summary...
     con.sql("select substance, n_articles from claim_summary order by n_articles desc")
 
@@ -42,6 +42,8 @@ __all__ = [
     "TablesError",
     "UnfinishedRunWarning",
     "duckdb",
+    "frame",
+    "frames",
     "load",
     "load_table",
     "snapshot",
@@ -173,7 +175,7 @@ def snapshot(out_dir: Path | str, tables: Iterable[str] | None = None) -> Snapsh
     )
 
 
-def load(out_dir: Path | str, tables: Iterable[str] | None = None) -> dict[str, pd.DataFrame]:
+def frames(out_dir: Path | str, tables: Iterable[str] | None = None) -> dict[str, pd.DataFrame]:
     """Every table (or those named) of the folder's current snapshot, as DataFrames.
 
     Keys are table names in `docs/tables.md` order; columns have the documented dtypes.
@@ -182,11 +184,23 @@ def load(out_dir: Path | str, tables: Iterable[str] | None = None) -> dict[str, 
     return _retrying(out_dir, names, lambda pinned: {n: pinned.pandas(n) for n in names})
 
 
+def frame(out_dir: Path | str, name: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """One table as a DataFrame, optionally only some columns (documents.text is large)."""
+    return _retrying(out_dir, [name], lambda pinned: pinned.pandas(name, columns))
+
+
+def load(out_dir: Path | str, tables: Iterable[str] | None = None) -> dict[str, pd.DataFrame]:
+    """Deprecated spelling of `frames` (kept for one release)."""
+    warnings.warn("tables.load is now tables.frames", DeprecationWarning, stacklevel=2)
+    return frames(out_dir, tables)
+
+
 def load_table(
     out_dir: Path | str, name: str, columns: Sequence[str] | None = None
 ) -> pd.DataFrame:
-    """One table as a DataFrame, optionally only some columns (documents.text is large)."""
-    return _retrying(out_dir, [name], lambda pinned: pinned.pandas(name, columns))
+    """Deprecated spelling of `frame` (kept for one release)."""
+    warnings.warn("tables.load_table is now tables.frame", DeprecationWarning, stacklevel=2)
+    return frame(out_dir, name, columns)
 
 
 def duckdb(
