@@ -6,7 +6,7 @@ CORPUS ?= corpus
 OUT ?= outputs
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 
-.PHONY: install install-test run review notebook report test lint format docs constraints clean model evaluate-model benchmark-model benchmark-throughput evaluate-claims extraction hedges evaluate-hedges
+.PHONY: install install-test run review notebook report test lint format docs constraints clean model evaluate-model benchmark-model benchmark-throughput evaluate-claims claims-model extraction hedges evaluate-hedges
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -94,6 +94,12 @@ evaluate-claims: install
 	$(BIN)/claims run $(OUT)/gold-$(SPLIT)/corpus --out $(OUT)/gold-$(SPLIT)/tables --no-progress
 	$(BIN)/claims evaluate claims --gold $(GOLD) --tables $(OUT)/gold-$(SPLIT)/tables \
 		--report $(OUT)/gold-$(SPLIT)/report.json
+
+# Train the learned claim extractor on the claim gold (about a minute) and print dev figures;
+# FLAGS="--no-install --test" adds the test split; FLAGS= installs it into models/claims_web_sm.
+FLAGS ?= --no-install
+claims-model: install-test
+	$(BIN)/python models/scripts/train_claims.py $(FLAGS)
 
 # Refresh only the extraction components of the shipped model (lexicon, cues, claim rules).
 extraction: install-test

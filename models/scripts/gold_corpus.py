@@ -2,9 +2,11 @@
 
     python models/scripts/gold_corpus.py --gold models/gold/claims/dev --out outputs/gold/dev/corpus
 
-Gold files hold labels and short quotes only; the articles stay where they are: seed articles in
-`corpus/`, FakeHealth and dosewiki records in the corpora folder ($CLAIMS_CORPORA), found by
-their record id. A gold document that cannot be found is an error, so a score never silently
+Gold files hold labels and short quotes only; the texts are rebuilt as the annotators read
+them (`pipeline.evaluation.gold.article_text`: seed articles from `corpus/`, FakeHealth
+records as title + newline + text, dosewiki pages cut to the annotated sections) from the
+corpora folder ($CLAIMS_CORPORA) and written as one JSON Lines file whose record ids are the
+gold names. A gold document that cannot be found is an error, so a score never silently
 covers fewer articles than the gold.
 """
 
@@ -16,45 +18,24 @@ import shutil
 from pathlib import Path
 
 from pipeline.evaluation.evaluate import load_gold
-from pipeline.paths import PROJECT_DIR, corpora_dir
-
-RECORD_FILES = (
-    "fakehealth/HealthStory_content.jsonl",
-    "fakehealth/HealthRelease_content.jsonl",
-    "dosewiki_substance_articles/articles.jsonl",
-)
-ID_KEYS = ("news_id", "id", "doc_id", "file")  # dosewiki records are named by file
+from pipeline.evaluation.gold import article_text, sections_of
+from pipeline.paths import corpora_dir
 
 
 def gather(gold: Path, out: Path, corpora: Path) -> list[str]:
+    """Write the gold's articles, as their annotators read them, to `out/records.jsonl`."""
     wanted = sorted({edge.doc for edge in load_gold([gold])})
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    missing = set(wanted)
-    for name in wanted:
-        seed = PROJECT_DIR / "corpus" / f"{name}.txt"
-        if seed.exists():
-            shutil.copy(seed, out / seed.name)
-            missing.discard(name)
-    records = []
-    for relative in RECORD_FILES:
-        path = corpora / relative
-        if not missing or not path.exists():
-            continue
-        with open(path, encoding="utf-8") as handle:
-            for line in handle:
-                record = json.loads(line)
-                record_id = next((record[k] for k in ID_KEYS if k in record), None)
-                if record_id in missing:
-                    records.append(record)
-                    missing.discard(record_id)
-    if missing:
-        raise SystemExit(f"gold documents not found in corpus/ or {corpora}: {sorted(missing)}")
-    if records:
-        with open(out / "records.jsonl", "w", encoding="utf-8") as handle:
-            for record in records:
-                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    sections = sections_of()
+    with open(out / "records.jsonl", "w", encoding="utf-8") as handle:
+        for name in wanted:
+            try:
+                text = article_text(name, sections.get(name, ""), corpora)
+            except FileNotFoundError as error:
+                raise SystemExit(str(error)) from None
+            handle.write(json.dumps({"id": name, "text": text}, ensure_ascii=False) + "\n")
     return wanted
 
 

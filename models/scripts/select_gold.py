@@ -114,7 +114,11 @@ def _heldout() -> set[str]:
 
 
 def _already_gold() -> set[str]:
-    docs = set()
+    docs = (
+        {row["doc"] for row in read_manifest(PROJECT_DIR / "models/gold/articles.csv")}
+        if (PROJECT_DIR / "models/gold/articles.csv").exists()
+        else set()
+    )
     shared = PROJECT_DIR.parent / "shared" / "claim-gold"
     for path in [*shared.glob("*.jsonl"), *(PROJECT_DIR / "models/gold/claims").rglob("*.jsonl")]:
         for line in path.read_text().splitlines():
@@ -154,9 +158,15 @@ def section_text(text: str, headings: tuple[str, ...]) -> str:
 
 
 def choose(
-    corpora: Path, n_story: int, n_release: int, n_dosewiki: dict[str, int], n_test: dict[str, int]
+    corpora: Path,
+    n_story: int,
+    n_release: int,
+    n_dosewiki: dict[str, int],
+    n_test: dict[str, int],
+    seed: int = SEED,
+    only: str | None = None,
 ) -> list[dict]:
-    rng = random.Random(SEED)
+    rng = random.Random(seed)
     skip = _heldout() | _already_gold()
     pattern = _substance_names(corpora)
     rows = []
@@ -205,7 +215,7 @@ def choose(
         rng.shuffle(group)
         k = n_test.get(genre, 0)
         for i, row in enumerate(group):
-            row["split"] = "test" if i < k else ("dev" if (i - k) % 5 == 0 else "train")
+            row["split"] = only or ("test" if i < k else ("dev" if (i - k) % 5 == 0 else "train"))
     return sorted(rows, key=lambda row: (row["split"], row["genre"], row["doc"]))
 
 
@@ -234,6 +244,11 @@ def main() -> None:
     parser.add_argument("--manifest", type=Path, default=PROJECT_DIR / "models/gold/articles.csv")
     parser.add_argument("--choose", action="store_true", help="draw the articles (once)")
     parser.add_argument("--texts", type=Path, help="write each article's text here")
+    parser.add_argument(
+        "--add-train",
+        action="store_true",
+        help="a second draw (seed 19), all to train, appended to the manifest",
+    )
     args = parser.parse_args()
     corpora = corpora_dir()
     if args.choose:
@@ -251,6 +266,19 @@ def main() -> None:
             writer.writeheader()
             writer.writerows(rows)
         print(f"{len(rows)} articles -> {args.manifest}")
+    if args.add_train:
+        rows = choose(
+            corpora,
+            n_story=14,
+            n_release=6,
+            n_dosewiki={"WIKIPEDIA": 5, "PSYCHONAUTWIKI": 4, "DRUGBANK": 3},
+            n_test={},
+            seed=SEED + 1,
+            only="train",
+        )
+        with open(args.manifest, "a", encoding="utf-8", newline="") as handle:
+            csv.DictWriter(handle, fieldnames=COLUMNS).writerows(rows)
+        print(f"{len(rows)} more training articles -> {args.manifest}")
     if args.texts:
         args.texts.mkdir(parents=True, exist_ok=True)
         for row in read_manifest(args.manifest):

@@ -180,6 +180,7 @@ class Evaluation:
     overall: Scores
     by_role: dict[str, Scores]
     by_doc: dict[str, Scores]
+    by_genre: dict[str, Scores]
     hedge: Ratio
     negation: Ratio
     polarity: Ratio
@@ -228,6 +229,7 @@ class Evaluation:
             "overall": self.overall.to_json(),
             "by_role": {role: s.to_json() for role, s in self.by_role.items()},
             "by_doc": {doc: s.to_json() for doc, s in self.by_doc.items()},
+            "by_genre": {genre: s.to_json() for genre, s in self.by_genre.items()},
             "hedge_accuracy": self.hedge.to_json(),
             "negation_accuracy": self.negation.to_json(),
             "polarity_accuracy": self.polarity.to_json(),
@@ -245,6 +247,22 @@ class Evaluation:
 
 
 # Gold
+
+
+GENRES = {
+    "story": "news story",
+    "news": "press release",
+    "WIKIPEDIA": "encyclopedia",
+    "PSYCHONAUTWIKI": "encyclopedia",
+    "DRUGBANK": "drug page",
+}
+
+
+def genre_of(doc: str) -> str:
+    """A gold article's genre from its name: news story, press release (FakeHealth
+    `story_` / `news_` ids), encyclopedia, drug page (dosewiki's sources), else web article."""
+    prefix = re.split(r"[_ ]", doc, maxsplit=1)[0]
+    return GENRES.get(prefix, "web article")
 
 
 def load_gold(paths: Iterable[Path | str]) -> list[GoldEdge]:
@@ -526,9 +544,13 @@ def score(
             counted.append((edge, bool(hits)))
     required = [i for i, g in enumerate(gold) if not g.optional]
 
-    def scores(doc: str | None = None, role: str | None = None) -> Scores:
+    def scores(doc: str | None = None, role: str | None = None, genre: str | None = None) -> Scores:
         def keep(edge: GoldEdge | PredictedEdge) -> bool:
-            return (doc is None or edge.doc == doc) and (role is None or edge.role == role)
+            return (
+                (doc is None or edge.doc == doc)
+                and (role is None or edge.role == role)
+                and (genre is None or genre_of(edge.doc) == genre)
+            )
 
         ours = [hit for edge, hit in counted if keep(edge)]
         theirs = [i in matched for i in required if keep(gold[i])]
@@ -539,6 +561,9 @@ def score(
         overall=scores(),
         by_role={role: scores(role=role) for role in ROLES},
         by_doc={doc: scores(doc=doc) for doc in sorted(gold_by_doc)},
+        by_genre={
+            genre: scores(genre=genre) for genre in sorted({genre_of(d) for d in gold_by_doc})
+        },
         hedge=_agreement(pairs, "hedged"),
         negation=_agreement(pairs, "negated"),
         polarity=Ratio(sum(g.polarity == p.polarity for g, p in effect_pairs), len(effect_pairs)),
@@ -617,6 +642,7 @@ def format_report(evaluation: Evaluation, show: int = 20) -> str:
 
     lines += [header(""), row("overall", e.overall)]
     lines += [row(role, s) for role, s in e.by_role.items()]
+    lines += [row(genre, s) for genre, s in e.by_genre.items()]
     lines += [
         "",
         f"hedge accuracy     {e.hedge}   (matched pairs)",

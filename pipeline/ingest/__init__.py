@@ -21,6 +21,7 @@ from pipeline.ingest.reader import (
     normalise_text,
     parse_date,
     read_file,
+    read_text,
     strip_markdown,
 )
 
@@ -41,5 +42,6 @@ __all__ = [
     "normalise_text",
     "parse_date",
     "read_file",
+    "read_text",
     "strip_markdown",
 ]

@@ -273,6 +273,13 @@ def _read_jsonl(
                 )
 
 
+def read_text(text: str, source: str = "<text>", kind: str = "auto") -> Document:
+    """A Document from text in memory, read as a file of `kind` would be (txt, md, html;
+    "auto" guesses). Raises BadInput for an empty or too large text."""
+    kind = guess_format(text) if kind == "auto" else kind
+    return _build_document(text, source, kind, DEFAULT_MAX_CHARS, [])
+
+
 def _build_document(
     raw_text: str, source: str, kind: str, max_chars: int, repairs: list[str]
 ) -> Document:

@@ -239,14 +239,19 @@ class Claim:
     # Set by the `claims_evidence` component: the evidence kinds cited, and who says it.
     study_design: list[str] = field(default_factory=list)
     attribution: Span | None = None
+    # The learned extractor's probability that this is a claim (None for the rules' claims).
+    confidence: float | None = None
+    # The learned extractor's certainty decisions; None: from the cues (the rules' way).
+    is_hedged: bool | None = None
+    is_negated: bool | None = None
 
     @property
     def hedged(self) -> bool:
-        return bool(self.hedge_cues)
+        return bool(self.hedge_cues) if self.is_hedged is None else self.is_hedged
 
     @property
     def negated(self) -> bool:
-        return bool(self.negation_cues)
+        return bool(self.negation_cues) if self.is_negated is None else self.is_negated
 
     @property
     def certainty(self) -> str:

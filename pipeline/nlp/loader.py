@@ -24,17 +24,21 @@ import spacy
 from spacy.language import Language
 from spacy.util import registry
 
+from pipeline.ingest import Document
+
 # Importing registers our factories and tokenizer when the package is not installed
 # (installed, spaCy also finds them through entry points).
 from pipeline.nlp import (  # noqa: F401
     abbreviations,
     claims,
+    edges,
     entities,
     evidence,
     hedging,
     layout,
     tokenizer,
 )
+from pipeline.nlp.layout import HEADING_HINTS_KEY
 from pipeline.paths import PROJECT_DIR
 from pipeline.version import __version__
 
@@ -81,6 +85,14 @@ def span_keys(nlp: Language) -> SpanKeys:
             if value:
                 found[field_name] = value
     return SpanKeys(**found)
+
+
+def make_doc(nlp: Language, document: Document):
+    """The unprocessed spaCy Doc of a Document, with its heading lines as layout hints."""
+    doc = nlp.make_doc(document.text)
+    if document.heading_lines is not None:
+        doc.user_data[HEADING_HINTS_KEY] = [list(r) for r in document.heading_lines]
+    return doc
 
 
 def default_model_path() -> Path:

@@ -34,8 +34,7 @@ from pipeline.ingest import (
     iter_documents,
     list_files,
 )
-from pipeline.nlp.layout import HEADING_HINTS_KEY
-from pipeline.nlp.loader import SpanKeys, default_model_path, load, span_keys
+from pipeline.nlp.loader import SpanKeys, default_model_path, load, make_doc, span_keys
 from pipeline.reports.html_report import write_report
 from pipeline.runs.commits import Commits
 from pipeline.runs.planning import KnownTables, Plan
@@ -153,14 +152,14 @@ def process_batch(job: BatchJob) -> BatchResult:
         )
     now = datetime.now(UTC)
     try:
-        docs = list(nlp.pipe(_spacy_doc(nlp, d) for d in job.documents))
+        docs = list(nlp.pipe(make_doc(nlp, d) for d in job.documents))
         outcomes: list[object] = list(docs)
     except Exception:
         log.warning("batch failed in the pipeline; retrying its documents one by one")
         outcomes = []
         for document in job.documents:
             try:
-                outcomes.append(nlp(_spacy_doc(nlp, document)))
+                outcomes.append(nlp(make_doc(nlp, document)))
             except Exception as error:
                 outcomes.append(error)
     result = BatchResult(tables={}, errors=[], processed_sources=[])
@@ -413,13 +412,6 @@ def _nlp_error(document: Document, error: BaseException) -> NlpError:
         stage="nlp",
         doc_id=document.doc_id,
     )
-
-
-def _spacy_doc(nlp: Language, document: Document):
-    doc = nlp.make_doc(document.text)
-    if document.heading_lines is not None:
-        doc.user_data[HEADING_HINTS_KEY] = [list(r) for r in document.heading_lines]
-    return doc
 
 
 def _run_row(

@@ -130,6 +130,12 @@ def entity_rows(
     return rows
 
 
+def _visible_start(sentence: Span) -> int:
+    """Where a sentence's visible text starts (as `sentence_rows` offsets it)."""
+    text = sentence.text
+    return sentence.start_char + (len(text) - len(text.lstrip()))
+
+
 def claim_id(doc_id: str, *spans: Span | None) -> str:
     """Stable across runs: the article and the offsets of what the claim links."""
     parts = [doc_id] + [f"{s.start_char}-{s.end_char}" if s is not None else "-" for s in spans]
@@ -146,7 +152,8 @@ def claim_rows(
     rows = []
     seen: set[str] = set()
     for claim in doc._.claims:
-        sentence = _sentence_for(index, claim.substance.span.start_char)
+        # the claim's sentence (its substance may be the article's subject, named elsewhere)
+        sentence = _sentence_for(index, _visible_start(claim.sentence))
         if sentence is None:
             continue
         target = claim.target.span if claim.target else None
@@ -195,6 +202,7 @@ def claim_rows(
                 "study_design": list(claim.study_design),
                 "attribution": claim.attribution.text if claim.attribution is not None else None,
                 "rule": claim.rule,
+                "confidence": claim.confidence,
                 "template": sentence["kind"] == "template",
                 "pipeline_version": pipeline_version,
             }

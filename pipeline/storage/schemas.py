@@ -12,7 +12,7 @@ import sys
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "7"
+SCHEMA_VERSION = "8"
 
 
 def _field(name: str, type_: pa.DataType, description: str, nullable: bool = False) -> pa.Field:
@@ -275,8 +275,21 @@ CLAIMS = _schema(
     _field(
         "rule",
         pa.string(),
-        "The extraction rule: svo, passive, nominal, object, by_means or treatment_for, with "
-        "+coord, +chain, +ref when coordination, a clause chain or a reference was followed.",
+        "How the claim was found. The learned extractor (`claims_edges`, schema version 8): "
+        "'learned', then '<' and the rule that linked the same edge if one did, then "
+        "'+ref' (the substance is a resolved reference) or '+subject' (the sentence names "
+        "no substance; the article's subject is taken). The rules alone (`claims_extractor`): "
+        "svo, passive, nominal, object, by_means or treatment_for, with +coord, +chain, +ref "
+        "when coordination, a clause chain or a reference was followed.",
+    ),
+    _field(
+        "confidence",
+        pa.float32(),
+        "The learned extractor's probability (0-1) that this edge is a claim, as calibrated "
+        "on the claim gold's training articles; claims below the pipeline's threshold are "
+        "not written. Sort by it to review, or raise the bar. Null for the rules' claims and "
+        "for rows written before schema version 8.",
+        True,
     ),
     _field(
         "template",

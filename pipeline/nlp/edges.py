@@ -1,0 +1,633 @@
+"""Learned claim edges: candidates from the rules and the parse, decided by a linear model.
+
+The rules of `pipeline.nlp.claims` were written against two articles; on unseen text they
+find a fraction of the claims. Here they only propose and describe. For every sentence a
+claim may come from, every (substance, span, role) is a candidate:
+
+- substances: the substance mentions of the sentence, references resolved the way the rules
+  resolve them ("it", "the drug", "its alkaloids"), and, when the sentence names none, the
+  article's subject (the substance of its title, else its most mentioned one);
+- spans: the rules' target and effect slots, the pipeline's TARGET / EFFECT / CONDITION
+  entities, noun chunks (alone and with an "of" phrase), outcome verb phrases ("relieves
+  pain"), and short list items ("- drowsiness");
+- roles: target and effect, each.
+
+A logistic model (`EdgeModel`, trained by `models/scripts/train_claims.py` on the claim gold)
+scores each candidate from its features: the dependency path between substance and span and
+the trigger lemmas on it, distance and order, the span's head and entity label, the sentence
+kind, whether the rules linked the same edge and by which rule, and the hedge and negation
+scopes over it. Candidates scoring at least `threshold` become claims; of overlapping spans
+of one substance and role only the longest is kept. Each claim keeps its probability
+(`Claim.confidence`) so reviewers can sort by it and analysts can raise the threshold.
+
+Hedged and negated come from the cue scopes exactly as for the rules; polarity from the
+rules' slot, else from the span's words.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span, Token
+
+from pipeline.nlp.claims import (
+    EFFECT_HEADS,
+    OUTCOME_VERBS,
+    TARGET_HEADS,
+    Claim,
+    Mention,
+    Slot,
+    _covering,
+    _link,
+    _mechanism,
+    _mentions,
+    _phrase,
+    _polarity,
+    _slots,
+)
+from pipeline.nlp.entities import normalise_name
+from pipeline.nlp.hedging import LinearModel
+
+ROLES = ("target", "effect")
+WEIGHTS_FILE = "edges.json.gz"
+MAX_SPAN_TOKENS = 12
+MAX_PATH = 12  # dependency arcs between substance and span beyond which no candidate is made
+_SPAN_SOURCES = ("slot", "entity", "chunk", "chunk_of", "verb", "item")
+
+
+@dataclass
+class Candidate:
+    """One (substance, span, role) that may be a claim edge, with what the model sees."""
+
+    sentence: Span
+    mention: Mention
+    span: Span
+    role: str
+    sources: set[str]
+    slot: Slot | None = None
+    rule: str | None = None
+    implicit: bool = False
+    subject: Mention | None = None  # the article's subject
+    n_mentions: int = 1  # substance mentions in the sentence
+    path: list[Token] = field(default_factory=list)  # substance up to the top, down to span
+    top: int = 0  # index in `path` of the top (the predicate linking the two)
+    features: list[str] = field(default_factory=list)
+    probability: float = 0.0
+
+    @property
+    def names(self) -> set[str]:
+        """What the candidate's substance is called: as written, normalised, antecedent."""
+        names = {self.mention.span.text, self.mention.norm}
+        if self.mention.antecedent is not None:
+            names.add(self.mention.antecedent.text)
+        return {n for n in names if n}
+
+
+# -- the article's subject ----------------------------------------------------------------------
+
+
+def article_subject(doc: Doc, entities: list[Span]) -> Mention | None:
+    """The substance an article is about: its title's (first line) else its most mentioned."""
+    substances = [e for e in entities if e.label_ == "SUBSTANCE" and e.text.strip()]
+    if not substances:
+        return None
+    first_line_end = doc.text.find("\n")
+    in_title = [e for e in substances if first_line_end < 0 or e.start_char < first_line_end]
+    if in_title:
+        chosen = in_title[0]
+    else:
+        counts = Counter(e._.norm or normalise_name(e.text) for e in substances)
+        norm = counts.most_common(1)[0][0]
+        chosen = next(e for e in substances if (e._.norm or normalise_name(e.text)) == norm)
+    return Mention(chosen, chosen._.norm or normalise_name(chosen.text), chosen)
+
+
+# -- spans ----------------------------------------------------------------------------------------
+
+
+def _spans(sentence: Span, entities: list[Span], slots: list[Slot]) -> dict[tuple, dict]:
+    """Candidate spans of a sentence: (start, end) -> {"span", "sources", "slot"}."""
+    found: dict[tuple, dict] = {}
+    doc = sentence.doc
+
+    def add(span: Span, source: str, slot: Slot | None = None) -> None:
+        while len(span) and (span[0].is_punct or span[0].is_space or span[0].pos_ == "DET"):
+            span = doc[span.start + 1 : span.end]
+        while len(span) and (span[-1].is_punct or span[-1].is_space):
+            span = doc[span.start : span.end - 1]
+        if not len(span) or len(span) > MAX_SPAN_TOKENS:
+            return
+        entry = found.setdefault(
+            (span.start, span.end), {"span": span, "sources": set(), "labels": set()}
+        )
+        entry["sources"].add(source)
+        if slot is not None:
+            entry.setdefault("slot", slot)
+
+    for slot in slots:
+        add(slot.span, "slot", slot)
+    for entity in entities:
+        if entity.label_ in {"TARGET", "EFFECT", "CONDITION"}:
+            add(entity, "entity")
+    for chunk in sentence.noun_chunks:
+        if chunk.root.pos_ == "PRON":
+            continue
+        add(chunk, "chunk")
+        add(_phrase(chunk.root, with_of=True), "chunk_of")
+    for token in sentence:
+        if token.pos_ == "VERB" and token.lemma_.lower() in OUTCOME_VERBS:
+            objects = [c for c in token.children if c.dep_ in {"dobj", "attr", "acomp"}]
+            for obj in objects:
+                add(doc[token.i : _end_without_conjuncts(obj)], "verb")
+    if sentence._.kind == "list_item" and len(sentence) <= 8:
+        add(sentence, "item")
+    for entry in found.values():
+        span = entry["span"]
+        entry["labels"] = {e.label_ for e in entities if e.start < span.end and span.start < e.end}
+    return found
+
+
+def _end_without_conjuncts(token: Token) -> int:
+    """The end of a token's phrase before its coordinated items ("pain" of "pain and
+    anxiety"): coordinated items are separate edges."""
+    end = token.i + 1
+    for child in token.rights:
+        if child.dep_ in {"conj", "cc"} or (child.dep_ == "punct" and child.text == ","):
+            break
+        end = child.right_edge.i + 1
+    return end
+
+
+# -- dependency paths -----------------------------------------------------------------------------
+
+
+def dependency_path(a: Token, b: Token) -> tuple[list[Token], list[Token]]:
+    """(tokens from a up to the lowest common ancestor, tokens from there down to b)."""
+    ancestors_a = [a, *a.ancestors]
+    positions = {t.i: n for n, t in enumerate(ancestors_a)}
+    down = []
+    node = b
+    while node.i not in positions:
+        down.append(node)
+        if node.head == node:
+            return ancestors_a, down[::-1]  # different sentences: no common ancestor
+        node = node.head
+    up = ancestors_a[: positions[node.i] + 1]
+    return up, down[::-1]
+
+
+def _bucket(n: int) -> str:
+    return str(n) if n < 4 else "4-6" if n < 7 else "7+"
+
+
+def features(
+    candidate: Candidate,
+    hedges: list[Span],
+    negations: list[Span],
+    entity_labels: Iterable[str] = (),
+) -> list[str]:
+    """What the model sees of a candidate: strings, each a binary feature, role-conjoined.
+
+    `entity_labels` are the labels of the pipeline's entities (SUBSTANCE, TARGET, EFFECT,
+    CONDITION) that overlap the span."""
+    r = candidate.role
+    span, mention, sentence = candidate.span, candidate.mention, candidate.sentence
+    root = span.root
+    anchor = mention.anchor
+    found = [f"bias:{r}", f"rule:{r}:{candidate.rule or 'none'}"]
+    found += [f"src:{r}:{source}" for source in sorted(candidate.sources)]
+    if candidate.slot is not None:
+        found.append(f"slot:{r}:{candidate.slot.role}")
+    labels = {t.ent_type_ for t in span if t.ent_type_}
+    found += [f"ner:{r}:{label}" for label in sorted(labels)]
+    found += [f"ent:{r}:{label}" for label in sorted(entity_labels)]
+    if root.dep_ == "pobj":
+        found.append(f"prep:{r}:{root.head.lower_}:{root.head.head.lemma_.lower()}")
+        found.append(f"prep:{r}:{root.head.lower_}")
+    found.append(f"gov:{r}:{root.head.lemma_.lower()}")
+    for token in span:
+        if token.pos_ in {"NOUN", "PROPN", "ADJ", "VERB"} and token != root:
+            found.append(f"w:{r}:{token.lemma_.lower()}")
+    if candidate.subject is not None:
+        same = candidate.subject.norm == mention.norm
+        found.append(f"subject:{r}:{'same' if same else 'other'}")
+    found.append(f"mentions:{r}:{_bucket(candidate.n_mentions)}")
+    first = span[0]
+    if first.tag_.startswith("VB"):
+        found.append(f"verb_first:{r}:{first.lemma_.lower()}")
+    lemma = root.lemma_.lower()
+    found += [f"head:{r}:{lemma}", f"headpos:{r}:{root.pos_}", f"headdep:{r}:{root.dep_}"]
+    found += [f"head_src:{r}:{lemma}:{source}" for source in sorted(candidate.sources)]
+    if lemma in TARGET_HEADS:
+        found.append(f"target_head:{r}")
+    if lemma in EFFECT_HEADS:
+        found.append(f"effect_head:{r}")
+    found.append(f"len:{r}:{_bucket(len(span))}")
+    mention_kind = (
+        "implicit" if candidate.implicit else "ref" if mention.antecedent is not None else "named"
+    )
+    found.append(f"mention:{r}:{mention_kind}")
+    found.append(f"kind:{r}:{sentence._.kind}")
+    if sentence.start == 0:
+        found.append(f"first_sentence:{r}")
+    if candidate.implicit:
+        up, down = [], [root]
+        found.append(f"implicit_head:{r}:{lemma}")
+        found.append(f"implicit_kind:{r}:{sentence._.kind}")
+        verb = next((a for a in root.ancestors if a.pos_ == "VERB"), None)
+        if verb is not None:
+            found.append(f"implicit_verb:{r}:{verb.lemma_.lower()}")
+    else:
+        up, down = dependency_path(anchor, root)
+        labels_up = [t.dep_ for t in up[:-1]]
+        labels_down = [t.dep_ for t in down]
+        path = "/".join(labels_up) + "^" + "/".join(labels_down)
+        length = len(labels_up) + len(labels_down)
+        found.append(f"pathlen:{r}:{_bucket(length)}")
+        if length <= 5:
+            found.append(f"path:{r}:{path}")
+        found.append(f"up:{r}:{'/'.join(labels_up[:2])}")
+        found.append(f"down:{r}:{'/'.join(labels_down[-2:])}")
+        top = up[-1] if up else root
+        found.append(f"top:{r}:{top.lemma_.lower()}")
+        found.append(f"toppos:{r}:{top.pos_}")
+        for token in (*up[1:], *down[:-1]):
+            if token.pos_ in {"VERB", "NOUN", "ADJ", "ADP"} and token.i not in range(
+                span.start, span.end
+            ):
+                found.append(f"trig:{r}:{token.lemma_.lower()}")
+        distance = (
+            span.start - mention.span.end
+            if span.start >= mention.span.end
+            else (mention.span.start - span.end)
+        )
+        found.append(f"dist:{r}:{_bucket(max(0, distance) // 2)}")
+        found.append(f"order:{r}:{'after' if span.start >= mention.span.end else 'before'}")
+        candidate.path = [*up, *down]
+        candidate.top = max(0, len(up) - 1)
+        # a coordinated item shares the path of the first one ("drowsiness and tachycardia")
+        first = root
+        while first.dep_ == "conj" and first.head != first:
+            first = first.head
+        if first is not root:
+            up_first, down_first = dependency_path(anchor, first)
+            conj_path = (
+                "/".join(t.dep_ for t in up_first[:-1]) + "^" + "/".join(t.dep_ for t in down_first)
+            )
+            found.append(f"conj:{r}")
+            if len(up_first) + len(down_first) <= 6:
+                found.append(f"conjpath:{r}:{conj_path}")
+            top_first = up_first[-1] if up_first else first
+            found.append(f"conjtop:{r}:{top_first.lemma_.lower()}")
+    for token in span:
+        if token.ent_type_ == "CHEMICAL" or token.pos_ == "PRON":
+            found.append(f"span_has:{r}:{token.ent_type_ or 'PRON'}")
+            break
+    covered = {t.i for t in candidate.path} | {t.i for t in span} | {t.i for t in mention.span}
+    if _covering(hedges, covered):
+        found.append(f"hedged:{r}")
+    if _covering(negations, covered):
+        found.append(f"negated:{r}")
+    return found
+
+
+# -- candidates ----------------------------------------------------------------------------------
+
+
+def candidates(
+    doc: Doc,
+    entities: list[Span],
+    hedges: list[Span],
+    negations: list[Span],
+    claim_kinds: frozenset[str],
+) -> list[Candidate]:
+    """Every candidate edge of the document's claim sentences, with its features."""
+    subject = article_subject(doc, entities)
+    found: list[Candidate] = []
+    recent: list[Mention] = []
+    paragraph = None
+    for sentence in doc.sents:
+        if sentence._.paragraph != paragraph:
+            paragraph, recent = sentence._.paragraph, []
+        in_sentence = [e for e in entities if sentence.start <= e.start < sentence.end]
+        mentions = _mentions(sentence, in_sentence, recent)
+        recent.extend(m for m in mentions if m.antecedent is None)
+        if sentence._.kind not in claim_kinds:
+            continue
+        slots = _slots(sentence, in_sentence, mentions)
+        linked = {}
+        for claim in _link(sentence, mentions, slots, hedges, negations):
+            for role, slot in (("target", claim.target), ("effect", claim.effect)):
+                if slot is not None:
+                    key = (claim.substance.span.start, slot.span.start, slot.span.end, role)
+                    linked.setdefault(key, claim.rule)
+        spans = _spans(sentence, in_sentence, slots)
+        implicit = False
+        if not mentions and subject is not None:
+            mentions, implicit = [subject], True
+        sentence_hedges = [h for h in hedges if sentence.start <= h.start < sentence.end]
+        sentence_negations = [n for n in negations if sentence.start <= n.start < sentence.end]
+        for mention in mentions:
+            for (start, end), entry in spans.items():
+                if not implicit and start < mention.span.end and mention.span.start < end:
+                    continue  # the span is (part of) the substance
+                for role in ROLES:
+                    candidate = Candidate(
+                        sentence=sentence,
+                        mention=mention,
+                        span=entry["span"],
+                        role=role,
+                        sources=set(entry["sources"]),
+                        slot=entry.get("slot"),
+                        rule=linked.get((mention.span.start, start, end, role)),
+                        implicit=implicit,
+                        subject=subject,
+                        n_mentions=len(mentions),
+                    )
+                    candidate.features = features(
+                        candidate, sentence_hedges, sentence_negations, entry["labels"]
+                    )
+                    if len(candidate.path) <= MAX_PATH:
+                        found.append(candidate)
+    return found
+
+
+# -- the model -----------------------------------------------------------------------------------
+
+
+_NEGATORS = frozenset(
+    ["no", "not", "without", "never", "none", "free", "little", "few", "lack", "absence"]
+)
+
+
+def certainty_features(
+    candidate: Candidate, hedges: list[Span], negations: list[Span]
+) -> list[str]:
+    """What the hedged and negated models see of an edge: the cues over it and where they
+    sit, modals and negators on its path and in its span, the sentence's shape."""
+    span, sentence = candidate.span, candidate.sentence
+    covered = {t.i for t in candidate.path} | {t.i for t in span}
+    covered |= {t.i for t in candidate.mention.span if candidate.mention.span.sent == sentence}
+    found = ["bias", f"role:{candidate.role}", f"kind:{sentence._.kind}"]
+    covering_hedges = _covering(hedges, covered)
+    for cue in covering_hedges:
+        found += [f"hedge:{cue.label_}", f"hedge_word:{cue.text.lower()}"]
+    for cue in hedges:
+        if cue not in covering_hedges:
+            found.append(f"hedge_elsewhere:{cue.text.lower()}")
+    covering_negations = _covering(negations, covered)
+    for cue in covering_negations:
+        found.append(f"negation_word:{cue.text.lower()}")
+    for cue in negations:
+        if cue not in covering_negations:
+            found.append(f"negation_elsewhere:{cue.text.lower()}")
+    for token in candidate.path:
+        for child in token.children:
+            if child.dep_ in {"aux", "neg", "advmod"} and child.i not in covered:
+                found.append(f"{child.dep_}:{child.lower_}")
+        if token.tag_ == "MD":
+            found.append(f"modal:{token.lower_}")
+        if token.pos_ == "VERB":
+            found.append(f"path_verb:{token.lemma_.lower()}")
+    for token in span:
+        if token.lower_ in _NEGATORS:
+            found.append(f"span_negator:{token.lower_}")
+        if token.tag_ == "MD":
+            found.append(f"span_modal:{token.lower_}")
+    for child in span.root.children:
+        if child.dep_ in {"det", "amod"} and child.lower_ in _NEGATORS | {"potential", "possible"}:
+            found.append(f"root_{child.dep_}:{child.lower_}")
+    if sentence.text.strip().endswith("?"):
+        found.append("question")
+    found.append(f"cues_say:{'hedged' if covering_hedges else 'asserted'}")
+    for token in sentence:
+        if token.tag_ == "MD":
+            found.append(f"modal_in_sentence:{token.lower_}")
+    return found
+
+
+@dataclass
+class EdgeModel:
+    """Logistic models: is a candidate a claim (with the probability a claim needs), and is
+    a claim hedged, negated (None: decided by the cues' scopes, as for the rules)."""
+
+    model: LinearModel
+    threshold: float = 0.5
+    trained_on: dict = field(default_factory=dict)  # what the weights were fitted on
+    hedged: LinearModel | None = None
+    negated: LinearModel | None = None
+
+    def probability(self, features: Iterable[str]) -> float:
+        score = self.model.score(features)
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, score))))
+
+    def to_json(self) -> dict:
+        return {
+            "model": self.model.to_json(),
+            "threshold": self.threshold,
+            "trained_on": self.trained_on,
+            "hedged": self.hedged.to_json() if self.hedged else None,
+            "negated": self.negated.to_json() if self.negated else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> EdgeModel:
+        def optional(name: str) -> LinearModel | None:
+            return LinearModel.from_json(data[name]) if data.get(name) else None
+
+        return cls(
+            LinearModel.from_json(data["model"]),
+            data["threshold"],
+            data.get("trained_on", {}),
+            optional("hedged"),
+            optional("negated"),
+        )
+
+    def write(self, path: Path) -> None:
+        with gzip.open(path, "wt", encoding="utf-8") as handle:
+            json.dump(self.to_json(), handle, separators=(",", ":"))
+
+    @classmethod
+    def read(cls, path: Path) -> EdgeModel:
+        with gzip.open(path, "rt", encoding="utf-8") as handle:
+            return cls.from_json(json.load(handle))
+
+
+def decide(
+    found: list[Candidate], model: EdgeModel, threshold: float | None = None
+) -> list[Candidate]:
+    """The candidates that are claims: probability >= threshold; of overlapping spans of one
+    substance and role, the longest (a value holding its outcome whole: "decreased feelings
+    of sadness", not "decreased feelings"), the more probable of equally long ones."""
+    threshold = model.threshold if threshold is None else threshold
+    for candidate in found:
+        candidate.probability = model.probability(candidate.features)
+    accepted = [c for c in found if c.probability >= threshold]
+    kept: list[Candidate] = []
+    for candidate in sorted(accepted, key=lambda c: (-len(c.span), -c.probability)):
+        clash = any(
+            k.sentence.start == candidate.sentence.start
+            and k.role == candidate.role
+            and k.mention.norm == candidate.mention.norm
+            and k.span.start < candidate.span.end
+            and candidate.span.start < k.span.end
+            for k in kept
+        )
+        if not clash:
+            kept.append(candidate)
+    return sorted(kept, key=lambda c: (c.span.start, c.role))
+
+
+def to_claims(
+    kept: list[Candidate],
+    hedges: list[Span],
+    negations: list[Span],
+    model: EdgeModel | None = None,
+) -> list[Claim]:
+    """One claim per accepted edge, with its cues, certainty, polarity and confidence."""
+    claims = []
+    for candidate in kept:
+        span, mention = candidate.span, candidate.mention
+        covered = {t.i for t in candidate.path} | {t.i for t in span}
+        covered |= {t.i for t in mention.span if mention.span.sent == candidate.sentence}
+        sentence = candidate.sentence
+        in_sentence_hedges = [h for h in hedges if sentence.start <= h.start < sentence.end]
+        in_sentence_negations = [n for n in negations if sentence.start <= n.start < sentence.end]
+        slot = candidate.slot
+        if candidate.role == "effect":
+            polarity = slot.polarity if slot is not None and slot.role == "effect" else None
+            value = Slot(span, "effect", normalise_name(span.text), polarity or _polarity(span))
+            if slot is not None and slot.condition is not None:
+                value.condition = slot.condition
+        else:
+            value = Slot(
+                span, "target", slot.norm if slot is not None else normalise_name(span.text)
+            )
+        rule = "learned" + (f"<{candidate.rule}" if candidate.rule else "")
+        if candidate.implicit:
+            rule += "+subject"
+        elif mention.antecedent is not None:
+            rule += "+ref"
+        claims.append(
+            Claim(
+                sentence=sentence,
+                substance=mention,
+                target=value if candidate.role == "target" else None,
+                effect=value if candidate.role == "effect" else None,
+                mechanism=_mechanism(candidate.path[candidate.top :])
+                if candidate.role == "target"
+                else None,
+                rule=rule,
+                hedge_cues=_covering(in_sentence_hedges, covered),
+                negation_cues=_covering(in_sentence_negations, covered),
+                confidence=round(candidate.probability, 4),
+            )
+        )
+        if model is not None and (model.hedged or model.negated):
+            seen = certainty_features(candidate, in_sentence_hedges, in_sentence_negations)
+            if model.hedged is not None:
+                claims[-1].is_hedged = model.hedged.score(seen) > 0
+            if model.negated is not None:
+                claims[-1].is_negated = model.negated.score(seen) > 0
+    return claims
+
+
+# -- the component --------------------------------------------------------------------------------
+
+
+@Language.factory(
+    "claims_edges",
+    default_config={
+        "entities_key": "entities",
+        "hedges_key": "hedge_cues",
+        "negations_key": "negation_cues",
+        "claim_kinds": ["prose", "list_item", "template"],
+        "threshold": None,
+    },
+)
+def make_edges(
+    nlp: Language,
+    name: str,
+    entities_key: str,
+    hedges_key: str,
+    negations_key: str,
+    claim_kinds: list[str],
+    threshold: float | None,
+) -> EdgeClassifier:
+    return EdgeClassifier(
+        name,
+        entities_key=entities_key,
+        hedges_key=hedges_key,
+        negations_key=negations_key,
+        claim_kinds=claim_kinds,
+        threshold=threshold,
+    )
+
+
+class EdgeClassifier:
+    """Pipeline component: `doc._.claims` decided by the learned edge model.
+
+    Replaces `claims_extractor` in a pipeline (same output, plus `Claim.confidence`).
+    `threshold` (config) overrides the one the model was trained with. Raises ValueError when
+    run before weights are loaded (`initialize(weights_path=...)` or a saved pipeline).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        entities_key: str = "entities",
+        hedges_key: str = "hedge_cues",
+        negations_key: str = "negation_cues",
+        claim_kinds: Iterable[str] = ("prose", "list_item", "template"),
+        threshold: float | None = None,
+    ) -> None:
+        self.name = name
+        self.entities_key = entities_key
+        self.hedges_key = hedges_key
+        self.negations_key = negations_key
+        self.claim_kinds = frozenset(claim_kinds)
+        self.threshold = threshold
+        self.model: EdgeModel | None = None
+        if not Doc.has_extension("claims"):
+            Doc.set_extension("claims", default=None)
+
+    def candidates(self, doc: Doc) -> list[Candidate]:
+        entities = list(doc.spans.get(self.entities_key, ()))
+        hedges = list(doc.spans.get(self.hedges_key, ()))
+        negations = list(doc.spans.get(self.negations_key, ()))
+        return candidates(doc, entities, hedges, negations, self.claim_kinds)
+
+    def __call__(self, doc: Doc) -> Doc:
+        if self.model is None:
+            raise ValueError("claims_edges has no weights: run models/scripts/train_claims.py")
+        kept = decide(self.candidates(doc), self.model, self.threshold)
+        hedges = list(doc.spans.get(self.hedges_key, ()))
+        negations = list(doc.spans.get(self.negations_key, ()))
+        doc._.claims = to_claims(kept, hedges, negations, self.model)
+        return doc
+
+    def initialize(self, get_examples=None, *, nlp=None, weights_path=None) -> None:
+        """Load the weights written by models/scripts/train_claims.py."""
+        if weights_path is None:
+            raise ValueError("claims_edges needs weights_path: run models/scripts/train_claims.py")
+        self.model = EdgeModel.read(Path(weights_path))
+
+    def to_disk(self, path, *, exclude=()) -> None:
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        if self.model is not None:
+            self.model.write(path / WEIGHTS_FILE)
+
+    def from_disk(self, path, *, exclude=()) -> EdgeClassifier:
+        weights = Path(path) / WEIGHTS_FILE
+        if weights.exists():
+            self.model = EdgeModel.read(weights)
+        return self
