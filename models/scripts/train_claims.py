@@ -199,7 +199,6 @@ def main() -> int:
 
 def install(model_dir: Path, model: EdgeModel) -> None:
     """Put `claims_edges` with these weights in place of the rule extractor, and save."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
     from assemble import save
 
     nlp = spacy.load(model_dir)
