@@ -24,6 +24,8 @@ import random
 import re
 from pathlib import Path
 
+from pipeline.evaluation.gold import article_text as gold_article_text
+from pipeline.evaluation.gold import section_text
 from pipeline.paths import PROJECT_DIR, corpora_dir
 
 SEED = 18
@@ -139,24 +141,6 @@ def _substance_names(corpora: Path) -> re.Pattern:
     return re.compile(r"\b(" + alternatives + r")\b")
 
 
-def section_text(text: str, headings: tuple[str, ...]) -> str:
-    """The parts of a markdown page under `headings` (each to the next heading of its level or
-    higher), in page order, headings kept; `""` when none is found."""
-    lines = text.split("\n")
-    keep, level = [], None
-    for line in lines:
-        m = re.match(r"^(#+) (.*)$", line)
-        if m:
-            depth = len(m.group(1))
-            if level is not None and depth <= level:
-                level = None
-            if level is None and m.group(2).strip() in headings:
-                level = depth
-        if level is not None:
-            keep.append(line)
-    return "\n".join(keep).strip()
-
-
 def choose(
     corpora: Path,
     n_story: int,
@@ -226,17 +210,7 @@ def read_manifest(path: Path) -> list[dict]:
 
 def article_text(row: dict, corpora: Path) -> str:
     """The text of a manifest row as annotators saw it and as the scorer locates quotes in."""
-    if row["corpus"] == "fakehealth":
-        for relative in FAKEHEALTH.values():
-            for r in _records(corpora / relative):
-                if r["news_id"] == row["doc"]:
-                    return f"{r['title']}\n{r['text']}"
-    else:
-        for r in _records(corpora / DOSEWIKI):
-            if r["file"] == row["doc"]:
-                headings = tuple(h for h in row["sections"].split(";") if h)
-                return section_text(r["text"], headings) if headings else r["text"]
-    raise KeyError(f"{row['doc']} not found in {corpora}")
+    return gold_article_text(row["doc"], row["sections"], corpora)
 
 
 def main() -> None:
