@@ -263,15 +263,17 @@ class Claim:
         return self.effect.condition if self.effect is not None else None
 
 
-@Language.factory(
-    "claims_extractor",
-    default_config={
-        "entities_key": "entities",
-        "hedges_key": "hedge_cues",
-        "negations_key": "negation_cues",
-        "claim_kinds": ["prose", "list_item", "template"],
-    },
-)
+# Where an extractor reads its inputs and which sentences it reads claims from; shared by
+# `claims_extractor` and the learned `claims_edges` (pipeline.nlp.edges).
+EXTRACTOR_CONFIG = {
+    "entities_key": "entities",
+    "hedges_key": "hedge_cues",
+    "negations_key": "negation_cues",
+    "claim_kinds": ["prose", "list_item", "template"],
+}
+
+
+@Language.factory("claims_extractor", default_config=EXTRACTOR_CONFIG)
 def make_extractor(
     nlp: Language,
     name: str,

@@ -39,9 +39,11 @@ from spacy.tokens import Doc, Span, Token
 
 from pipeline.nlp.claims import (
     EFFECT_HEADS,
+    EXTRACTOR_CONFIG,
     OUTCOME_VERBS,
     TARGET_HEADS,
     Claim,
+    ClaimExtractor,
     Mention,
     Slot,
     _covering,
@@ -542,16 +544,7 @@ def to_claims(
 # -- the component --------------------------------------------------------------------------------
 
 
-@Language.factory(
-    "claims_edges",
-    default_config={
-        "entities_key": "entities",
-        "hedges_key": "hedge_cues",
-        "negations_key": "negation_cues",
-        "claim_kinds": ["prose", "list_item", "template"],
-        "threshold": None,
-    },
-)
+@Language.factory("claims_edges", default_config={**EXTRACTOR_CONFIG, "threshold": None})
 def make_edges(
     nlp: Language,
     name: str,
@@ -571,7 +564,7 @@ def make_edges(
     )
 
 
-class EdgeClassifier:
+class EdgeClassifier(ClaimExtractor):
     """Pipeline component: `doc._.claims` decided by the learned edge model.
 
     Replaces `claims_extractor` in a pipeline (same output, plus `Claim.confidence`).
@@ -589,15 +582,15 @@ class EdgeClassifier:
         claim_kinds: Iterable[str] = ("prose", "list_item", "template"),
         threshold: float | None = None,
     ) -> None:
-        self.name = name
-        self.entities_key = entities_key
-        self.hedges_key = hedges_key
-        self.negations_key = negations_key
-        self.claim_kinds = frozenset(claim_kinds)
+        super().__init__(
+            name,
+            entities_key=entities_key,
+            hedges_key=hedges_key,
+            negations_key=negations_key,
+            claim_kinds=tuple(claim_kinds),
+        )
         self.threshold = threshold
         self.model: EdgeModel | None = None
-        if not Doc.has_extension("claims"):
-            Doc.set_extension("claims", default=None)
 
     def candidates(self, doc: Doc) -> list[Candidate]:
         entities = list(doc.spans.get(self.entities_key, ()))
