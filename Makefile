@@ -28,6 +28,7 @@ model: install-test
 	PYTHON=$(BIN)/python BUILD=$(TRAINED) models/scripts/train.sh
 	$(BIN)/python models/scripts/assemble.py --syntax $(TRAINED)/syntax/model-best \
 		--ner $(TRAINED)/ner/model-best --out $(MODEL)
+	$(BIN)/python models/scripts/train_claims.py
 	$(BIN)/python models/scripts/evaluate.py $(MODEL) --write-meta
 	$(BIN)/python benchmarks/model_speed.py --model $(MODEL)
 
@@ -95,16 +96,19 @@ evaluate-claims: install
 	$(BIN)/claims evaluate claims --gold $(GOLD) --tables $(OUT)/gold-$(SPLIT)/tables \
 		--report $(OUT)/gold-$(SPLIT)/report.json
 
-# Train the learned claim extractor on the claim gold (about a minute) and print dev figures;
-# FLAGS="--no-install --test" adds the test split; FLAGS= installs it into models/claims_web_sm.
-FLAGS ?= --no-install
+# Train the learned claim extractor on the claim gold (about a minute), print dev figures and
+# install it into models/claims_web_sm; FLAGS="--no-install --test" adds the test split and
+# leaves the model as it is.
+FLAGS ?=
 claims-model: install-test
 	$(BIN)/python models/scripts/train_claims.py $(FLAGS)
 
-# Refresh only the extraction components of the shipped model (lexicon, cues, claim rules).
+# Refresh only the extraction components of the shipped model (lexicon, cues, claim rules),
+# then retrain the learned claim extractor on them.
 extraction: install-test
 	$(BIN)/python models/scripts/build_lexicon.py
 	$(BIN)/python models/scripts/assemble.py --extraction-only --out $(MODEL)
+	$(BIN)/python models/scripts/train_claims.py
 
 # Retrain the hedge and negation detector from ../shared/corpora (about 4 minutes, parses
 # cached in models/build/hedges) and put it into the shipped model.

@@ -99,6 +99,25 @@ def nlp():
     return load()
 
 
+@pytest.fixture(scope="session")
+def rules_nlp():
+    """The shipped pipeline with the rule extractor deciding claims (`claims_extractor`), as
+    it did before the learned `claims_edges`: the rules still propose its candidates."""
+    from pipeline import load
+
+    nlp = load()
+    nlp.replace_pipe("claims_edges", "claims_extractor")
+    return nlp
+
+
+@pytest.fixture(scope="session")
+def rules_model(rules_nlp, tmp_path_factory) -> str:
+    """`rules_nlp` saved as a model folder, for runs whose claims were counted by hand."""
+    path = tmp_path_factory.mktemp("rules_model") / "claims_rules"
+    rules_nlp.to_disk(path)
+    return str(path)
+
+
 @pytest.fixture
 def seed_corpus(tmp_path: Path) -> Path:
     """A writable copy of the two sample articles."""

@@ -8,13 +8,15 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from pipeline.runs.runner import run_corpus
+from pipeline.runs.runner import RunOptions, run_corpus
 from pipeline.storage import tables
 from pipeline.storage.claim_summary import summarise, summary_id
 from pipeline.storage.schemas import CLAIM_SUMMARY, CLAIMS, DOCUMENTS
 from pipeline.storage.store import TableStore
 
-# Two articles whose claims were read and counted by hand (see TWO_ARTICLES_SUMMARY).
+# Two articles whose claims were read and counted by hand (see TWO_ARTICLES_SUMMARY). The runs
+# that check these counts use the rule extractor (`rules_model`), whose output on them is the
+# hand count: these tests are about counting, not about which claims a model finds.
 ARTICLE_A = """Kratom and pain
 
 Kratom may relieve chronic pain. Kratom relieves chronic pain in many users.
@@ -59,9 +61,9 @@ def _summary_rows(out: Path) -> dict[tuple, dict]:
     return {_key(row): row for row in rows}
 
 
-def test_counts_on_a_two_article_corpus_match_a_hand_count(two_articles, tmp_path):
+def test_counts_on_a_two_article_corpus_match_a_hand_count(two_articles, tmp_path, rules_model):
     out = tmp_path / "out"
-    summary = run_corpus(two_articles, out)
+    summary = run_corpus(two_articles, out, RunOptions(model=rules_model))
     rows = _summary_rows(out)
     assert set(rows) == set(TWO_ARTICLES_SUMMARY)
     for key, expected in TWO_ARTICLES_SUMMARY.items():
@@ -96,16 +98,18 @@ def test_counts_on_a_two_article_corpus_match_a_hand_count(two_articles, tmp_pat
     assert example.tolist() == [pain["example_sentence"]]
 
 
-def test_recomputed_each_run_and_first_seen_survives_reprocessing(two_articles, tmp_path):
+def test_recomputed_each_run_and_first_seen_survives_reprocessing(
+    two_articles, tmp_path, rules_model
+):
     out = tmp_path / "out"
-    run_corpus(two_articles, out)
+    run_corpus(two_articles, out, RunOptions(model=rules_model))
     before = _summary_rows(out)[("kratom", None, "pain")]
 
     # B drops its pain sentence and A is edited elsewhere: both are processed again, so the
     # claim's articles now carry a later processed_at, yet it was first seen in the first run.
     (two_articles / "b.txt").write_text(ARTICLE_B.replace("Kratom relieves chronic pain. ", ""))
     (two_articles / "a.txt").write_text(ARTICLE_A.replace("Kratom and pain", "Kratom, pain"))
-    second = run_corpus(two_articles, out)
+    second = run_corpus(two_articles, out, RunOptions(model=rules_model))
     assert second.processed == 2
     pain = _summary_rows(out)[("kratom", None, "pain")]
     assert (pain["n_articles"], pain["n_sentences"]) == (1, 2)
@@ -115,7 +119,7 @@ def test_recomputed_each_run_and_first_seen_survives_reprocessing(two_articles, 
 
     # A no longer says it: the claim leaves the summary in the same run.
     (two_articles / "a.txt").write_text("Mitragynine binds to opioid receptors.\n")
-    run_corpus(two_articles, out)
+    run_corpus(two_articles, out, RunOptions(model=rules_model))
     after = _summary_rows(out)
     assert ("kratom", None, "pain") not in after
     assert after[("mitragynine", "opioid receptors", None)]["n_articles"] == 1

@@ -1,4 +1,6 @@
-"""Claim extraction on real sentences of the two sample articles, one construction each."""
+"""The claim rules (`claims_extractor`) on real sentences of the two sample articles, one
+construction each. The shipped pipeline decides claims with the learned `claims_edges`
+(tests/test_edges.py); these rules propose its candidates and are tested on their own."""
 
 from __future__ import annotations
 
@@ -10,13 +12,13 @@ from tests.conftest import KRATOM, MDMA, SAMPLE_CORPUS
 
 
 @pytest.fixture(scope="module")
-def mdma(nlp) -> Doc:
-    return nlp((SAMPLE_CORPUS / MDMA).read_text(encoding="utf-8"))
+def mdma(rules_nlp) -> Doc:
+    return rules_nlp((SAMPLE_CORPUS / MDMA).read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="module")
-def kratom(nlp) -> Doc:
-    return nlp((SAMPLE_CORPUS / KRATOM).read_text(encoding="utf-8"))
+def kratom(rules_nlp) -> Doc:
+    return rules_nlp((SAMPLE_CORPUS / KRATOM).read_text(encoding="utf-8"))
 
 
 def claims_in(doc: Doc, sentence_start: str) -> list[Claim]:
@@ -135,8 +137,8 @@ def test_hedged_and_asserted_claims(mdma):
     assert not any(c.hedged for c in asserted)
 
 
-def test_negation(nlp):
-    doc = nlp("Kratom does not relieve anxiety.")
+def test_negation(rules_nlp):
+    doc = rules_nlp("Kratom does not relieve anxiety.")
     (claim,) = doc._.claims
     assert claim.negated and [cue.text for cue in claim.negation_cues] == ["not"]
 

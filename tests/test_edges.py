@@ -140,3 +140,63 @@ def test_check_gold_names_each_broken_rule():
     assert any("occurs 0 times" in p for p in problems)
     assert any("key stems" in p for p in problems)
     assert check_gold.problems(_edge("X relieves pain in most", "pain", "pain"), MERGE_TEXT) == []
+
+
+# -- the shipped pipeline decides claims with claims_edges ---------------------------------------
+
+
+def test_the_shipped_pipeline_decides_claims_with_the_learned_extractor(nlp):
+    assert "claims_edges" in nlp.pipe_names and "claims_extractor" not in nlp.pipe_names
+    edges = nlp.get_pipe("claims_edges")
+    assert edges.model is not None and edges.model.polarity is not None
+    assert "heading" in edges.claim_kinds
+    assert edges.model.trained_on["positives"] > 1000
+    doc = nlp("Upon ingestion, MDMA stimulates the release of serotonin from presynaptic neurons.")
+    (claim,) = doc._.claims
+    assert claim.rule.startswith("learned")
+    assert 0.0 < claim.confidence <= 1.0
+    # the mechanism noun is the mechanism, the entity it governs the target
+    assert (claim.target.span.text, claim.target.norm) == ("serotonin", "serotonin")
+    assert claim.mechanism == "stimulates release"
+
+
+def test_a_chain_of_target_and_effect_stays_one_claim(nlp):
+    doc = nlp("By increasing serotonin levels, MDMA may help alleviate symptoms and improve mood.")
+    chains = [c for c in doc._.claims if c.target is not None and c.effect is not None]
+    assert {(c.target.norm, c.effect.span.text) for c in chains} == {
+        ("serotonin", "alleviate symptoms"),
+        ("serotonin", "improve mood"),
+    }
+    assert all(c.hedged and c.mechanism == "increasing levels" for c in chains)
+    # the chain's confidence is its weaker edge's: a reviewer sorts by the doubtful part
+    edges = nlp.get_pipe("claims_edges")
+    kept = decide(edges.candidates(doc), edges.model)
+    by_span = {(c.role, c.span.text): c.probability for c in kept}
+    for chain in chains:
+        effect = by_span[("effect", chain.effect.span.text)]
+        target = max(p for (role, text), p in by_span.items() if role == "target")
+        assert chain.confidence == pytest.approx(min(effect, target), abs=1e-4)
+
+
+def test_an_effect_is_grouped_on_its_outcome_not_on_the_verb(nlp):
+    doc = nlp("Kratom may relieve chronic pain. Kratom relieves chronic pain in many users.")
+    effects = {(c.effect.span.text, c.effect.norm, c.effect.polarity) for c in doc._.claims}
+    norms = {norm for _, norm, _ in effects}
+    assert len(norms) == 1 and "reliev" not in norms.pop()
+    assert {polarity for *_, polarity in effects} == {"benefit"}
+
+
+def test_the_threshold_in_the_config_overrides_the_trained_one(nlp):
+    text = "Kratom may relieve pain, but it can cause nausea and constipation in some users."
+    edges = nlp.get_pipe("claims_edges")
+    saved = edges.threshold
+    try:
+        counts = []
+        for threshold in (0.05, 0.5, 0.999):
+            edges.threshold = threshold
+            doc = nlp(text)
+            counts.append(len(doc._.claims))
+            assert all(c.confidence >= threshold for c in doc._.claims)
+        assert counts[0] >= counts[1] >= counts[2] and counts[0] > counts[2]
+    finally:
+        edges.threshold = saved

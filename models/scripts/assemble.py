@@ -32,7 +32,13 @@ from pipeline.version import __version__
 MODEL_NAME = "claims_web_sm"
 LEXICON = PROJECT_DIR / "models" / "build" / "lexicon.jsonl"
 HEDGES = PROJECT_DIR / "models" / "build" / "hedges" / "detector.json.gz"
-EXTRACTION = ("claims_entities", "claims_hedging", "claims_extractor", "claims_evidence")
+EXTRACTION = (
+    "claims_entities",
+    "claims_hedging",
+    "claims_extractor",
+    "claims_edges",
+    "claims_evidence",
+)
 
 
 def assemble(syntax_dir: Path, ner_dir: Path) -> Language:
@@ -81,6 +87,9 @@ def add_extraction(nlp: Language, lexicon: Path, hedges: Path | None = None) -> 
     previous = None
     if "claims_hedging" in nlp.pipe_names:
         previous = nlp.get_pipe("claims_hedging").weights
+    # the learned extractor is kept (train_claims.py retrains it); the rules decide until then
+    edges = nlp.get_pipe("claims_edges") if "claims_edges" in nlp.pipe_names else None
+    edges_config = nlp.config["components"].get("claims_edges", {}) if edges else {}
     for name in EXTRACTION:
         if name in nlp.pipe_names:
             nlp.remove_pipe(name)
@@ -95,7 +104,11 @@ def add_extraction(nlp: Language, lexicon: Path, hedges: Path | None = None) -> 
         raise SystemExit(
             f"no hedge detector weights: run models/scripts/train_hedges.py ({hedges})"
         )
-    nlp.add_pipe("claims_extractor")
+    if edges is not None and edges.model is not None:
+        config = {k: v for k, v in edges_config.items() if k != "factory"}
+        nlp.add_pipe("claims_edges", config=config).model = edges.model
+    else:
+        nlp.add_pipe("claims_extractor")
     nlp.add_pipe("claims_evidence").initialize(nlp=nlp)  # rules: pipeline/nlp/data/evidence.json
     nlp.meta["description"] = DESCRIPTION
     nlp.meta["version"] = __version__

@@ -26,9 +26,8 @@ rules' slot, else from the span's words.
 
 from __future__ import annotations
 
-import gzip
-import json
 import math
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -37,9 +36,11 @@ from pathlib import Path
 from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 
+from pipeline.nlp import gzjson
 from pipeline.nlp.claims import (
     EFFECT_HEADS,
     EXTRACTOR_CONFIG,
+    MECHANISM_NOUNS,
     OUTCOME_VERBS,
     TARGET_HEADS,
     Claim,
@@ -75,6 +76,9 @@ class Candidate:
     sources: set[str]
     slot: Slot | None = None
     rule: str | None = None
+    rule_claims: tuple[int, ...] = ()  # the rules' claims holding this edge (chains)
+    outcome: Span | None = None  # the span's first effect or condition entity
+    named_target: Span | None = None  # the span's first target entity ("serotonin")
     implicit: bool = False
     subject: Mention | None = None  # the article's subject
     n_mentions: int = 1  # substance mentions in the sentence
@@ -153,6 +157,19 @@ def _spans(sentence: Span, entities: list[Span], slots: list[Slot]) -> dict[tupl
     for entry in found.values():
         span = entry["span"]
         entry["labels"] = {e.label_ for e in entities if e.start < span.end and span.start < e.end}
+        inside = [
+            e
+            for e in entities
+            if e.label_ in {"EFFECT", "CONDITION"} and span.start <= e.start and e.end <= span.end
+        ]
+        # the first one: an outcome's complements follow it ("seizures in people with epilepsy")
+        entry["outcome"] = min(inside, key=lambda e: e.start, default=None)
+        targets = [
+            e
+            for e in entities
+            if e.label_ == "TARGET" and span.start <= e.start and e.end <= span.end
+        ]
+        entry["named_target"] = min(targets, key=lambda e: e.start, default=None)
     return found
 
 
@@ -314,6 +331,7 @@ def candidates(
     subject = article_subject(doc, entities)
     found: list[Candidate] = []
     recent: list[Mention] = []
+    rule_claims = 0
     paragraph = None
     for sentence in doc.sents:
         if sentence._.paragraph != paragraph:
@@ -324,12 +342,14 @@ def candidates(
         if sentence._.kind not in claim_kinds:
             continue
         slots = _slots(sentence, in_sentence, mentions)
-        linked = {}
+        linked: dict[tuple, tuple[str, tuple[int, ...]]] = {}
         for claim in _link(sentence, mentions, slots, hedges, negations):
+            rule_claims += 1
             for role, slot in (("target", claim.target), ("effect", claim.effect)):
                 if slot is not None:
                     key = (claim.substance.span.start, slot.span.start, slot.span.end, role)
-                    linked.setdefault(key, claim.rule)
+                    rule, ids = linked.get(key, (claim.rule, ()))
+                    linked[key] = (rule, (*ids, rule_claims))
         spans = _spans(sentence, in_sentence, slots)
         implicit = False
         if not mentions and subject is not None:
@@ -341,6 +361,8 @@ def candidates(
                 if not implicit and start < mention.span.end and mention.span.start < end:
                     continue  # the span is (part of) the substance
                 for role in ROLES:
+                    key = (mention.span.start, start, end, role)
+                    rule, rule_claims_of = linked.get(key, (None, ()))
                     candidate = Candidate(
                         sentence=sentence,
                         mention=mention,
@@ -348,7 +370,10 @@ def candidates(
                         role=role,
                         sources=set(entry["sources"]),
                         slot=entry.get("slot"),
-                        rule=linked.get((mention.span.start, start, end, role)),
+                        rule=rule,
+                        rule_claims=rule_claims_of,
+                        outcome=entry["outcome"],
+                        named_target=entry["named_target"],
                         implicit=implicit,
                         subject=subject,
                         n_mentions=len(mentions),
@@ -415,6 +440,33 @@ def certainty_features(
     return found
 
 
+def polarity_features(candidate: Candidate) -> list[str]:
+    """What the polarity model sees of an effect edge: the outcome's words and label, the
+    verbs above it (treat, reduce, cause), the rules' polarity and the section it sits in."""
+    span, sentence = candidate.span, candidate.sentence
+    rule_polarity = _polarity(span)
+    found = ["bias", f"rule_polarity:{rule_polarity}", f"kind:{sentence._.kind}"]
+    if candidate.slot is not None and candidate.slot.polarity:
+        found.append(f"slot_polarity:{candidate.slot.polarity}")
+    for token in span:
+        if token.pos_ in {"NOUN", "PROPN", "ADJ", "VERB", "ADV"}:
+            found.append(f"w:{token.lemma_.lower()}")
+    found.append(f"head:{span.root.lemma_.lower()}")
+    if candidate.outcome is not None:
+        found.append(f"outcome:{candidate.outcome.label_}")
+    for token in candidate.path:
+        if token.pos_ in {"VERB", "NOUN", "ADJ"} and token.i not in range(span.start, span.end):
+            found.append(f"path:{token.lemma_.lower()}")
+    governor = span.root.head
+    found.append(f"gov:{governor.lemma_.lower()}")
+    if span.root.dep_ == "pobj":
+        found.append(f"prep:{governor.lower_}:{governor.head.lemma_.lower()}")
+    section = sentence._.section
+    if section and not sentence._.is_heading:
+        found += [f"section:{word}" for word in re.findall(r"[a-z]+", section.lower())[:6]]
+    return found
+
+
 @dataclass
 class EdgeModel:
     """Logistic models: is a candidate a claim (with the probability a claim needs), and is
@@ -425,6 +477,8 @@ class EdgeModel:
     trained_on: dict = field(default_factory=dict)  # what the weights were fitted on
     hedged: LinearModel | None = None
     negated: LinearModel | None = None
+    # benefit / harm / neutral of an effect; None: the rules' polarity
+    polarity: LinearModel | None = None
 
     def probability(self, features: Iterable[str]) -> float:
         score = self.model.score(features)
@@ -437,6 +491,7 @@ class EdgeModel:
             "trained_on": self.trained_on,
             "hedged": self.hedged.to_json() if self.hedged else None,
             "negated": self.negated.to_json() if self.negated else None,
+            "polarity": self.polarity.to_json() if self.polarity else None,
         }
 
     @classmethod
@@ -450,16 +505,15 @@ class EdgeModel:
             data.get("trained_on", {}),
             optional("hedged"),
             optional("negated"),
+            optional("polarity"),
         )
 
     def write(self, path: Path) -> None:
-        with gzip.open(path, "wt", encoding="utf-8") as handle:
-            json.dump(self.to_json(), handle, separators=(",", ":"))
+        gzjson.write_json(path, self.to_json())
 
     @classmethod
     def read(cls, path: Path) -> EdgeModel:
-        with gzip.open(path, "rt", encoding="utf-8") as handle:
-            return cls.from_json(json.load(handle))
+        return cls.from_json(gzjson.read_json(path))
 
 
 def decide(
@@ -484,6 +538,19 @@ def decide(
         )
         if not clash:
             kept.append(candidate)
+    for candidate in kept:
+        # the rules' chains through a slot inside the kept span ("serotonin" of "serotonin
+        # levels") are this edge's chains
+        for other in found:
+            if (
+                other.rule_claims
+                and other.role == candidate.role
+                and other.sentence.start == candidate.sentence.start
+                and other.mention.span.start == candidate.mention.span.start
+                and candidate.span.start <= other.span.start
+                and other.span.end <= candidate.span.end
+            ):
+                candidate.rule_claims = tuple(sorted({*candidate.rule_claims, *other.rule_claims}))
     return sorted(kept, key=lambda c: (c.span.start, c.role))
 
 
@@ -493,52 +560,167 @@ def to_claims(
     negations: list[Span],
     model: EdgeModel | None = None,
 ) -> list[Claim]:
-    """One claim per accepted edge, with its cues, certainty, polarity and confidence."""
-    claims = []
-    for candidate in kept:
-        span, mention = candidate.span, candidate.mention
-        covered = {t.i for t in candidate.path} | {t.i for t in span}
-        covered |= {t.i for t in mention.span if mention.span.sent == candidate.sentence}
-        sentence = candidate.sentence
-        in_sentence_hedges = [h for h in hedges if sentence.start <= h.start < sentence.end]
-        in_sentence_negations = [n for n in negations if sentence.start <= n.start < sentence.end]
-        slot = candidate.slot
-        if candidate.role == "effect":
-            polarity = slot.polarity if slot is not None and slot.role == "effect" else None
-            value = Slot(span, "effect", normalise_name(span.text), polarity or _polarity(span))
-            if slot is not None and slot.condition is not None:
-                value.condition = slot.condition
-        else:
-            value = Slot(
-                span, "target", slot.norm if slot is not None else normalise_name(span.text)
-            )
-        rule = "learned" + (f"<{candidate.rule}" if candidate.rule else "")
-        if candidate.implicit:
-            rule += "+subject"
-        elif mention.antecedent is not None:
-            rule += "+ref"
-        claims.append(
-            Claim(
-                sentence=sentence,
-                substance=mention,
-                target=value if candidate.role == "target" else None,
-                effect=value if candidate.role == "effect" else None,
-                mechanism=_mechanism(candidate.path[candidate.top :])
-                if candidate.role == "target"
-                else None,
-                rule=rule,
-                hedge_cues=_covering(in_sentence_hedges, covered),
-                negation_cues=_covering(in_sentence_negations, covered),
-                confidence=round(candidate.probability, 4),
-            )
+    """One claim per accepted edge, with its cues, certainty, polarity and confidence; a
+    target and an effect the rules chained ("By increasing serotonin levels, MDMA may
+    improve mood") make one claim when both are accepted, as the rules give it, with the
+    lower of the two confidences. An edge in several chains is in each of them."""
+    edges = [(candidate, _claim(candidate, hedges, negations, model)) for candidate in kept]
+    by_rule_claim: dict[int, dict[str, tuple[Candidate, Claim]]] = {}
+    for candidate, claim in edges:
+        for rule_claim in candidate.rule_claims:
+            by_rule_claim.setdefault(rule_claim, {})[candidate.role] = (candidate, claim)
+    chains: dict[int, Claim] = {}  # by the position of its target edge
+    chained: set[int] = set()
+    for rule_claim, roles in sorted(by_rule_claim.items()):
+        if set(roles) != set(ROLES):
+            continue
+        (target, target_claim), (effect, effect_claim) = roles["target"], roles["effect"]
+        if target.mention.span.start != effect.mention.span.start:
+            continue
+        chains[rule_claim] = _merged(target_claim, effect_claim)
+        chained.update({id(target), id(effect)})
+    claims = [claim for candidate, claim in edges if id(candidate) not in chained]
+    claims += chains.values()
+    return sorted(claims, key=_claim_order)
+
+
+def _claim_order(claim: Claim) -> tuple:
+    spans = [s.span for s in (claim.target, claim.effect) if s is not None]
+    return (claim.sentence.start, min(s.start for s in spans), claim.effect is not None)
+
+
+def _merged(target: Claim, effect: Claim) -> Claim:
+    """One claim of a chain's target edge and effect edge."""
+    hedge_cues = sorted({*target.hedge_cues, *effect.hedge_cues}, key=lambda c: c.start)
+    negation_cues = sorted({*target.negation_cues, *effect.negation_cues}, key=lambda c: c.start)
+    merged = Claim(
+        sentence=target.sentence,
+        substance=target.substance,
+        target=target.target,
+        effect=effect.effect,
+        mechanism=target.mechanism,
+        rule=_chain_rule(target.rule, effect.rule),
+        hedge_cues=hedge_cues,
+        negation_cues=negation_cues,
+        confidence=min(target.confidence or 0.0, effect.confidence or 0.0),
+    )
+    for attribute in ("is_hedged", "is_negated"):
+        values = [getattr(c, attribute) for c in (target, effect)]
+        if None not in values:
+            setattr(merged, attribute, any(values))
+    return merged
+
+
+def _chain_rule(one: str, other: str) -> str:
+    return one if one == other else f"{one}&{other.removeprefix('learned<')}"
+
+
+def _effect_norm(candidate: Candidate) -> str:
+    """What the effect is, to group on: the outcome entity the span holds ("relieve chronic
+    pain" -> the norm of "chronic pain"), else the span without a leading outcome verb."""
+    outcome = candidate.outcome
+    if outcome is not None:
+        return outcome._.norm or normalise_name(outcome.text)
+    span = candidate.span
+    if len(span) > 1 and span[0].tag_.startswith("VB") and span[0].lemma_.lower() in OUTCOME_VERBS:
+        span = span[1:]
+    while len(span) > 1 and span[0].pos_ == "DET":
+        span = span[1:]
+    return normalise_name(span.text)
+
+
+def _names_the_mechanism_of(root: Token, target: Token) -> bool:
+    """ "release of serotonin", "serotonin levels": the target hangs off the mechanism noun."""
+    if target.dep_ == "compound":
+        return target.head == root
+    return target.head.lower_ == "of" and target.head.head == root
+
+
+def _target_mechanism(candidate: Candidate) -> str | None:
+    """The predicate and mechanism nouns from the target up to where the substance links in,
+    read as the rules read them: "stimulates the release of serotonin" -> "stimulates
+    release"."""
+    path = list(reversed(candidate.path[candidate.top :]))
+    named = candidate.named_target
+    if named is not None and named.root != candidate.span.root and not candidate.implicit:
+        up, down = dependency_path(candidate.mention.anchor, named.root)
+        path = [*reversed(down), up[-1]] if up else list(reversed(down))
+    return _mechanism(path)
+
+
+def _target_norm(candidate: Candidate) -> str:
+    """What the target is, to group and ground on: the rules' slot, else the target entity
+    the span holds ("the release of serotonin" -> "serotonin"), else the span's words."""
+    slot, named = candidate.slot, candidate.named_target
+    if slot is not None and slot.role == "target" and slot.span == candidate.span:
+        return slot.norm
+    if named is not None:
+        return named._.norm or normalise_name(named.text)
+    return normalise_name(candidate.span.text)
+
+
+def _claim(
+    candidate: Candidate,
+    hedges: list[Span],
+    negations: list[Span],
+    model: EdgeModel | None,
+) -> Claim:
+    span, mention = candidate.span, candidate.mention
+    covered = {t.i for t in candidate.path} | {t.i for t in span}
+    covered |= {t.i for t in mention.span if mention.span.sent == candidate.sentence}
+    sentence = candidate.sentence
+    in_sentence_hedges = [h for h in hedges if sentence.start <= h.start < sentence.end]
+    in_sentence_negations = [n for n in negations if sentence.start <= n.start < sentence.end]
+    slot = candidate.slot
+    if candidate.role == "effect":
+        rule_slot = slot is not None and slot.role == "effect" and slot.span == span
+        polarity = slot.polarity if rule_slot else None
+        if model is not None and model.polarity is not None:
+            polarity = model.polarity.predict(polarity_features(candidate))
+        value = Slot(
+            span,
+            "effect",
+            slot.norm if rule_slot else _effect_norm(candidate),
+            polarity or _polarity(span),
         )
-        if model is not None and (model.hedged or model.negated):
-            seen = certainty_features(candidate, in_sentence_hedges, in_sentence_negations)
-            if model.hedged is not None:
-                claims[-1].is_hedged = model.hedged.score(seen) > 0
-            if model.negated is not None:
-                claims[-1].is_negated = model.negated.score(seen) > 0
-    return claims
+        if rule_slot and slot.condition is not None:
+            value.condition = slot.condition
+        elif candidate.outcome is not None and candidate.outcome.label_ == "CONDITION":
+            value.condition = candidate.outcome
+    else:
+        value = Slot(span, "target", _target_norm(candidate))
+        named = candidate.named_target
+        if (
+            named is not None
+            and span.root.lemma_.lower() in MECHANISM_NOUNS
+            and _names_the_mechanism_of(span.root, named.root)
+        ):
+            # "the release of serotonin", "serotonin levels": the target is serotonin
+            value.span = named
+    mechanism = _target_mechanism(candidate) if candidate.role == "target" else None
+    rule = "learned" + (f"<{candidate.rule}" if candidate.rule else "")
+    if candidate.implicit:
+        rule += "+subject"
+    elif mention.antecedent is not None and not rule.endswith("+ref"):
+        rule += "+ref"
+    claim = Claim(
+        sentence=sentence,
+        substance=mention,
+        target=value if candidate.role == "target" else None,
+        effect=value if candidate.role == "effect" else None,
+        mechanism=mechanism,
+        rule=rule,
+        hedge_cues=_covering(in_sentence_hedges, covered),
+        negation_cues=_covering(in_sentence_negations, covered),
+        confidence=round(candidate.probability, 4),
+    )
+    if model is not None and (model.hedged or model.negated):
+        seen = certainty_features(candidate, in_sentence_hedges, in_sentence_negations)
+        if model.hedged is not None:
+            claim.is_hedged = model.hedged.score(seen) > 0
+        if model.negated is not None:
+            claim.is_negated = model.negated.score(seen) > 0
+    return claim
 
 
 # -- the component --------------------------------------------------------------------------------

@@ -23,8 +23,6 @@ stored in the component's folder, so `spacy.load` gives the whole detector.
 
 from __future__ import annotations
 
-import gzip
-import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +32,8 @@ from spacy.language import Language
 from spacy.matcher import Matcher
 from spacy.tokens import Doc, Span, Token
 from spacy.util import filter_spans
+
+from pipeline.nlp import gzjson
 
 HEDGE, NEGATION = "hedge", "negation"
 # The default `doc.spans` keys of the cues (the component's config may name others).
@@ -278,13 +278,11 @@ class DetectorWeights:
         )
 
     def write(self, path: Path) -> None:
-        with gzip.open(path, "wt", encoding="utf-8") as handle:
-            json.dump(self.to_json(), handle, separators=(",", ":"))
+        gzjson.write_json(path, self.to_json())
 
     @classmethod
     def read(cls, path: Path) -> DetectorWeights:
-        with gzip.open(path, "rt", encoding="utf-8") as handle:
-            return cls.from_json(json.load(handle))
+        return cls.from_json(gzjson.read_json(path))
 
 
 @Language.factory(

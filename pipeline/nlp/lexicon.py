@@ -8,13 +8,14 @@ token text, except `exact` terms (short all-capital abbreviations), which must m
 
 from __future__ import annotations
 
-import gzip
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from spacy.tokens import Doc
+
+from pipeline.nlp import gzjson
 
 LABELS = ("SUBSTANCE", "TARGET", "EFFECT", "CONDITION")
 
@@ -76,18 +77,17 @@ class Lexicon:
                 i += 1
 
     def to_disk(self, path: Path) -> None:
-        with gzip.open(path, "wt", encoding="utf-8") as handle:
-            for term in self.terms:
-                row = [list(term.tokens), term.label, term.norm, term.source, int(term.exact)]
-                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+        gzjson.write_lines(
+            path,
+            ([list(t.tokens), t.label, t.norm, t.source, int(t.exact)] for t in self.terms),
+        )
 
     @classmethod
     def from_disk(cls, path: Path) -> Lexicon:
-        with gzip.open(path, "rt", encoding="utf-8") as handle:
-            return cls(
-                Term(tuple(tokens), label, norm, source, bool(exact))
-                for tokens, label, norm, source, exact in map(json.loads, handle)
-            )
+        return cls(
+            Term(tuple(tokens), label, norm, source, bool(exact))
+            for tokens, label, norm, source, exact in gzjson.read_lines(path)
+        )
 
 
 def read_entries(path: Path) -> Iterator[dict]:
