@@ -130,3 +130,24 @@ def test_every_component_trains_and_assembles(tmp_path):
     assert doc[0].tag_ and doc[0].pos_ and doc.has_annotation("DEP")
     assert [h.text for h in doc.spans["headings"]] == ["Safety"]
     assert all("\n" not in s.text.strip() for s in doc.sents)
+
+
+def test_rebuilding_the_extraction_components_keeps_the_learned_extractor(tmp_path):
+    """`make extraction` (assemble.add_extraction) swaps the lexicon and cues but keeps
+    claims_edges, its weights and its config; the rules decide only in a fresh assembly."""
+    from pipeline import load
+
+    nlp = load()
+    edges = nlp.get_pipe("claims_edges")
+    lexicon = tmp_path / "lexicon.jsonl"
+    lexicon.write_text(
+        '{"term": "kratom", "label": "SUBSTANCE", "norm": "kratom", "source": "test"}\n'
+        '{"term": "pain", "label": "CONDITION", "norm": "pain", "source": "test"}\n'
+    )
+    assemble.add_extraction(nlp, lexicon)
+    assert nlp.pipe_names[-2:] == ["claims_edges", "claims_evidence"]
+    assert "claims_extractor" not in nlp.pipe_names
+    kept = nlp.get_pipe("claims_edges")
+    assert kept.model is edges.model and kept.claim_kinds == edges.claim_kinds
+    doc = nlp("Kratom relieves pain.")
+    assert [c.effect.norm for c in doc._.claims] == ["pain"]

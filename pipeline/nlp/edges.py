@@ -80,6 +80,7 @@ class Candidate:
     outcome: Span | None = None  # the span's first effect or condition entity
     named_target: Span | None = None  # the span's first target entity ("serotonin")
     implicit: bool = False
+    subject_ref: bool = False  # a reference resolved to the article's subject, not the paragraph
     subject: Mention | None = None  # the article's subject
     n_mentions: int = 1  # substance mentions in the sentence
     path: list[Token] = field(default_factory=list)  # substance up to the top, down to span
@@ -250,7 +251,13 @@ def features(
         found.append(f"effect_head:{r}")
     found.append(f"len:{r}:{_bucket(len(span))}")
     mention_kind = (
-        "implicit" if candidate.implicit else "ref" if mention.antecedent is not None else "named"
+        "implicit"
+        if candidate.implicit
+        else "subject_ref"
+        if candidate.subject_ref
+        else "ref"
+        if mention.antecedent is not None
+        else "named"
     )
     found.append(f"mention:{r}:{mention_kind}")
     found.append(f"kind:{r}:{sentence._.kind}")
@@ -337,7 +344,14 @@ def candidates(
         if sentence._.paragraph != paragraph:
             paragraph, recent = sentence._.paragraph, []
         in_sentence = [e for e in entities if sentence.start <= e.start < sentence.end]
-        mentions = _mentions(sentence, in_sentence, recent)
+        # "it", "the drug" with no substance earlier in the paragraph: the article's subject
+        fallback = not recent and subject is not None
+        mentions = _mentions(sentence, in_sentence, [subject] if fallback else recent)
+        by_subject = {
+            id(m)
+            for m in mentions
+            if fallback and m.antecedent is not None and m.span != subject.span
+        }
         recent.extend(m for m in mentions if m.antecedent is None)
         if sentence._.kind not in claim_kinds:
             continue
@@ -375,6 +389,7 @@ def candidates(
                         outcome=entry["outcome"],
                         named_target=entry["named_target"],
                         implicit=implicit,
+                        subject_ref=id(mention) in by_subject,
                         subject=subject,
                         n_mentions=len(mentions),
                     )

@@ -278,7 +278,9 @@ CLAIMS = _schema(
         "How the claim was found. The learned extractor (`claims_edges`, schema version 8): "
         "'learned', then '<' and the rule that linked the same edge if one did, then "
         "'+ref' (the substance is a resolved reference) or '+subject' (the sentence names "
-        "no substance; the article's subject is taken). The rules alone (`claims_extractor`): "
+        "no substance; the article's subject is taken); a chain whose target and effect "
+        "edges the rules linked differently joins the two with '&'. The rules alone "
+        "(`claims_extractor`): "
         "svo, passive, nominal, object, by_means or treatment_for, with +coord, +chain, +ref "
         "when coordination, a clause chain or a reference was followed.",
     ),
@@ -286,8 +288,9 @@ CLAIMS = _schema(
         "confidence",
         pa.float32(),
         "The learned extractor's probability (0-1) that this edge is a claim, as calibrated "
-        "on the claim gold's training articles; claims below the pipeline's threshold are "
-        "not written. Sort by it to review, or raise the bar. Null for the rules' claims and "
+        "on the claim gold's training articles (a claim with a target and an effect: the "
+        "lower of its two edges'); claims below the pipeline's threshold are not written. "
+        "Sort by it to review, or raise the bar. Null for the rules' claims and "
         "for rows written before schema version 8.",
         True,
     ),
