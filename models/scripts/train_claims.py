@@ -2,7 +2,8 @@
 
     python models/scripts/train_claims.py                 # train, pick the threshold, install
     python models/scripts/train_claims.py --no-install    # figures only
-    python models/scripts/train_claims.py --curve         # + learning curve on test
+    python models/scripts/train_claims.py --test --curve  # + test figures, learning curve
+    python models/scripts/train_claims.py --rules         # + the rules alone, for comparison
 
 Training articles: `models/gold/claims/train` and the shared claim gold (`../shared/claim-gold`);
 the threshold is chosen on `dev` (F1); `test` is scored once at the end and never used for a
@@ -31,6 +32,7 @@ from sklearn.linear_model import LogisticRegression
 from pipeline.evaluation.evaluate import names_match, normalise
 from pipeline.evaluation.extraction import aliases_of, evaluate_docs, process
 from pipeline.evaluation.gold import gold_articles, gold_edges
+from pipeline.nlp.claims import ClaimExtractor
 from pipeline.nlp.edges import (
     EdgeClassifier,
     EdgeModel,
@@ -148,6 +150,9 @@ def main() -> int:
     parser.add_argument("--test", action="store_true", help="also score test (final figures)")
     parser.add_argument("--curve", action="store_true", help="learning curve on test")
     parser.add_argument("--report", type=Path, help="write the figures (Markdown) here")
+    parser.add_argument(
+        "--rules", action="store_true", help="also score the rules alone (claims_extractor)"
+    )
     args = parser.parse_args()
     started = time.perf_counter()
     nlp = spacy.load(args.model, exclude=["claims_extractor", "claims_edges", "claims_evidence"])
@@ -200,6 +205,13 @@ def main() -> int:
         report = evaluate_docs(docs[split], gold[split], genres, labelled[split][1])
         names = ", ".join(sorted({a.doc for a in articles[split]}))
         out.append(report.format(f"{split} ({len(articles[split])} articles: {names})"))
+    if args.rules:
+        rules = ClaimExtractor("claims_extractor")
+        for split in ("dev", "test") if args.test else ("dev",):
+            for doc in docs[split].values():
+                rules(doc)
+            report = evaluate_docs(docs[split], gold[split], genres, labelled[split][1])
+            out.append(report.format(f"{split}, the rules alone (claims_extractor)"))
     if args.curve and args.test:
         out.append("## learning curve (test F1 by share of the training articles)\n")
         train_docs = sorted({name for _, _, name in train_examples})

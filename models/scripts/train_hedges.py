@@ -1,6 +1,7 @@
 """Train the hedge and negation detector of pipeline/nlp/hedging.py from ../shared/corpora.
 
     python models/scripts/train_hedges.py [--model models/claims_web_sm] [--out models/build/hedges]
+    python models/scripts/train_hedges.py --phrases-only   # only models/lexicon/hedge_cues.jsonl
 
 1. Read Szeged Uncertainty (bio, wiki), BioScope abstracts and *SEM 2012; split Szeged and
    BioScope by document with the fixed seed of pipeline/evaluation/hedge_corpora.py
@@ -212,6 +213,26 @@ def fit(features: list[list[str]], labels: list[str], c: float) -> LinearModel:
 # -- main ------------------------------------------------------------------------------------------
 
 
+def read_phrases() -> list[dict]:
+    """The phrase lexicon: cues the corpora lack, and look-alikes that are no cue."""
+    return [json.loads(line) for line in PHRASES.read_text().splitlines() if line]
+
+
+def install_phrases(model_dir: Path) -> int:
+    """Replace the phrase lexicon of the model's detector and save the model."""
+    from assemble import save
+
+    nlp = spacy.load(model_dir)
+    nlp.meta.pop("claims_model_checksum", None)
+    detector = nlp.get_pipe("claims_hedging")
+    weights = detector.weights
+    weights.phrases = read_phrases()
+    detector.set_weights(weights)
+    save(nlp, model_dir)
+    print(f"{len(weights.phrases)} phrases in {model_dir}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=PROJECT_DIR / "models" / "claims_web_sm")
@@ -222,7 +243,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bioscope-hedges", action="store_true", help="add BioScope cues")
     parser.add_argument("--bioscope-negation", action="store_true", help="add BioScope cues")
     parser.add_argument("--no-phrases", action="store_true")
+    parser.add_argument(
+        "--phrases-only",
+        action="store_true",
+        help=f"put {PHRASES.name} into --model's detector without retraining (seconds)",
+    )
     args = parser.parse_args(argv)
+    if args.phrases_only:
+        return install_phrases(args.model)
     root = args.corpora or corpora_dir()
 
     nlp = spacy.load(args.model)
@@ -252,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
         weights.candidates[kind] = sorted(words)
         weights.multiword[kind] = sorted(list(m) for m in multiword)
     if not args.no_phrases:
-        weights.phrases = [json.loads(line) for line in PHRASES.read_text().splitlines() if line]
+        weights.phrases = read_phrases()
 
     print("fitting", flush=True)
     started = time.time()

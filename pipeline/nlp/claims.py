@@ -32,6 +32,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 
 from pipeline.nlp.entities import normalise_name
+from pipeline.nlp.hedging import is_affixal
 
 
 def _words(text: str) -> frozenset[str]:
@@ -80,6 +81,7 @@ OUTCOME_VERBS = _words(
     """
     improve enhance promote reduce decrease alleviate relieve ease lower boost gain process
     confront resolve overcome heal develop restore prevent cause trigger induce control
+    sharpen worsen aggravate exacerbate impair provoke
     """
 )
 # Objects that are never outcomes themselves.
@@ -755,6 +757,7 @@ def _link(
                 t.i for link in (target, effect) if link is not None for t in link[0].span
             }
             covered |= {t.i for t in mention.span}
+            values = {t.i for link in (target, effect) if link is not None for t in link[0].span}
             claims.append(
                 Claim(
                     sentence=sentence,
@@ -764,7 +767,7 @@ def _link(
                     mechanism=_mechanism(target[2]) if target else _mechanism(effect[2]),
                     rule=rule,
                     hedge_cues=_covering(sentence_hedges, covered),
-                    negation_cues=_covering(sentence_negations, covered),
+                    negation_cues=governing_negations(sentence_negations, covered, values),
                 )
             )
     return claims
@@ -931,6 +934,17 @@ def _mechanism(path: list[Token]) -> str | None:
     if not words:
         return None
     return " ".join(t.text for t in sorted(set(words), key=lambda t: t.i))
+
+
+def governing_negations(cues: list[Span], covered: set[int], value_tokens: set[int]) -> list[Span]:
+    """The negation cues that negate a claim: those whose scope covers it, but a negating
+    affix only inside its target or effect ("non-addictive" negates addiction; "unexpectedly
+    strong synergy" negates nothing)."""
+    return [
+        cue
+        for cue in _covering(cues, covered)
+        if not is_affixal(cue) or any(i in value_tokens for i in range(cue.start, cue.end))
+    ]
 
 
 def _covering(cues: list[Span], covered: set[int]) -> list[Span]:

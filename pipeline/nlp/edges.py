@@ -54,6 +54,7 @@ from pipeline.nlp.claims import (
     _phrase,
     _polarity,
     _slots,
+    governing_negations,
 )
 from pipeline.nlp.entities import normalise_name
 from pipeline.nlp.hedging import LinearModel
@@ -630,6 +631,63 @@ def _chain_rule(one: str, other: str) -> str:
     return one if one == other else f"{one}&{other.removeprefix('learned<')}"
 
 
+# "a lower risk of heart disease" is a benefit, "a higher risk of seizures" a harm, whatever
+# the outcome; words for the direction of a risk and for a risk.
+_LOWER = frozenset(
+    [
+        "lower",
+        "low",
+        "lowered",
+        "reduced",
+        "reduce",
+        "reduces",
+        "reducing",
+        "decreased",
+        "decrease",
+        "less",
+    ]
+)
+_HIGHER = frozenset(
+    [
+        "higher",
+        "high",
+        "raised",
+        "increased",
+        "increase",
+        "increases",
+        "increasing",
+        "greater",
+        "more",
+    ]
+)
+_RISKS = frozenset(
+    ["risk", "risks", "odds", "chance", "chances", "likelihood", "incidence", "rate", "rates"]
+)
+
+
+def _risk_direction(span: Span) -> str | None:
+    """benefit for a lowered risk, harm for a raised one, None when the span names no risk."""
+    for token in span:
+        if token.lower_ in _RISKS:
+            around = {t.lower_ for t in token.lefts} | {
+                t.lower_ for t in span[: token.i - span.start]
+            }
+            if around & _LOWER:
+                return "benefit"
+            if around & _HIGHER:
+                return "harm"
+    return None
+
+
+_WORSENING = frozenset(["worsen", "aggravate", "exacerbate", "impair"])
+
+
+def _worsening(span: Span) -> str | None:
+    """harm for an outcome the substance makes worse ("worsens depression"), else None."""
+    first = span[0]
+    return "harm" if first.pos_ == "VERB" and first.lemma_.lower() in _WORSENING else None
+
+
 def _effect_norm(candidate: Candidate) -> str:
     """What the effect is, to group on: the outcome entity the span holds ("relieve chronic
     pain" -> the norm of "chronic pain"), else the span without a leading outcome verb."""
@@ -692,6 +750,10 @@ def _claim(
         polarity = slot.polarity if rule_slot else None
         if model is not None and model.polarity is not None:
             polarity = model.polarity.predict(polarity_features(candidate))
+        polarity = _risk_direction(span) or _worsening(span) or polarity
+        if span[0].lower_ == "induced" and len(span) > 1:
+            # "risperidone-induced tardive dyskinesia": what the substance brings on, a harm
+            span, polarity = span[1:], "harm"
         value = Slot(
             span,
             "effect",
@@ -726,7 +788,9 @@ def _claim(
         mechanism=mechanism,
         rule=rule,
         hedge_cues=_covering(in_sentence_hedges, covered),
-        negation_cues=_covering(in_sentence_negations, covered),
+        negation_cues=governing_negations(
+            in_sentence_negations, covered, {t.i for t in candidate.span}
+        ),
         confidence=round(candidate.probability, 4),
     )
     if model is not None and (model.hedged or model.negated):

@@ -36,6 +36,8 @@ from spacy.util import filter_spans
 from pipeline.nlp import gzjson
 
 HEDGE, NEGATION = "hedge", "negation"
+# A phrase kind of the phrase lexicon: words that look like cues and are none ("not only")
+NOT_A_CUE = "not_a_cue"
 # The default `doc.spans` keys of the cues (the component's config may name others).
 SPAN_GROUPS = {HEDGE: "hedge_cues", NEGATION: "negation_cues"}
 HEDGE_TYPES = ("epistemic", "doxastic", "investigation", "condition", "weasel")
@@ -43,6 +45,25 @@ WEIGHTS_FILE = "detector.json.gz"
 MAX_SCOPE_LEVELS = 6  # dependency ancestors considered for a scope
 _PUNCT = {"PUNCT"}
 DICTIONARY = "dictionary"  # English words (spaCy lookups), to tell "un-able" from "under"
+# Words that negate by themselves; a cue that is one of them is never affixal.
+NEGATORS = frozenset(
+    [
+        "no",
+        "not",
+        "n't",
+        "never",
+        "none",
+        "nothing",
+        "neither",
+        "nor",
+        "without",
+        "cannot",
+        "nobody",
+        "nowhere",
+        "lack",
+        "absence",
+    ]
+)
 _AFFIX = re.compile(r"^(un|dis|non|im|ir|il|in)[a-z]{3,}$|^[a-z]{3,}less(ly|ness)?$")
 
 if not Span.has_extension("scope_bounds"):
@@ -439,7 +460,7 @@ class CueDetector:
         matches = self.phrase_matcher(doc)
         if not matches:
             return found
-        phrases: dict[str, list[Span]] = {HEDGE: [], NEGATION: []}
+        phrases: dict[str, list[Span]] = {HEDGE: [], NEGATION: [], NOT_A_CUE: []}
         for match_id, start, end in matches:
             kind, cue_type = self.phrase_types[self.vocab.strings[match_id]]
             span = Span(doc, start, end, label=cue_type)
@@ -447,11 +468,17 @@ class CueDetector:
             phrases[kind].append(span)
         hedge_phrases = filter_spans(phrases[HEDGE])
         negation_phrases = filter_spans(phrases[NEGATION])
-        # "not fully understood" is a hedge: its "not" is no negation
+        # "not only ... but also", "not just": words that look like cues and are none
+        silent = _token_set(filter_spans(phrases[NOT_A_CUE]))
+        hedge_phrases = _outside(hedge_phrases, silent)
+        negation_phrases = _outside(negation_phrases, silent)
+        # "not fully understood", "cannot be ruled out", "not necessarily" are hedges: their
+        # "not" is no negation
         hedge_tokens = _token_set(hedge_phrases)
-        negations = _outside(found[NEGATION], _token_set(negation_phrases)) + negation_phrases
+        negations = _outside(found[NEGATION], _token_set(negation_phrases) | silent)
+        negations += negation_phrases
         return {
-            HEDGE: _sorted(_outside(found[HEDGE], hedge_tokens) + hedge_phrases),
+            HEDGE: _sorted(_outside(found[HEDGE], hedge_tokens | silent) + hedge_phrases),
             NEGATION: _sorted(_outside(negations, hedge_tokens)),
         }
 
@@ -478,6 +505,12 @@ def _outside(spans: list[Span], tokens: set[int]) -> list[Span]:
 
 def _sorted(spans: list[Span]) -> list[Span]:
     return sorted(spans, key=lambda s: (s.start, s.end))
+
+
+def is_affixal(cue: Span) -> bool:
+    """A negation carried by a word's affix ("unexpected", "non-addictive", "painless"), not
+    by a negator of its own: it negates that word only."""
+    return len(cue) == 1 and cue[0].lower_ not in NEGATORS and bool(_AFFIX.match(cue[0].lower_))
 
 
 def scope_tokens(cue: Span, kind: str) -> set[int]:
