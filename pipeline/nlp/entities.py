@@ -53,6 +53,7 @@ class EntityMerger:
         self.spans_key = spans_key
         self.ner_labels = dict(ner_labels)
         self.lexicon = Lexicon()
+        self._words: frozenset[str] | None = None
 
     def initialize(self, get_examples=None, *, nlp: Language | None = None, lexicon_path=None):
         """Build the lexicon from a build_lexicon.py output file (`[initialize.components]`)."""
@@ -80,6 +81,8 @@ class EntityMerger:
             if known is not None:
                 known._.entity_source = "model+lexicon"
                 continue
+            if label == "SUBSTANCE" and self._common_words(ent):
+                continue  # "Tuesday", "everyone", "phone", "Dr. Austen": no substance
             span = Span(doc, ent.start, ent.end, label=label)
             span._.norm = normalise_name(span.text)
             span._.entity_source = "model"
@@ -89,6 +92,36 @@ class EntityMerger:
         entities.sort(key=lambda span: span.start)
         doc.spans[self.spans_key] = entities
         return doc
+
+    def _common_words(self, span: Span) -> bool:
+        """A name the NER alone found that is ordinary English: every word a word of the
+        pipeline lemmatizer's index (days, places, "phone"), a pronoun ("everyone") or a title
+        ("Dr. Austen"). Names of substances the lexicon knows never reach here; drug names
+        the lexicon lacks ("zotarolimus", "Avastin") are no dictionary words."""
+        if span[0].lower_ in _TITLES or all(t.pos_ == "PRON" or t.lower_ in _PEOPLE for t in span):
+            return True
+        words = self._dictionary()
+        if not words:
+            return False
+        alphabetic = [t for t in span if t.is_alpha]
+        return bool(alphabetic) and all(
+            t.lower_ in words or t.lemma_.lower() in words or t.pos_ == "PRON" for t in alphabetic
+        )
+
+    def _dictionary(self) -> frozenset[str]:
+        """English words of the pipeline's lemmatizer tables (spacy-lookups-data's lemma
+        index), read once; empty when the pipeline has no rule lemmatizer."""
+        if self._words is None:
+            words: set[str] = set()
+            nlp = self.nlp
+            if nlp is not None and "lemmatizer" in nlp.pipe_names:
+                lookups = getattr(nlp.get_pipe("lemmatizer"), "lookups", None)
+                if lookups is not None and lookups.has_table("lemma_index"):
+                    index = lookups.get_table("lemma_index")
+                    for pos in ("noun", "adj", "verb", "adv"):
+                        words.update(w for w in index.get(pos, []) if w.isalpha())
+            self._words = frozenset(words)
+        return self._words
 
     def to_disk(self, path, *, exclude=()) -> None:
         path = Path(path)
@@ -103,6 +136,8 @@ class EntityMerger:
 
 
 _TITLES = {"dr", "dr.", "mr", "mr.", "ms", "ms.", "mrs.", "prof", "prof."}
+# Indefinite pronouns the tagger may take for nouns.
+_PEOPLE = {"everyone", "someone", "anyone", "everybody", "somebody", "anybody", "nobody"}
 _DURATION = re.compile(r"^\d+[- ]?(?:hours?|days?|weeks?|months?|years?)$", re.IGNORECASE)
 
 
