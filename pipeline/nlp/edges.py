@@ -63,6 +63,7 @@ ROLES = ("target", "effect")
 WEIGHTS_FILE = "edges.json.gz"
 MAX_SPAN_TOKENS = 12
 MAX_PATH = 12  # dependency arcs between substance and span beyond which no candidate is made
+_ROLE = "\x00"  # stands for the role in features computed once for both roles
 _SPAN_SOURCES = ("slot", "entity", "chunk", "chunk_of", "verb", "item")
 
 
@@ -76,6 +77,7 @@ class Candidate:
     role: str
     sources: set[str]
     slot: Slot | None = None
+    kind: str = "prose"  # the sentence's kind (`Span._.kind`), read once per sentence
     rule: str | None = None
     rule_claims: tuple[int, ...] = ()  # the rules' claims holding this edge (chains)
     outcome: Span | None = None  # the span's first effect or condition entity
@@ -120,7 +122,9 @@ def article_subject(doc: Doc, entities: list[Span]) -> Mention | None:
 # -- spans ----------------------------------------------------------------------------------------
 
 
-def _spans(sentence: Span, entities: list[Span], slots: list[Slot]) -> dict[tuple, dict]:
+def _spans(
+    sentence: Span, entities: list[Span], slots: list[Slot], chunks: list[Span], kind: str
+) -> dict[tuple, dict]:
     """Candidate spans of a sentence: (start, end) -> {"span", "sources", "slot"}."""
     found: dict[tuple, dict] = {}
     doc = sentence.doc
@@ -144,7 +148,7 @@ def _spans(sentence: Span, entities: list[Span], slots: list[Slot]) -> dict[tupl
     for entity in entities:
         if entity.label_ in {"TARGET", "EFFECT", "CONDITION"}:
             add(entity, "entity")
-    for chunk in sentence.noun_chunks:
+    for chunk in chunks:
         if chunk.root.pos_ == "PRON":
             continue
         add(chunk, "chunk")
@@ -154,7 +158,7 @@ def _spans(sentence: Span, entities: list[Span], slots: list[Slot]) -> dict[tupl
             objects = [c for c in token.children if c.dep_ in {"dobj", "attr", "acomp"}]
             for obj in objects:
                 add(doc[token.i : _end_without_conjuncts(obj)], "verb")
-    if sentence._.kind == "list_item" and len(sentence) <= 8:
+    if kind == "list_item" and len(sentence) <= 8:
         add(sentence, "item")
     for entry in found.values():
         span = entry["span"]
@@ -261,13 +265,13 @@ def features(
         else "named"
     )
     found.append(f"mention:{r}:{mention_kind}")
-    found.append(f"kind:{r}:{sentence._.kind}")
+    found.append(f"kind:{r}:{candidate.kind}")
     if sentence.start == 0:
         found.append(f"first_sentence:{r}")
     if candidate.implicit:
         up, down = [], [root]
         found.append(f"implicit_head:{r}:{lemma}")
-        found.append(f"implicit_kind:{r}:{sentence._.kind}")
+        found.append(f"implicit_kind:{r}:{candidate.kind}")
         verb = next((a for a in root.ancestors if a.pos_ == "VERB"), None)
         if verb is not None:
             found.append(f"implicit_verb:{r}:{verb.lemma_.lower()}")
@@ -341,6 +345,10 @@ def candidates(
     recent: list[Mention] = []
     rule_claims = 0
     paragraph = None
+    # the document's noun chunks, once (a sentence's `noun_chunks` walks the whole document)
+    chunks: dict[int, list[Span]] = {}
+    for chunk in doc.noun_chunks:
+        chunks.setdefault(chunk.sent.start, []).append(chunk)
     for sentence in doc.sents:
         if sentence._.paragraph != paragraph:
             paragraph, recent = sentence._.paragraph, []
@@ -354,7 +362,8 @@ def candidates(
             if fallback and m.antecedent is not None and m.span != subject.span
         }
         recent.extend(m for m in mentions if m.antecedent is None)
-        if sentence._.kind not in claim_kinds:
+        kind = sentence._.kind
+        if kind not in claim_kinds:
             continue
         slots = _slots(sentence, in_sentence, mentions)
         linked: dict[tuple, tuple[str, tuple[int, ...]]] = {}
@@ -365,7 +374,7 @@ def candidates(
                     key = (claim.substance.span.start, slot.span.start, slot.span.end, role)
                     rule, ids = linked.get(key, (claim.rule, ()))
                     linked[key] = (rule, (*ids, rule_claims))
-        spans = _spans(sentence, in_sentence, slots)
+        spans = _spans(sentence, in_sentence, slots, chunks.get(sentence.start, []), kind)
         implicit = False
         if not mentions and subject is not None:
             mentions, implicit = [subject], True
@@ -375,6 +384,7 @@ def candidates(
             for (start, end), entry in spans.items():
                 if not implicit and start < mention.span.end and mention.span.start < end:
                     continue  # the span is (part of) the substance
+                shared: list[str] | None = None  # the features of both roles, but the rule's
                 for role in ROLES:
                     key = (mention.span.start, start, end, role)
                     rule, rule_claims_of = linked.get(key, (None, ()))
@@ -385,6 +395,7 @@ def candidates(
                         role=role,
                         sources=set(entry["sources"]),
                         slot=entry.get("slot"),
+                        kind=kind,
                         rule=rule,
                         rule_claims=rule_claims_of,
                         outcome=entry["outcome"],
@@ -394,11 +405,22 @@ def candidates(
                         subject=subject,
                         n_mentions=len(mentions),
                     )
-                    candidate.features = features(
-                        candidate, sentence_hedges, sentence_negations, entry["labels"]
-                    )
-                    if len(candidate.path) <= MAX_PATH:
-                        found.append(candidate)
+                    if shared is None:
+                        # computed once with a placeholder role, then named per role
+                        candidate.role, candidate.rule = _ROLE, None
+                        found_features = features(
+                            candidate, sentence_hedges, sentence_negations, entry["labels"]
+                        )
+                        candidate.role, candidate.rule = role, rule
+                        shared = [f for f in found_features if not f.startswith("rule:")]
+                        path, top = candidate.path, candidate.top
+                        if len(path) > MAX_PATH:
+                            break
+                    candidate.path, candidate.top = path, top
+                    candidate.features = [f"rule:{role}:{rule or 'none'}"] + [
+                        f.replace(_ROLE, role) for f in shared
+                    ]
+                    found.append(candidate)
     return found
 
 
@@ -418,7 +440,7 @@ def certainty_features(
     span, sentence = candidate.span, candidate.sentence
     covered = {t.i for t in candidate.path} | {t.i for t in span}
     covered |= {t.i for t in candidate.mention.span if candidate.mention.span.sent == sentence}
-    found = ["bias", f"role:{candidate.role}", f"kind:{sentence._.kind}"]
+    found = ["bias", f"role:{candidate.role}", f"kind:{candidate.kind}"]
     covering_hedges = _covering(hedges, covered)
     for cue in covering_hedges:
         found += [f"hedge:{cue.label_}", f"hedge_word:{cue.text.lower()}"]
@@ -461,7 +483,7 @@ def polarity_features(candidate: Candidate) -> list[str]:
     verbs above it (treat, reduce, cause), the rules' polarity and the section it sits in."""
     span, sentence = candidate.span, candidate.sentence
     rule_polarity = _polarity(span)
-    found = ["bias", f"rule_polarity:{rule_polarity}", f"kind:{sentence._.kind}"]
+    found = ["bias", f"rule_polarity:{rule_polarity}", f"kind:{candidate.kind}"]
     if candidate.slot is not None and candidate.slot.polarity:
         found.append(f"slot_polarity:{candidate.slot.polarity}")
     for token in span:
@@ -554,18 +576,17 @@ def decide(
         )
         if not clash:
             kept.append(candidate)
+    linked: dict[tuple, list[Candidate]] = {}
+    for other in found:
+        if other.rule_claims:
+            key = (other.sentence.start, other.mention.span.start, other.role)
+            linked.setdefault(key, []).append(other)
     for candidate in kept:
         # the rules' chains through a slot inside the kept span ("serotonin" of "serotonin
         # levels") are this edge's chains
-        for other in found:
-            if (
-                other.rule_claims
-                and other.role == candidate.role
-                and other.sentence.start == candidate.sentence.start
-                and other.mention.span.start == candidate.mention.span.start
-                and candidate.span.start <= other.span.start
-                and other.span.end <= candidate.span.end
-            ):
+        key = (candidate.sentence.start, candidate.mention.span.start, candidate.role)
+        for other in linked.get(key, ()):
+            if candidate.span.start <= other.span.start and other.span.end <= candidate.span.end:
                 candidate.rule_claims = tuple(sorted({*candidate.rule_claims, *other.rule_claims}))
     return sorted(kept, key=lambda c: (c.span.start, c.role))
 
