@@ -190,3 +190,15 @@ def test_biomarkers_are_never_substances(nlp, text):
 @pytest.mark.xfail(strict=True, reason="'X is non-addictive' yields no candidate: no verb phrase")
 def test_non_addictive_is_a_negated_harm(nlp):
     assert _one_effect(nlp, "LSD is non-addictive.", "addict").certainty == "negated"
+
+
+def test_the_affix_figure_counts_only_one_word_affixal_cues():
+    import sys
+
+    from tests.conftest import PROJECT_DIR
+
+    sys.path.insert(0, str(PROJECT_DIR / "benchmarks"))
+    from claim_semantics import affixal
+
+    assert affixal("unexpectedly") and affixal("painless") and affixal("Unselectively")
+    assert not affixal("not") and not affixal("no longer") and not affixal("never")

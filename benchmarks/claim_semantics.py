@@ -1,0 +1,62 @@
+"""Figures of claim semantics over a run's tables (issue 19): how many negated claims rest
+only on a negating affix, and the top of `claim_summary`.
+
+    python benchmarks/claim_semantics.py OUT_DIR [OUT_DIR ...] [--top 30]
+
+An affixal cue is one word whose negation is its affix ("unexpected", "painless"), judged by
+`pipeline.nlp.hedging.is_affixal`'s rule on the cue's text. Printed per run, so a run before
+a change and one after can be read side by side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from pipeline.nlp.hedging import _AFFIX, NEGATORS
+from pipeline.storage import tables
+
+
+def affixal(cue: str) -> bool:
+    """The text form of `is_affixal`: one word, no negator, a negating affix."""
+    word = cue.strip().lower()
+    return " " not in word and word not in NEGATORS and bool(_AFFIX.match(word))
+
+
+def report(out_dir: Path, top: int) -> str:
+    claims = tables.frame(out_dir, "claims", ["negated", "negation_cues"])
+    negated = claims[claims["negated"]]
+    only_affix = negated["negation_cues"].map(
+        lambda cues: len(cues) > 0 and all(affixal(c) for c in cues)
+    )
+    lines = [
+        f"## {out_dir}",
+        "",
+        f"claims: {len(claims):,}; negated: {len(negated):,}; negated only by an affix: "
+        f"{int(only_affix.sum()):,} ({100 * only_affix.mean() if len(negated) else 0:.1f}%)",
+        "",
+        f"top {top} of claim_summary by articles:",
+        "",
+    ]
+    columns = ["substance", "target", "effect", "n_articles"]
+    summary = tables.frame(out_dir, "claim_summary", columns).astype(object)
+    summary = summary.where(summary.notna(), "-")
+    summary = summary.sort_values(["n_articles", "substance"], ascending=[False, True]).head(top)
+    for row in summary.itertuples():
+        lines.append(f"- {row.substance} -> {row.target} -> {row.effect} ({row.n_articles})")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("runs", nargs="+", type=Path, help="output folders of `claims run`")
+    parser.add_argument("--top", type=int, default=30)
+    args = parser.parse_args(argv)
+    for out_dir in args.runs:
+        print(report(out_dir, args.top))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
