@@ -33,7 +33,10 @@ def test_candidates_cover_both_roles_of_verb_phrases_and_targets(parsed):
     assert ("Kratom", "relieve pain", "effect") in spans
     assert ("Kratom", "relieve pain", "target") in spans
     assert any(m == "MDMA" and "serotonin" in s and r == "target" for m, s, r in spans)
-    assert all(c.features and c.features[0].startswith("bias:") for c in found)
+    assert all(
+        f"bias:{c.role}" in c.features and f"rule:{c.role}:{c.rule or 'none'}" in c.features
+        for c in found
+    )
 
 
 def test_the_model_decides_and_keeps_the_longest_of_overlapping_spans(parsed):
@@ -200,3 +203,16 @@ def test_the_threshold_in_the_config_overrides_the_trained_one(nlp):
         assert counts[0] >= counts[1] >= counts[2] and counts[0] > counts[2]
     finally:
         edges.threshold = saved
+
+
+def test_both_roles_see_the_same_features_but_the_rule(parsed):
+    found = EdgeClassifier("claims_edges").candidates(parsed)
+    pairs: dict[tuple, dict[str, list[str]]] = {}
+    for c in found:
+        pairs.setdefault((c.mention.span.start, c.span.start, c.span.end), {})[c.role] = c.features
+    assert pairs
+    for roles in pairs.values():
+        target = {f.replace(":target", ":ROLE", 1) for f in roles["target"]}
+        effect = {f.replace(":effect", ":ROLE", 1) for f in roles["effect"]}
+        differ = {f for f in target ^ effect if not f.startswith("rule:")}
+        assert not differ

@@ -757,7 +757,7 @@ def _link(
                 t.i for link in (target, effect) if link is not None for t in link[0].span
             }
             covered |= {t.i for t in mention.span}
-            values = {t.i for link in (target, effect) if link is not None for t in link[0].span}
+            values = {link[0].span.root.i for link in (target, effect) if link is not None}
             claims.append(
                 Claim(
                     sentence=sentence,
@@ -936,14 +936,14 @@ def _mechanism(path: list[Token]) -> str | None:
     return " ".join(t.text for t in sorted(set(words), key=lambda t: t.i))
 
 
-def governing_negations(cues: list[Span], covered: set[int], value_tokens: set[int]) -> list[Span]:
+def governing_negations(cues: list[Span], covered: set[int], value_heads: set[int]) -> list[Span]:
     """The negation cues that negate a claim: those whose scope covers it, but a negating
-    affix only inside its target or effect ("non-addictive" negates addiction; "unexpectedly
-    strong synergy" negates nothing)."""
+    affix only on the head word of its target or effect ("painless" negates pain;
+    "unexpectedly strong synergy" and "unpredictable synergy" negate nothing)."""
     return [
         cue
         for cue in _covering(cues, covered)
-        if not is_affixal(cue) or any(i in value_tokens for i in range(cue.start, cue.end))
+        if not is_affixal(cue) or any(i in value_heads for i in range(cue.start, cue.end))
     ]
 
 

@@ -809,9 +809,7 @@ def _claim(
         mechanism=mechanism,
         rule=rule,
         hedge_cues=_covering(in_sentence_hedges, covered),
-        negation_cues=governing_negations(
-            in_sentence_negations, covered, {t.i for t in candidate.span}
-        ),
+        negation_cues=governing_negations(in_sentence_negations, covered, {candidate.span.root.i}),
         confidence=round(candidate.probability, 4),
     )
     if model is not None and (model.hedged or model.negated):
