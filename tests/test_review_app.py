@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import re
 import shutil
+from html import escape
 from pathlib import Path
 
 import pandas as pd
@@ -87,7 +88,7 @@ def test_claim_view_highlights_roles_and_cues(review_tables, db):
     # The paragraph around it, the document, and the rule that produced it.
     assert "Serotonin is widely known to play a critical role" in page.text
     assert "mdma_depression.txt" in page.text
-    assert f'<code id="rule">{claim.rule}</code>' in page.text
+    assert f'<code id="rule">{escape(claim.rule)}</code>' in page.text  # "learned&lt;svo"
 
 
 def test_hedge_cue_and_scope_are_marked(review_tables, db):
