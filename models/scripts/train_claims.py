@@ -102,13 +102,19 @@ def _labelled(docs, gold, component: EdgeClassifier):
     return examples, candidates, certainty
 
 
-def fit(examples, c: float) -> LinearModel:
+def _logistic(examples, c: float) -> tuple[LogisticRegression, list[str]]:
+    """scikit-learn's logistic regression over string features, and the features' names."""
     vectorizer = DictVectorizer()
     x = vectorizer.fit_transform([dict.fromkeys(f, 1) for f, _, _ in examples])
     y = [label for _, label, _ in examples]
     model = LogisticRegression(C=c, max_iter=3000, solver="lbfgs", random_state=SEED)
     model.fit(x, y)
-    names = vectorizer.get_feature_names_out()
+    return model, list(vectorizer.get_feature_names_out())
+
+
+def fit(examples, c: float) -> LinearModel:
+    """A binary model: one weight vector, positive score = a claim."""
+    model, names = _logistic(examples, c)
     weights = {
         name: [round(float(w), 5)] for name, w in zip(names, model.coef_[0], strict=True) if w
     }
@@ -116,14 +122,9 @@ def fit(examples, c: float) -> LinearModel:
 
 
 def fit_classes(examples, c: float) -> LinearModel:
-    """A multinomial logistic model over string features (labels: the examples' values)."""
-    vectorizer = DictVectorizer()
-    x = vectorizer.fit_transform([dict.fromkeys(f, 1) for f, _, _ in examples])
-    y = [label for _, label, _ in examples]
-    model = LogisticRegression(C=c, max_iter=3000, solver="lbfgs", random_state=SEED)
-    model.fit(x, y)
+    """A multinomial model (labels: the examples' values), one weight vector per label."""
+    model, names = _logistic(examples, c)
     labels = [str(label) for label in model.classes_]
-    names = vectorizer.get_feature_names_out()
     weights = {
         name: [round(float(w), 5) for w in model.coef_[:, column]]
         for column, name in enumerate(names)

@@ -847,7 +847,7 @@ def make_edges(
 class EdgeClassifier(ClaimExtractor):
     """Pipeline component: `doc._.claims` decided by the learned edge model.
 
-    Replaces `claims_extractor` in a pipeline (same output, plus `Claim.confidence`).
+    Replaces `claims_extractor` in a pipeline (claims of the same shape, plus `confidence`).
     `threshold` (config) overrides the one the model was trained with. Raises ValueError when
     run before weights are loaded (`initialize(weights_path=...)` or a saved pipeline).
     """
