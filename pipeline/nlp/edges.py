@@ -64,7 +64,6 @@ WEIGHTS_FILE = "edges.json.gz"
 MAX_SPAN_TOKENS = 12
 MAX_PATH = 12  # dependency arcs between substance and span beyond which no candidate is made
 _ROLE = "\x00"  # stands for the role in features computed once for both roles
-_SPAN_SOURCES = ("slot", "entity", "chunk", "chunk_of", "verb", "item")
 
 
 @dataclass
