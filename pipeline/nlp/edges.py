@@ -851,23 +851,9 @@ class EdgeClassifier(ClaimExtractor):
     run before weights are loaded (`initialize(weights_path=...)` or a saved pipeline).
     """
 
-    def __init__(
-        self,
-        name: str,
-        *,
-        entities_key: str = "entities",
-        hedges_key: str = "hedge_cues",
-        negations_key: str = "negation_cues",
-        claim_kinds: Iterable[str] = ("prose", "list_item", "template"),
-        threshold: float | None = None,
-    ) -> None:
-        super().__init__(
-            name,
-            entities_key=entities_key,
-            hedges_key=hedges_key,
-            negations_key=negations_key,
-            claim_kinds=tuple(claim_kinds),
-        )
+    def __init__(self, name: str, *, threshold: float | None = None, **extractor_config) -> None:
+        """`extractor_config`: the rule extractor's keywords (span keys, `claim_kinds`)."""
+        super().__init__(name, **extractor_config)
         self.threshold = threshold
         self.model: EdgeModel | None = None
 
