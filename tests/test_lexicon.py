@@ -82,3 +82,76 @@ def test_build_from_the_corpora(corpora):
     assert entries["nausea"]["label"] == "EFFECT"
     assert entries["schizophrenia"]["label"] == "CONDITION"
     assert "speed" not in entries and "lead" not in entries  # stoplist
+
+
+# -- grounding (issue 19): ids, one name per concept ------------------------------------------
+
+
+def _entry(term: str, norm: str, source: str, label: str = "SUBSTANCE", **extra) -> dict:
+    return {"term": term, "label": label, "norm": norm, "source": source, **extra}
+
+
+def test_a_name_both_sources_list_links_their_records():
+    drugbank = [
+        _entry("Acetylsalicylic acid", "acetylsalicylic acid", "drugbank:DB00945"),
+        _entry("Aspirin", "acetylsalicylic acid", "drugbank:DB00945"),
+    ]
+    mesh = [_entry("Aspirin", "aspirin", "mesh:D001241")]
+    canonical, refs = builder.ground([], drugbank, mesh, {"aspirin": "CHEBI:15365"})
+    # the shorter name of the two, and every id of the concept
+    assert canonical["drugbank:DB00945"] == canonical["mesh:D001241"] == "aspirin"
+    assert refs["aspirin"] == {"MESH": "D001241", "DRUGBANK": "DB00945", "CHEBI": "CHEBI:15365"}
+
+
+def test_plurals_and_curated_synonyms_share_one_name():
+    curated = [
+        _entry("SSRIs", "ssris", "curated:1"),
+        _entry("selective serotonin reuptake inhibitors", "ssris", "curated:1"),
+    ]
+    drugbank = [_entry("Benzodiazepine", "benzodiazepine", "drugbank:DB12537")]
+    mesh = [
+        _entry("Benzodiazepines", "benzodiazepines", "mesh:D001569"),
+        _entry("Selective Serotonin Reuptake Inhibitors", "ssri", "mesh:D017367"),
+    ]
+    canonical, refs = builder.ground(curated, drugbank, mesh, {})
+    assert canonical["mesh:D001569"] == canonical["drugbank:DB12537"] == "benzodiazepine"
+    assert canonical["mesh:D017367"] == "ssris"  # the curated name wins
+    assert refs["ssris"] == {"MESH": "D017367"}
+    assert refs["benzodiazepine"] == {"MESH": "D001569", "DRUGBANK": "DB12537"}
+
+
+def test_an_ambiguous_name_links_nothing_and_qualified_names_give_way():
+    drugbank = [
+        _entry("Dextrose, unspecified form", "dextrose, unspecified form", "drugbank:DB09341"),
+        _entry("Glucose", "dextrose, unspecified form", "drugbank:DB09341"),
+        _entry("Dex", "dexamethasone", "drugbank:DB01234"),
+        _entry("Dex", "dextromethorphan", "drugbank:DB00514"),
+    ]
+    mesh = [
+        _entry("Glucose", "glucose", "mesh:D005947"),
+        _entry("Dex", "dexmedetomidine", "mesh:D020927"),
+    ]
+    canonical, _ = builder.ground([], drugbank, mesh, {})
+    assert canonical["drugbank:DB09341"] == "glucose"  # not "dextrose, unspecified form"
+    assert canonical["mesh:D020927"] == "dexmedetomidine"  # "Dex" is two drugs: no link
+    assert canonical["drugbank:DB00514"] == "dextromethorphan"
+
+
+def test_stated_ids_win_and_mesh_headings_read_in_order():
+    curated = [
+        _entry(
+            "blood pressure", "blood pressure", "curated:3", "TARGET", db_refs={"MESH": "D001794"}
+        )
+    ]
+    _, refs = builder.ground(curated, [], [], {})
+    assert refs["blood pressure"] == {"MESH": "D001794"}
+    assert builder.uninvert("Receptors, Opioid, mu") == "mu Opioid Receptors"
+    assert builder.uninvert("Vitamin B 12, analogues") == "Vitamin B 12, analogues"
+
+
+def test_lookup_spells_a_term(tokenize):
+    lexicon = _lexicon(tokenize)
+    assert lexicon.lookup(("opioid", "receptors")).norm == "opioid receptors"
+    assert lexicon.lookup(("All",)) is None  # exact terms keep their case
+    assert lexicon.lookup(("ALL",)).norm == "leukemia"
+    assert lexicon.lookup(("kratom",)) is None

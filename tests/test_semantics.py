@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from pipeline.nlp.claims import Claim
+from pipeline.nlp.entities import curie
 
 
 def _claims(nlp, text: str) -> list[Claim]:
@@ -202,3 +203,90 @@ def test_the_affix_figure_counts_only_one_word_affixal_cues():
 
     assert affixal("unexpectedly") and affixal("painless") and affixal("Unselectively")
     assert not affixal("not") and not affixal("no longer") and not affixal("never")
+
+
+# -- substances: names, variants, grounding, duplicates ----------------------------------------
+
+
+def _spans(nlp, text: str) -> list:
+    doc = nlp(text)
+    return list(doc.spans["entities"])  # spans keep their doc alive; a span group does not
+
+
+def _entities(nlp, text: str) -> dict[str, tuple[str, str, dict]]:
+    doc = nlp(text)
+    return {e.text: (e.label_, e._.norm, e._.db_refs) for e in doc.spans["entities"]}
+
+
+@pytest.mark.parametrize(
+    "first, second",
+    [
+        ("Benzodiazepines were prescribed.", "A benzodiazepine was prescribed."),
+        ("Amphetamines were prescribed.", "Amphetamine was prescribed."),
+        ("SSRIs were prescribed.", "Selective serotonin reuptake inhibitors were prescribed."),
+        ("DXM was taken.", "Dextromethorphan was taken."),
+        ("Dextrose was given.", "Glucose was given."),
+    ],
+)
+def test_name_variants_share_one_norm_and_its_ids(nlp, first, second):
+    one, other = ([(e._.norm, curie(e._.db_refs)) for e in _spans(nlp, t)] for t in (first, second))
+    assert one == other and len(one) == 1
+    assert one[0][1] is not None  # grounded
+    assert "," not in one[0][0]  # no "dextrose, unspecified form"
+
+
+def test_entities_carry_ontology_ids(nlp):
+    found = _entities(nlp, "Caffeine blocks adenosine receptors and may ease migraine.")
+    assert found["Caffeine"][2] == {
+        "MESH": "D002110",
+        "DRUGBANK": "DB00201",
+        "CHEBI": "CHEBI:27732",
+    }
+    assert curie(found["Caffeine"][2]) == "mesh:D002110"
+    assert all(refs for _, _, refs in found.values())
+
+
+def test_an_abbreviation_takes_its_long_forms_label(nlp):
+    found = _entities(nlp, "Cocaine blocks the dopamine transporter (DAT). DAT levels fell.")
+    assert found["DAT"][:2] == ("TARGET", "dopamine transporter")
+
+
+@pytest.mark.parametrize(
+    "text, junk",
+    [
+        ("Katherine Cohen, who led the study, said the drug helped.", "Katherine Cohen"),
+        ("Since the 90s, doctors have prescribed it.", "90s"),
+        ("The effect was significant (p=.0005) in the trial.", "p=.0005"),
+        ("© 2016 Medtronic. All rights reserved.", "© 2016"),
+    ],
+)
+def test_people_codes_and_numbers_are_no_substances(nlp, text, junk):
+    substances = {e.text for e in _spans(nlp, text) if e.label_ == "SUBSTANCE"}
+    assert not any(junk in s or s in junk.split() for s in substances), substances
+
+
+def test_a_drug_name_in_a_longer_ner_span_keeps_its_grounding(nlp):
+    found = _entities(nlp, "Patients took oral enclomiphene citrate for three months.")
+    assert [(label, norm) for label, norm, _ in found.values()] == [("SUBSTANCE", "enclomiphene")]
+
+
+def test_a_name_tagged_as_an_adjective_is_still_a_substance(nlp):
+    claim = _one_effect(nlp, "Turmeric may reduce inflammation.", "inflammation")
+    assert claim.substance.norm == "turmeric" and claim.certainty == "hedged"
+
+
+def test_one_row_per_sentence_substance_and_value(nlp):
+    """A sentence naming the substance twice states each of its claims once."""
+    from pipeline.storage.records import claim_rows, sentence_rows
+
+    text = (
+        "Aspirin, and low-dose aspirin in particular, reduces pain; aspirin also reduces "
+        "fever and aspirin reduces pain."
+    )
+    doc = nlp(text)
+    rows = claim_rows(doc, "d", "s", sentence_rows(doc, "d"), "v")
+    keys = [
+        (r["sentence_id"], r["substance_norm"], r["target_norm"], r["effect_norm"]) for r in rows
+    ]
+    assert len(keys) == len(set(keys)) and keys
+    assert {r["substance_id"] for r in rows} == {"mesh:D001241"}

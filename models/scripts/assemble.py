@@ -94,7 +94,9 @@ def add_extraction(nlp: Language, lexicon: Path, hedges: Path | None = None) -> 
         if name in nlp.pipe_names:
             nlp.remove_pipe(name)
     entities = nlp.add_pipe("claims_entities")
-    entities.initialize(nlp=nlp, lexicon_path=lexicon)
+    entities.initialize(
+        nlp=nlp, lexicon_path=lexicon, person_names_path=lexicon.with_name("person_names.txt")
+    )
     detector = nlp.add_pipe("claims_hedging")
     if hedges is not None and hedges.exists():
         detector.initialize(nlp=nlp, weights_path=hedges)
@@ -129,6 +131,8 @@ DESCRIPTION = (
 LEXICON_SOURCES = [
     {"name": "DrugBank open vocabulary", "license": "CC0 1.0"},
     {"name": "MeSH 2024 descriptors and trees", "license": "NLM public data"},
+    {"name": "CRAFT v5 ChEBI annotations (ChEBI ids of chemical names)", "license": "CC BY 3.0"},
+    {"name": "US Census 1990 name lists, via the `names` package", "license": "MIT"},
     {"name": "Szeged Uncertainty Corpus (hedge cues)", "license": "not stated; cleared"},
     {"name": "BioScope abstracts (speculation scopes)", "license": "CC BY 2.0"},
     {"name": "*SEM 2012 CD-SCO (negation cues, scopes)", "license": "not stated; cleared"},

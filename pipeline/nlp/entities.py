@@ -6,7 +6,16 @@ Two sources, merged per document into `doc.spans["entities"]` (no overlaps):
 - the trained NER (BC5CDR labels), mapped CHEMICAL -> SUBSTANCE and DISEASE -> CONDITION, for
   names no lexicon lists. Where both find a span, the longer wins; on a tie the lexicon's
   label and name win, and the span's source says both ("model+lexicon").
-Abbreviations take their long form's label and name ("MDD" -> major depressive disorder).
+Abbreviations take their long form's label and name ("MDD" -> major depressive disorder),
+also over a label the NER alone gave ("DAT" for the dopamine transporter is a target).
+
+Grounding: each entity carries `span._.db_refs`, the ontology ids of its normalised name
+({"MESH": "D002110", "DRUGBANK": "DB00201", "CHEBI": "CHEBI:27732"}, INDRA's convention), and
+`doc._.db_refs` maps every normalised name in the document to its ids, for the claims built
+on them. A name only the NER found takes the name and ids of a lexicon term it holds
+("Merck's boceprevir" -> boceprevir) or spells in the singular. Names only the NER found are
+dropped when they are ordinary English words, codes and numbers ("90s", "p=.0005"), or
+written like a person's name and listed as one ("Katherine", "Cohen").
 """
 
 from __future__ import annotations
@@ -17,9 +26,12 @@ from pathlib import Path
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
+from pipeline.nlp import gzjson
 from pipeline.nlp.lexicon import Lexicon, build_lexicon, read_entries
 
 LEXICON_FILE = "lexicon.jsonl.gz"
+GROUNDINGS_FILE = "groundings.json.gz"
+PERSON_NAMES_FILE = "person_names.jsonl.gz"
 # Parts of speech a one-word name cannot have in running text.
 _NOT_A_NAME = {"VERB", "AUX", "ADJ", "ADV", "ADP", "PRON", "DET", "CCONJ", "SCONJ", "PART"}
 
@@ -27,6 +39,10 @@ if not Span.has_extension("norm"):
     Span.set_extension("norm", default=None)
 if not Span.has_extension("entity_source"):
     Span.set_extension("entity_source", default=None)
+if not Span.has_extension("db_refs"):
+    Span.set_extension("db_refs", default=None)
+if not Doc.has_extension("db_refs"):
+    Doc.set_extension("db_refs", default=None)
 
 
 @Language.factory(
@@ -34,37 +50,99 @@ if not Span.has_extension("entity_source"):
     default_config={
         "spans_key": "entities",
         "ner_labels": {"CHEMICAL": "SUBSTANCE", "DISEASE": "CONDITION"},
+        "organisation_words": [
+            "institute",
+            "institutes",
+            "university",
+            "universiteit",
+            "universidad",
+            "universität",
+            "college",
+            "hospital",
+            "clinic",
+            "foundation",
+            "society",
+            "association",
+            "laboratories",
+            "inc",
+            "inc.",
+            "corp",
+            "corp.",
+            "ltd",
+            "llc",
+            "republic",
+            "ministry",
+            "agency",
+            "council",
+            "investigaciones",
+            "school",
+        ],
     },
 )
 def make_entities(
-    nlp: Language, name: str, spans_key: str, ner_labels: dict[str, str]
+    nlp: Language,
+    name: str,
+    spans_key: str,
+    ner_labels: dict[str, str],
+    organisation_words: list[str],
 ) -> EntityMerger:
-    return EntityMerger(nlp, name, spans_key=spans_key, ner_labels=ner_labels)
+    return EntityMerger(
+        nlp,
+        name,
+        spans_key=spans_key,
+        ner_labels=ner_labels,
+        organisation_words=organisation_words,
+    )
 
 
 class EntityMerger:
     """Pipeline component: lexicon matches + NER entities -> one labelled, normalised group."""
 
     def __init__(
-        self, nlp: Language, name: str, *, spans_key: str, ner_labels: dict[str, str]
+        self,
+        nlp: Language,
+        name: str,
+        *,
+        spans_key: str,
+        ner_labels: dict[str, str],
+        organisation_words: list[str] = (),
     ) -> None:
         self.nlp = nlp
         self.name = name
         self.spans_key = spans_key
         self.ner_labels = dict(ner_labels)
+        self.organisation_words = frozenset(word.lower() for word in organisation_words)
         self.lexicon = Lexicon()
+        self.groundings: dict[str, dict[str, str]] = {}
+        self.person_names: frozenset[str] = frozenset()
         self._words: frozenset[str] | None = None
 
-    def initialize(self, get_examples=None, *, nlp: Language | None = None, lexicon_path=None):
-        """Build the lexicon from a build_lexicon.py output file (`[initialize.components]`)."""
+    def initialize(
+        self,
+        get_examples=None,
+        *,
+        nlp: Language | None = None,
+        lexicon_path=None,
+        person_names_path=None,
+    ):
+        """Build the lexicon, its groundings and the person-name list from build_lexicon.py's
+        output files (`[initialize.components]`)."""
         if lexicon_path is not None:
-            entries = read_entries(Path(lexicon_path))
+            entries = list(read_entries(Path(lexicon_path)))
             self.lexicon = build_lexicon(entries, (nlp or self.nlp).make_doc)
+            self.groundings = {e["norm"]: e["db_refs"] for e in entries if e.get("db_refs")}
+        if person_names_path is not None and Path(person_names_path).exists():
+            text = Path(person_names_path).read_text(encoding="utf-8")
+            self.person_names = frozenset(line for line in text.splitlines() if line)
+
+    def ground(self, norm: str | None) -> dict[str, str]:
+        """Ontology ids of a normalised name ({} when the lexicon has none)."""
+        return dict(self.groundings.get(norm, {})) if norm else {}
 
     def __call__(self, doc: Doc) -> Doc:
         candidates: list[Span] = []
         for start, end, term in self.lexicon.matches(doc):
-            if end - start == 1 and doc[start].pos_ in _NOT_A_NAME:
+            if end - start == 1 and _used_as_word(doc[start]):
                 continue  # "antidepressant effects", "lead to": the word, not the name
             span = Span(doc, start, end, label=term.label)
             span._.norm = term.norm
@@ -81,17 +159,77 @@ class EntityMerger:
             if known is not None:
                 known._.entity_source = "model+lexicon"
                 continue
-            if label == "SUBSTANCE" and self._common_words(ent):
-                continue  # "Tuesday", "everyone", "phone", "Dr. Austen": no substance
+            if label == "SUBSTANCE" and (
+                self._common_words(ent)
+                or _not_a_name(ent)
+                or self._person(ent)
+                or self._organisation_or_acronym(ent)
+            ):
+                continue  # "Tuesday", "everyone", "Dr. Austen", "90s", "Katherine": no substance
             span = Span(doc, ent.start, ent.end, label=label)
-            span._.norm = normalise_name(span.text)
+            span._.norm = self._model_norm(ent, label, candidates)
             span._.entity_source = "model"
             candidates.append(span)
         entities = _without_overlaps(candidates)
-        entities.extend(_abbreviation_entities(doc, entities))
+        entities = _abbreviation_entities(doc, entities)
         entities.sort(key=lambda span: span.start)
+        refs = {}
+        for span in entities:
+            span._.db_refs = self.ground(span._.norm)
+            if span._.db_refs:
+                refs[span._.norm] = span._.db_refs
+        doc._.db_refs = refs
         doc.spans[self.spans_key] = entities
         return doc
+
+    def _model_norm(self, ent: Span, label: str, lexicon_spans: list[Span]) -> str:
+        """The normalised name of a name only the NER found: the name of the one lexicon term
+        of its label inside it ("oral enclomiphene citrate" -> enclomiphene), else of its
+        singular ("SSRIs"), else the name lowercased."""
+        inside = {
+            span._.norm
+            for span in lexicon_spans
+            if ent.start <= span.start and span.end <= ent.end and span.label_ == label
+        }
+        if len(inside) == 1:
+            return inside.pop()
+        singular = tuple(token.lemma_.lower() for token in ent)
+        term = self.lexicon.lookup(singular)
+        if term is not None and term.label == label:
+            return term.norm
+        return normalise_name(ent.text)
+
+    def _person(self, span: Span) -> bool:
+        """Written like a person's name and listed as one: every word capitalised, and either
+        every word in the census name lists ("Katherine", "Cohen") or the first one a name
+        before a surname the lists lack ("David Haytowitz", "Xingwei"'s "Dongsheng Li")."""
+        words = [part for token in span for part in _HYPHEN.split(token.text) if part.isalpha()]
+        if not words or not all(w[0].isupper() and w[1:].islower() for w in words):
+            return False
+        listed = [w.lower() in self.person_names for w in words]
+        if all(listed) or (len(words) > 1 and listed[0]):
+            return True
+        before = span.doc[span.start - 1] if span.start > 0 else None
+        return (
+            before is not None
+            and before.text[:1].isupper()
+            and before.text[1:].islower()
+            and (before.lower_ in self.person_names or before.lower_ in _TITLES)
+        )
+
+    def _organisation_or_acronym(self, span: Span) -> bool:
+        """A name only the NER found that names an organisation ("the Scripps Research
+        Institute", "Universiteit") or is a short capital acronym the article never defines
+        ("NIHR", "TTH"): neither can be grounded nor read as a substance."""
+        if any(token.lower_ in self.organisation_words for token in span):
+            return True
+        text = span.text
+        if len(span) == 1 and text.isupper() and text.isalpha() and len(text) <= 5:
+            defined = Doc.has_extension("abbreviations") and any(
+                short.text == text for short in span.doc._.abbreviations
+            )
+            return not defined
+        return False
 
     def _common_words(self, span: Span) -> bool:
         """A name the NER alone found that is ordinary English: every word a word of the
@@ -104,7 +242,12 @@ class EntityMerger:
         if not words:
             return False
         alphabetic = [t for t in span if t.is_alpha]
-        return bool(alphabetic) and all(
+        if not alphabetic:  # "self-esteem", "freely-chosen", "all-in-one": words joined
+            parts = [p.lower() for t in span for p in _HYPHEN.split(t.text) if p]
+            return bool(parts) and all(
+                p.isalpha() and (p in words or p in _SMALL_WORDS) for p in parts
+            )
+        return all(
             t.lower_ in words or t.lemma_.lower() in words or t.pos_ == "PRON" for t in alphabetic
         )
 
@@ -127,18 +270,54 @@ class EntityMerger:
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         self.lexicon.to_disk(path / LEXICON_FILE)
+        gzjson.write_json(path / GROUNDINGS_FILE, dict(sorted(self.groundings.items())))
+        gzjson.write_lines(path / PERSON_NAMES_FILE, sorted(self.person_names))
 
     def from_disk(self, path, *, exclude=()) -> EntityMerger:
-        lexicon_path = Path(path) / LEXICON_FILE
-        if lexicon_path.exists():
-            self.lexicon = Lexicon.from_disk(lexicon_path)
+        path = Path(path)
+        if (path / LEXICON_FILE).exists():
+            self.lexicon = Lexicon.from_disk(path / LEXICON_FILE)
+        if (path / GROUNDINGS_FILE).exists():
+            self.groundings = gzjson.read_json(path / GROUNDINGS_FILE)
+        if (path / PERSON_NAMES_FILE).exists():
+            self.person_names = frozenset(gzjson.read_lines(path / PERSON_NAMES_FILE))
         return self
 
 
+_HYPHEN = re.compile(r"[-‐–]")
+# Function words inside hyphenated phrases ("all-in-one"), which the lemma index lacks.
+_SMALL_WORDS = frozenset({"in", "on", "of", "to", "the", "a", "and", "or", "for", "by", "at"})
 _TITLES = {"dr", "dr.", "mr", "mr.", "ms", "ms.", "mrs.", "prof", "prof."}
 # Indefinite pronouns the tagger may take for nouns.
 _PEOPLE = {"everyone", "someone", "anyone", "everybody", "somebody", "anybody", "nobody"}
 _DURATION = re.compile(r"^\d+[- ]?(?:hours?|days?|weeks?|months?|years?)$", re.IGNORECASE)
+
+
+_CODE_OR_NUMBER = re.compile(
+    r"^(?:\d+'?s|(?:[a-z]\.){2,}|.*[©@=].*|.*/)$", re.IGNORECASE
+)  # 90s, a.d.h.d., © 2016, p=.0005, ly/
+
+
+def _not_a_name(span: Span) -> bool:
+    """No substance's name: no word of three letters ("573", "AB1") or a code, a decade,
+    dotted initials or a copyright line."""
+    text = span.text.strip()
+    if _CODE_OR_NUMBER.match(text):
+        return True
+    return not any(sum(character.isalpha() for character in token.text) >= 3 for token in span)
+
+
+# Dependencies of a noun phrase's head: a word mistagged as an adjective or verb there
+# ("Turmeric/JJ may reduce inflammation") is still used as a name.
+_NOMINAL_DEPS = {"nsubj", "nsubjpass", "dobj", "pobj", "conj", "appos", "attr"}
+
+
+def _used_as_word(token) -> bool:
+    """A one-word lexicon match used as an ordinary word: a verb, adverb, pronoun... or an
+    adjective or verb tag that is not heading a noun phrase."""
+    if token.pos_ not in _NOT_A_NAME:
+        return False
+    return not (token.pos_ in {"ADJ", "VERB"} and token.dep_ in _NOMINAL_DEPS)
 
 
 def _plausible_name(span: Span) -> bool:
@@ -149,6 +328,22 @@ def _plausible_name(span: Span) -> bool:
         return False
     text = span.text.lower()
     return text not in _TITLES and not _DURATION.match(text)
+
+
+# Namespaces of `db_refs` in the order a single id is chosen (`curie`): MeSH covers
+# substances, targets and conditions alike, so most joins need only it.
+NAMESPACES = ("MESH", "DRUGBANK", "CHEBI")
+
+
+def curie(db_refs: dict[str, str] | None) -> str | None:
+    """One compact URI for a name's ids, the first namespace of `NAMESPACES` it has:
+    {"MESH": "D002110", "DRUGBANK": "DB00201"} -> "mesh:D002110"; None for no ids."""
+    for namespace in NAMESPACES:
+        value = (db_refs or {}).get(namespace)
+        if value:
+            local = value.split(":", 1)[1] if value.upper().startswith(namespace + ":") else value
+            return f"{namespace.lower()}:{local}"
+    return None
 
 
 def normalise_name(text: str) -> str:
@@ -172,20 +367,29 @@ def _without_overlaps(candidates: list[Span]) -> list[Span]:
 
 
 def _abbreviation_entities(doc: Doc, entities: list[Span]) -> list[Span]:
-    """Short forms not yet labelled take the label and name of the entity at their long form."""
+    """Short forms take the label and name of the entity at their long form: where nothing
+    was found, and over what the NER alone found there ("DAT" read as a chemical)."""
     if not Doc.has_extension("abbreviations"):
-        return []
+        return entities
     by_offsets = {(span.start_char, span.end_char): span for span in entities}
-    taken = {i for span in entities for i in range(span.start, span.end)}
+    owner = {i: span for span in entities for i in range(span.start, span.end)}
+    replaced: set[int] = set()
     added = []
     for short in doc._.abbreviations:
         long = short._.long_form
         source = by_offsets.get((long.start_char, long.end_char))
-        if source is None or not taken.isdisjoint(range(short.start, short.end)):
+        if source is None:
             continue
+        there = {id(owner[i]): owner[i] for i in range(short.start, short.end) if i in owner}
+        if any(span._.entity_source != "model" for span in there.values()):
+            continue  # the lexicon named it: keep that
+        if any(span.start < short.start or span.end > short.end for span in there.values()):
+            continue  # the NER's span reaches beyond the short form
+        replaced.update(there)
         span = Span(doc, short.start, short.end, label=source.label_)
         span._.norm = source._.norm
         span._.entity_source = f"abbreviation+{source._.entity_source}"
         added.append(span)
-        taken.update(range(short.start, short.end))
-    return added
+        for i in range(short.start, short.end):
+            owner[i] = span
+    return [span for span in entities if id(span) not in replaced] + added

@@ -52,6 +52,14 @@ class Lexicon:
         self._index.setdefault(key[0], []).append((key, term))
         self._sorted = False
 
+    def lookup(self, words: tuple[str, ...]) -> Term | None:
+        """The term spelled by `words` (compared lowercased), else None."""
+        key = tuple(word.lower() for word in words)
+        for candidate, term in self._index.get(key[0], ()) if key else ():
+            if candidate == key and (not term.exact or term.tokens == words):
+                return term
+        return None
+
     def matches(self, doc: Doc) -> Iterator[tuple[int, int, Term]]:
         """Non-overlapping (start, end, term) matches, longest first, left to right."""
         if not self._sorted:  # longest candidates first, once after loading

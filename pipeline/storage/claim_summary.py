@@ -33,8 +33,11 @@ _CLAIM_COLUMNS = columns(
     "sentence_id",
     "sentence",
     "substance_norm",
+    "substance_id",
     "target_norm",
+    "target_id",
     "effect_norm",
+    "effect_id",
     "mechanism",
     "hedged",
     "negated",
@@ -51,6 +54,7 @@ _SUMMARY_SQL = f"""
 with keyed as (
     select c.claim_id, c.doc_id, c.source, c.sentence_id, c.sentence,
            c.substance_norm as substance, c.target_norm as target, c.effect_norm as effect,
+           c.substance_id, c.target_id, c.effect_id,
            nullif(lower(trim(c.mechanism)), '') as mechanism,
            c.hedged, c.negated, c.certainty, c.study_design,
            coalesce(c.template, false) as template,
@@ -71,6 +75,10 @@ c as (
 ),
 totals as (
     select substance, target, effect,
+           -- a name has one id; max() only picks it from the rows that carry it
+           max(substance_id) as substance_id,
+           max(target_id) as target_id,
+           max(effect_id) as effect_id,
            count(distinct article_unit)::integer as n_articles,
            count(distinct sentence_unit)::integer as n_sentences,
            count(*)::integer as n_claims,
@@ -146,6 +154,11 @@ def summarise(
         claims = claims.append_column(
             "template", pa.array([False] * claims.num_rows, pa.bool_())
         )  # claims of tables written before schema version 6
+    for name in ("substance_id", "target_id", "effect_id"):
+        if isinstance(claims, pa.Table) and name not in claims.column_names:
+            claims = claims.append_column(
+                name, pa.nulls(claims.num_rows, pa.string())
+            )  # claims of tables written before schema version 9
     con = duckdb.connect()
     try:
         con.execute("set threads to 2")

@@ -9,6 +9,7 @@ from datetime import datetime
 from spacy.tokens import Doc, Span
 
 from pipeline.ingest import Document, IngestError, make_safe
+from pipeline.nlp.entities import curie
 from pipeline.nlp.loader import DEFAULT_KEYS, SpanKeys
 
 
@@ -115,6 +116,7 @@ def entity_rows(
         sentence = _sentence_for(index, span.start_char)
         if sentence is None:
             continue
+        refs = span._.db_refs or {}
         rows.append(
             {
                 "doc_id": doc_id,
@@ -122,6 +124,10 @@ def entity_rows(
                 "text": span.text,
                 "label": span.label_,
                 "norm": span._.norm or span.text.lower(),
+                "norm_id": curie(refs),
+                "mesh_id": refs.get("MESH"),
+                "drugbank_id": refs.get("DRUGBANK"),
+                "chebi_id": refs.get("CHEBI"),
                 "start_char": span.start_char,
                 "end_char": span.end_char,
                 "source": span._.entity_source or "unknown",
@@ -151,6 +157,11 @@ def claim_rows(
     index = _sentence_ids(sentences)
     rows = []
     seen: set[str] = set()
+    grounded = doc._.db_refs if Doc.has_extension("db_refs") and doc._.db_refs else {}
+
+    def ground(norm: str | None) -> str | None:
+        return curie(grounded.get(norm)) if norm else None
+
     for claim in doc._.claims:
         # the claim's sentence (its substance may be the article's subject, named elsewhere)
         sentence = _sentence_for(index, _visible_start(claim.sentence))
@@ -176,16 +187,19 @@ def claim_rows(
                 "sentence_end": sentence["end_char"],
                 "substance": claim.substance.span.text,
                 "substance_norm": claim.substance.norm,
+                "substance_id": ground(claim.substance.norm),
                 "substance_antecedent": antecedent.text if antecedent is not None else None,
                 "substance_start": claim.substance.span.start_char,
                 "substance_end": claim.substance.span.end_char,
                 "mechanism": claim.mechanism,
                 "target": target.text if target is not None else None,
                 "target_norm": claim.target.norm if claim.target else None,
+                "target_id": ground(claim.target.norm) if claim.target else None,
                 "target_start": target.start_char if target is not None else None,
                 "target_end": target.end_char if target is not None else None,
                 "effect": effect.text if effect is not None else None,
                 "effect_norm": claim.effect.norm if claim.effect else None,
+                "effect_id": ground(claim.effect.norm) if claim.effect else None,
                 "effect_start": effect.start_char if effect is not None else None,
                 "effect_end": effect.end_char if effect is not None else None,
                 "polarity": claim.effect.polarity if claim.effect else None,
@@ -193,6 +207,7 @@ def claim_rows(
                 "condition_norm": (condition._.norm or condition.text.lower())
                 if condition is not None
                 else None,
+                "condition_id": ground(condition._.norm) if condition is not None else None,
                 "hedged": claim.hedged,
                 "negated": claim.negated,
                 "certainty": claim.certainty,
@@ -207,7 +222,44 @@ def claim_rows(
                 "pipeline_version": pipeline_version,
             }
         )
-    return rows
+    return _one_per_value(rows)
+
+
+def _one_per_value(rows: list[dict]) -> list[dict]:
+    """One row per (sentence, substance, role, value): a sentence that names the substance
+    twice, or links it to the same effect by two paths, states the claim once. Of rows with
+    the same substance, target and effect names the most confident is kept; a row whose
+    target or effect another row of the sentence also states along with more is dropped
+    ("X -> - -> pain" beside "X -> opioid receptors -> pain")."""
+
+    def rank(row: dict) -> float:
+        return row["confidence"] if row["confidence"] is not None else -1.0
+
+    kept: list[dict] = []
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for row in rows:
+        groups.setdefault((row["sentence_id"], row["substance_norm"]), []).append(row)
+    for group in groups.values():
+        for row in group:
+            values = (row["target_norm"], row["effect_norm"])
+            redundant = False
+            for other in group:
+                if other is row:
+                    continue
+                others = (other["target_norm"], other["effect_norm"])
+                covers = all(v is None or v == o for v, o in zip(values, others, strict=True))
+                if not covers:
+                    continue
+                if others != values:  # the other states this and more
+                    redundant = True
+                elif (rank(other), -group.index(other)) > (rank(row), -group.index(row)):
+                    redundant = True  # the same claim, stated more surely by the other
+                if redundant:
+                    break
+            if not redundant:
+                kept.append(row)
+    order = {id(row): i for i, row in enumerate(rows)}
+    return sorted(kept, key=lambda row: order[id(row)])
 
 
 def cue_rows(

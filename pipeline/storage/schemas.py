@@ -12,7 +12,7 @@ import sys
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "8"
+SCHEMA_VERSION = "9"
 
 
 def _field(name: str, type_: pa.DataType, description: str, nullable: bool = False) -> pa.Field:
@@ -157,6 +157,35 @@ ENTITIES = _schema(
         "Normalised name, lowercase: the DrugBank common name, MeSH descriptor or curated "
         "name for lexicon terms, the long form's name for abbreviations, else the lowercased text.",
     ),
+    _field(
+        "norm_id",
+        pa.string(),
+        "Ontology id of `norm` as a compact URI, to join on: `mesh:D002110` when MeSH has the "
+        "name, else `drugbank:DB00201`, else `chebi:27732`; null when the lexicon grounds no "
+        "such name (names only the NER found). The same in `claims.substance_id`, "
+        "`target_id`, `effect_id`, `condition_id` and in `claim_summary`. Schema version 9.",
+        True,
+    ),
+    _field(
+        "mesh_id",
+        pa.string(),
+        "MeSH descriptor id of `norm` (`D002110`), from the MeSH thesaurus or a DrugBank or "
+        "curated name MeSH also lists; null when none.",
+        True,
+    ),
+    _field(
+        "drugbank_id",
+        pa.string(),
+        "DrugBank id of `norm` (`DB00201`), from the DrugBank open vocabulary; null when none.",
+        True,
+    ),
+    _field(
+        "chebi_id",
+        pa.string(),
+        "ChEBI id of `norm` (`CHEBI:27732`), for chemical names CRAFT's annotators grounded; "
+        "null when none.",
+        True,
+    ),
     _field("start_char", pa.int32(), "Offset of the first character in `documents.text`."),
     _field("end_char", pa.int32(), "Offset just past the last character."),
     _field(
@@ -195,6 +224,12 @@ CLAIMS = _schema(
         "substance_norm", pa.string(), "Normalised name of the substance (see `entities.norm`)."
     ),
     _field(
+        "substance_id",
+        pa.string(),
+        "Ontology id of `substance_norm` (see `entities.norm_id`), else null.",
+        True,
+    ),
+    _field(
         "substance_antecedent",
         pa.string(),
         "For a reference, the earlier mention it was resolved to (same paragraph), else null.",
@@ -211,10 +246,22 @@ CLAIMS = _schema(
     ),
     _field("target", pa.string(), "What it acts on, as written.", True),
     _field("target_norm", pa.string(), "Normalised target name.", True),
+    _field(
+        "target_id",
+        pa.string(),
+        "Ontology id of `target_norm` (see `entities.norm_id`), else null.",
+        True,
+    ),
     _field("target_start", pa.int32(), "Offset of `target`.", True),
     _field("target_end", pa.int32(), "End offset of `target`.", True),
     _field("effect", pa.string(), "The outcome, as written.", True),
     _field("effect_norm", pa.string(), "Normalised effect name.", True),
+    _field(
+        "effect_id",
+        pa.string(),
+        "Ontology id of `effect_norm` (see `entities.norm_id`), else null.",
+        True,
+    ),
     _field("effect_start", pa.int32(), "Offset of `effect`.", True),
     _field("effect_end", pa.int32(), "End offset of `effect`.", True),
     _field(
@@ -226,6 +273,12 @@ CLAIMS = _schema(
     ),
     _field("condition", pa.string(), "Disorder the effect concerns, as written.", True),
     _field("condition_norm", pa.string(), "Normalised condition name.", True),
+    _field(
+        "condition_id",
+        pa.string(),
+        "Ontology id of `condition_norm` (see `entities.norm_id`), else null.",
+        True,
+    ),
     _field(
         "hedged",
         pa.bool_(),
@@ -362,16 +415,28 @@ CLAIM_SUMMARY = _schema(
     ),
     _field("substance", pa.string(), "Normalised substance (`claims.substance_norm`)."),
     _field(
+        "substance_id",
+        pa.string(),
+        "Ontology id of `substance` (`claims.substance_id`), else null.",
+        True,
+    ),
+    _field(
         "target",
         pa.string(),
         "Normalised target (`claims.target_norm`); null for claims that name none.",
         True,
     ),
     _field(
+        "target_id", pa.string(), "Ontology id of `target` (`claims.target_id`), else null.", True
+    ),
+    _field(
         "effect",
         pa.string(),
         "Normalised effect (`claims.effect_norm`); null for claims that name none.",
         True,
+    ),
+    _field(
+        "effect_id", pa.string(), "Ontology id of `effect` (`claims.effect_id`), else null.", True
     ),
     _field(
         "n_articles",
