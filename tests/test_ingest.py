@@ -16,6 +16,7 @@ from pipeline.ingest import (
     make_doc_id,
     normalise_text,
 )
+from pipeline.ingest.reader import with_headline
 
 
 def _read(corpus: Path, **kwargs) -> tuple[list[Document], list[IngestError]]:
@@ -201,3 +202,23 @@ def test_html_reads_the_longest_article_and_keeps_its_header(tmp_path):
     assert doc.text == (
         "MDMA and depression\n\nMDMA stimulates the release of serotonin from presynaptic neurons."
     )
+
+
+def test_a_records_title_becomes_its_first_line_unless_the_text_starts_with_it(tmp_path):
+    """News records keep the headline apart; it is the article's first (heading) line, as
+    the claim gold reads FakeHealth, and is not repeated when the text already opens with it."""
+    corpus = tmp_path / "news.jsonl"
+    corpus.write_text(
+        '{"id": "a", "title": "Coffee linked to lower liver cancer risk", "text": "Adults were '
+        'followed."}\n{"id": "b", "title": "Aspirin study", "text": "ASPIRIN  study\\n\\nIt '
+        'helped."}\n{"id": "c", "text": "No title here."}\n',
+        encoding="utf-8",
+    )
+    docs, _ = _read(corpus)
+    texts = [document.text for document in docs]
+    assert texts == [
+        "Coffee linked to lower liver cancer risk\nAdults were followed.",
+        "ASPIRIN  study\n\nIt helped.",
+        "No title here.",
+    ]
+    assert with_headline("Body.", "  ") == "Body."

@@ -258,6 +258,10 @@ def test_an_abbreviation_takes_its_long_forms_label(nlp):
         ("Since the 90s, doctors have prescribed it.", "90s"),
         ("The effect was significant (p=.0005) in the trial.", "p=.0005"),
         ("© 2016 Medtronic. All rights reserved.", "© 2016"),
+        ("David Haytowitz led it. Haytowitz said zinc helped.", "Haytowitz"),
+        ("Abdous1, Dodin1 and colleagues wrote it.", "Abdous1"),
+        ("The Scripps Research Institute tested it.", "Scripps Research Institute"),
+        ("Patients with TTH took ibuprofen.", "TTH"),
     ],
 )
 def test_people_codes_and_numbers_are_no_substances(nlp, text, junk):
@@ -290,3 +294,18 @@ def test_one_row_per_sentence_substance_and_value(nlp):
     ]
     assert len(keys) == len(set(keys)) and keys
     assert {r["substance_id"] for r in rows} == {"mesh:D001241"}
+
+
+def test_a_defined_acronym_takes_the_substance_its_long_form_names(nlp):
+    found = _entities(nlp, "Polyunsaturated fatty acids (PUFA) were given. PUFA intake rose.")
+    labels = {text: (label, norm) for text, (label, norm, _) in found.items()}
+    assert labels["PUFA"] == labels["Polyunsaturated fatty acids"]
+    assert labels["PUFA"][0] == "SUBSTANCE"
+
+
+def test_it_names_the_paragraphs_subject_not_the_last_substance_named(nlp):
+    text = "GHB is a naturally occurring substance related to glycine. It acts on the GHB receptor."
+    claims = _claims(nlp, text)
+    by_target = {c.target.norm: c for c in claims if c.target is not None}
+    assert by_target, [c.substance.norm for c in claims]
+    assert {c.substance.norm for c in by_target.values()} == {"ghb"}

@@ -250,10 +250,12 @@ def _read_jsonl(
                     )
                 text = make_safe(text, "text", repairs).lstrip(_BOM)
                 kind = fields.format if fields.format != "auto" else guess_format(text)
+                title = _string(_first(record, fields.title), "title", repairs)
+                if kind == "txt":
+                    text = with_headline(text, title)
                 document = _build_document(text, record_source, kind, max_chars, repairs)
                 document.record_id = record_id or f"line-{line_number}"
                 document.encoding = encoding
-                title = _string(_first(record, fields.title), "title", repairs)
                 url = _string(_first(record, fields.url), "url", repairs)
                 document.title = document.title or title
                 document.url = document.url or url
@@ -271,6 +273,23 @@ def _read_jsonl(
                     "MalformedJSON",
                     f"unreadable record on line {line_number}: {type(error).__name__}: {error}",
                 )
+
+
+def with_headline(text: str, title: str | None) -> str:
+    """A plain-text record's text with its title as the first line, unless it starts with it.
+
+    News records (FakeHealth) keep the headline apart from the body, and the headline is
+    often the article's main claim ("Coffee linked to lower risk of liver cancer"). As its
+    own line it reads as a heading (layout: a short line without final punctuation), so
+    claims from it carry `sentences.kind` heading. The claim gold reads these records the
+    same way: title, newline, text.
+    """
+    if not title or not title.strip():
+        return text
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    if " ".join(first.split()).casefold().startswith(" ".join(title.split()).casefold()):
+        return text
+    return f"{title.strip()}\n{text}"
 
 
 def read_text(text: str, source: str = "<text>", kind: str = "auto") -> Document:

@@ -330,7 +330,7 @@ class ClaimExtractor:
             if sentence._.kind in self.claim_kinds:
                 slots = _slots(sentence, in_sentence, mentions)
                 claims.extend(_link(sentence, mentions, slots, hedges, negations))
-            recent.extend(m for m in mentions if m.antecedent is None)
+            recent.extend(mentions)  # a resolved "it" carries its substance on
         doc._.claims = claims
         return doc
 
@@ -338,7 +338,15 @@ class ClaimExtractor:
 # -- substance mentions ------------------------------------------------------------------
 
 
-def _mentions(sentence: Span, entities: list[Span], recent: list[Mention]) -> list[Mention]:
+def _mentions(
+    sentence: Span,
+    entities: list[Span],
+    recent: list[Mention],
+    subject: Mention | None = None,
+) -> list[Mention]:
+    """The sentence's substance mentions: named ones, and references resolved to a mention
+    earlier in the paragraph (`recent`) or, failing a subject-position one, to the article's
+    `subject` when given (see `_salient`)."""
     mentions = [
         Mention(span, span._.norm or normalise_name(span.text))
         for span in entities
@@ -364,9 +372,8 @@ def _mentions(sentence: Span, entities: list[Span], recent: list[Mention]) -> li
             reference, entities
         ):
             continue  # "Serotonin ... its deficiency"
-        antecedents = (
-            _appositive_substances(reference, mentions)
-            or [m for m in (recent + mentions)[::-1] if m.span.end <= reference.start][:1]
+        antecedents = _appositive_substances(reference, mentions) or _salient(
+            [m for m in (recent + mentions)[::-1] if m.span.end <= reference.start], subject
         )
         if not antecedents:
             continue
@@ -378,9 +385,26 @@ def _mentions(sentence: Span, entities: list[Span], recent: list[Mention]) -> li
         for antecedent in antecedents:
             if antecedent.span.start >= reference.start and antecedent.span.end <= reference.end:
                 continue
-            mentions.append(Mention(reference, antecedent.norm, antecedent.span))
+            mentions.append(
+                Mention(reference, antecedent.norm, antecedent.antecedent or antecedent.span)
+            )
         taken.update(range(reference.start, reference.end))
     return mentions
+
+
+SUBJECT_DEPS = {"nsubj", "nsubjpass"}
+
+
+def _salient(before: list[Mention], subject: Mention | None) -> list[Mention]:
+    """What a reference most likely names, of the mentions before it (latest first): the
+    latest in subject position (centering: "GHB is related to glycine. It acts on ..." is
+    about GHB), else the article's subject when known, else the latest mention."""
+    in_subject = [m for m in before if m.span.root.dep_ in SUBJECT_DEPS]
+    if in_subject:
+        return in_subject[:1]
+    if subject is not None:
+        return [subject]
+    return before[:1]
 
 
 def _nearest_is_target(reference: Span, entities: list[Span]) -> bool:

@@ -352,15 +352,18 @@ def candidates(
         if sentence._.paragraph != paragraph:
             paragraph, recent = sentence._.paragraph, []
         in_sentence = [e for e in entities if sentence.start <= e.start < sentence.end]
-        # "it", "the drug" with no substance earlier in the paragraph: the article's subject
-        fallback = not recent and subject is not None
-        mentions = _mentions(sentence, in_sentence, [subject] if fallback else recent)
+        # "it", "the drug": the paragraph's substance in subject position, else the article's
+        # subject (see claims._salient)
+        mentions = _mentions(sentence, in_sentence, recent, subject)
         by_subject = {
             id(m)
             for m in mentions
-            if fallback and m.antecedent is not None and m.span != subject.span
+            if subject is not None
+            and m.antecedent is not None
+            and m.antecedent == subject.span
+            and m.span != subject.span
         }
-        recent.extend(m for m in mentions if m.antecedent is None)
+        recent.extend(mentions)  # a resolved "it" carries its substance on
         kind = sentence._.kind
         if kind not in claim_kinds:
             continue

@@ -21,6 +21,7 @@ written like a person's name and listed as one ("Katherine", "Cohen").
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 from pathlib import Path
 
 from spacy.language import Language
@@ -193,6 +194,12 @@ class EntityMerger:
         }
         if len(inside) == 1:
             return inside.pop()
+        long = _long_form(ent)
+        if long is not None:  # "PUFA" defined as "polyunsaturated fatty acids"
+            for words in (tuple(t.text for t in long), tuple(t.lemma_ for t in long)):
+                term = self.lexicon.lookup(words)
+                if term is not None and term.label == label:
+                    return term.norm
         singular = tuple(token.lemma_.lower() for token in ent)
         term = self.lexicon.lookup(singular)
         if term is not None and term.label == label:
@@ -209,26 +216,40 @@ class EntityMerger:
         listed = [w.lower() in self.person_names for w in words]
         if all(listed) or (len(words) > 1 and listed[0]):
             return True
-        before = span.doc[span.start - 1] if span.start > 0 else None
-        return (
-            before is not None
-            and before.text[:1].isupper()
-            and before.text[1:].islower()
-            and (before.lower_ in self.person_names or before.lower_ in _TITLES)
-        )
+        return all(w.lower() in self._surnames(span.doc) for w in words)
+
+    def _surnames(self, doc: Doc) -> frozenset[str]:
+        """Capitalised words the article writes after a listed first name or a title
+        ("David Haytowitz", "Dr. Elmariah"): its people's surnames, computed once a doc."""
+        cached = doc.user_data.get(_SURNAMES_KEY)
+        if cached is None:
+            found = set()
+            for before, token in pairwise(doc):
+                if (
+                    token.is_title
+                    and before.is_title
+                    and (before.lower_ in self.person_names or before.lower_ in _TITLES)
+                ):
+                    found.add(token.lower_)
+            cached = doc.user_data[_SURNAMES_KEY] = frozenset(found)
+        return cached
 
     def _organisation_or_acronym(self, span: Span) -> bool:
         """A name only the NER found that names an organisation ("the Scripps Research
-        Institute", "Universiteit") or is a short capital acronym the article never defines
-        ("NIHR", "TTH"): neither can be grounded nor read as a substance."""
+        Institute", "Universiteit"), or a short capital acronym that is neither defined in
+        the article nor stands for a substance the lexicon knows ("NIHR", "TTH" for
+        tension-type headache): neither is a substance a reader can use."""
         if any(token.lower_ in self.organisation_words for token in span):
             return True
         text = span.text
         if len(span) == 1 and text.isupper() and text.isalpha() and len(text) <= 5:
-            defined = Doc.has_extension("abbreviations") and any(
-                short.text == text for short in span.doc._.abbreviations
+            long = _long_form(span)
+            if long is None:
+                return True
+            term = self.lexicon.lookup(tuple(t.text for t in long)) or self.lexicon.lookup(
+                tuple(t.lemma_ for t in long)
             )
-            return not defined
+            return term is None or term.label != "SUBSTANCE"
         return False
 
     def _common_words(self, span: Span) -> bool:
@@ -285,6 +306,7 @@ class EntityMerger:
 
 
 _HYPHEN = re.compile(r"[-‐–]")
+_SURNAMES_KEY = "claims.surnames"
 # Function words inside hyphenated phrases ("all-in-one"), which the lemma index lacks.
 _SMALL_WORDS = frozenset({"in", "on", "of", "to", "the", "a", "and", "or", "for", "by", "at"})
 _TITLES = {"dr", "dr.", "mr", "mr.", "ms", "ms.", "mrs.", "prof", "prof."}
@@ -294,8 +316,18 @@ _DURATION = re.compile(r"^\d+[- ]?(?:hours?|days?|weeks?|months?|years?)$", re.I
 
 
 _CODE_OR_NUMBER = re.compile(
-    r"^(?:\d+'?s|(?:[a-z]\.){2,}|.*[©@=].*|.*/)$", re.IGNORECASE
-)  # 90s, a.d.h.d., © 2016, p=.0005, ly/
+    r"^(?:\d+'?s|(?:[a-z]\.){2,}|.*[©@=].*|.*/|(?-i:[A-Z][a-z]+\d+))$", re.IGNORECASE
+)  # 90s, a.d.h.d., © 2016, p=.0005, ly/, Abdous1 (an author's affiliation mark)
+
+
+def _long_form(span: Span) -> Span | None:
+    """The long form the article defines for this short form, else None."""
+    if not Doc.has_extension("abbreviations"):
+        return None
+    for short in span.doc._.abbreviations:
+        if short.text == span.text:
+            return short._.long_form
+    return None
 
 
 def _not_a_name(span: Span) -> bool:
