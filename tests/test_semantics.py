@@ -309,3 +309,52 @@ def test_it_names_the_paragraphs_subject_not_the_last_substance_named(nlp):
     by_target = {c.target.norm: c for c in claims if c.target is not None}
     assert by_target, [c.substance.norm for c in claims]
     assert {c.substance.norm for c in by_target.values()} == {"ghb"}
+
+
+# -- effects: direction, roles, generic words ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, norm, polarity",
+    [
+        ("Kratom produces anxiety suppression in some users.", "anxiety", "benefit"),
+        ("Users report a reduction in pain after kratom.", "pain", "benefit"),
+        ("Niacin raises HDL cholesterol.", "hdl cholesterol", "benefit"),
+        ("Niacin raises LDL cholesterol.", "ldl cholesterol", "harm"),
+        ("Statins reduce LDL cholesterol.", "ldl cholesterol", "benefit"),
+        ("Caffeine-induced insomnia is common.", "sleep", "harm"),
+        ("Alcohol causes CNS depression.", "cns depression", "harm"),
+    ],
+)
+def test_effects_keep_their_direction(nlp, text, norm, polarity):
+    assert _one_effect(nlp, text, norm).effect.polarity == polarity
+
+
+def test_a_name_is_a_target_or_an_effect_not_both(nlp):
+    claims = _claims(nlp, "MDMA increases serotonin.")
+    assert [(c.target.norm if c.target else None, c.effect) for c in claims] == [
+        ("serotonin", None)
+    ]
+    claims = _claims(nlp, "Niacin raises HDL cholesterol.")
+    assert [(c.target, c.effect.norm) for c in claims] == [(None, "hdl cholesterol")]
+
+
+@pytest.mark.parametrize(
+    "text", ["Aspirin offers a benefit.", "Caffeine has effects.", "Kratom had an impact."]
+)
+def test_an_effect_that_names_no_outcome_is_no_claim(nlp, text):
+    assert not [c for c in _claims(nlp, text) if c.effect is not None]
+
+
+@pytest.mark.parametrize(
+    "text, norm",
+    [
+        ("Opioids can cause overdose.", "overdose"),
+        ("Heroin withdrawal is painful.", "withdrawal"),
+        ("Alcohol causes CNS depression.", "cns depression"),
+        ("Kratom may cause dependence.", "addiction"),
+    ],
+)
+def test_normalisation_keeps_distinct_harms_apart(nlp, text, norm):
+    effects = _effects(_claims(nlp, text))
+    assert norm in effects, sorted(effects)

@@ -82,8 +82,10 @@ def clean_term(term: str) -> str | None:
 
 
 def is_exact(term: str) -> bool:
-    """Short all-capital forms match case-sensitively ("ALL", "MS" are also words)."""
-    return term.isupper() and len(term) <= 4
+    """Short forms written with capitals match case-sensitively: "ALL" and "MS" are also
+    words, and so is "SAMe" (S-adenosylmethionine) read as "same"."""
+    capitals = sum(character.isupper() for character in term)
+    return (term.isupper() and len(term) <= 4) or (len(term) <= 5 and capitals >= 2)
 
 
 def mesh_label(tree_numbers: list[str]) -> str | None:

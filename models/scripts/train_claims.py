@@ -37,9 +37,7 @@ from pipeline.nlp.edges import (
     EdgeClassifier,
     EdgeModel,
     certainty_features,
-    decide,
     polarity_features,
-    to_claims,
 )
 from pipeline.nlp.hedging import LinearModel
 from pipeline.paths import PROJECT_DIR
@@ -134,12 +132,10 @@ def fit_classes(examples, c: float) -> LinearModel:
 
 
 def predict(docs, candidates, model: EdgeModel, threshold: float | None = None) -> None:
-    """Set `doc._.claims` from the candidates, as the component would."""
+    """Set `doc._.claims` from the candidates, as the component does (its `claims`)."""
+    component = EdgeClassifier("claims_edges")
     for name, doc in docs.items():
-        hedges = list(doc.spans.get("hedge_cues", ()))
-        negations = list(doc.spans.get("negation_cues", ()))
-        kept = decide(candidates[name], model, threshold)
-        doc._.claims = to_claims(kept, hedges, negations, model)
+        doc._.claims = component.claims(doc, candidates[name], model, threshold)
 
 
 def main() -> int:

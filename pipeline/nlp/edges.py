@@ -565,7 +565,7 @@ def decide(
     threshold = model.threshold if threshold is None else threshold
     for candidate in found:
         candidate.probability = model.probability(candidate.features)
-    accepted = [c for c in found if c.probability >= threshold]
+    accepted = [c for c in found if c.probability >= threshold or _induced(c)]
     kept: list[Candidate] = []
     for candidate in sorted(accepted, key=lambda c: (-len(c.span), -c.probability)):
         clash = any(
@@ -591,6 +591,72 @@ def decide(
             if candidate.span.start <= other.span.start and other.span.end <= candidate.span.end:
                 candidate.rule_claims = tuple(sorted({*candidate.rule_claims, *other.rule_claims}))
     return sorted(kept, key=lambda c: (c.span.start, c.role))
+
+
+def one_role(kept: list[Candidate], biomarkers: dict[str, str]) -> list[Candidate]:
+    """A name is a target or an effect of a substance, not both: of a target edge and an
+    effect edge of one substance over the same entity ("MDMA increases serotonin"), the
+    target is kept, unless the entity is a biomarker, whose change is the effect ("Niacin
+    raises HDL cholesterol": benefit)."""
+    targets = [c for c in kept if c.role == "target"]
+    dropped: set[int] = set()
+    for effect in (c for c in kept if c.role == "effect"):
+        for target in targets:
+            if (
+                target.sentence.start != effect.sentence.start
+                or target.mention.norm != effect.mention.norm
+            ):
+                continue
+            entity = target.named_target or target.span
+            if not (effect.span.start <= entity.start and entity.end <= effect.span.end):
+                continue
+            if effect.outcome is not None and effect.outcome != entity:
+                continue  # the effect names an outcome of its own ("serotonin syndrome")
+            norm = entity._.norm if entity._.norm else entity.text.lower()
+            dropped.add(id(target) if norm in biomarkers else id(effect))
+    return [c for c in kept if id(c) not in dropped]
+
+
+_UP = frozenset(["raise", "increase", "boost", "elevate", "rise", "higher", "high", "more"])
+_DOWN = frozenset(["lower", "reduce", "decrease", "cut", "drop", "decline", "low", "less", "fall"])
+_OUTCOME_VERB_WORDS = OUTCOME_VERBS | _UP | _DOWN
+
+
+def _moved(span: Span, sentence: Span) -> str | None:
+    """Which way a measurement moves: "higher" or "lower" from the words before it in its
+    span or governing it ("raises HDL", "lower blood pressure"), else None."""
+    words = [t for t in span if t.i < span.root.i]
+    head = span.root
+    for _ in range(3):
+        words.append(head)
+        if head.head == head or head.head.i < sentence.start:
+            break
+        head = head.head
+    for token in words:
+        lemma = token.lemma_.lower()
+        if lemma in _UP or token.lower_ in _UP:
+            return "higher"
+        if lemma in _DOWN or token.lower_ in _DOWN:
+            return "lower"
+    return None
+
+
+_INDUCED = frozenset(["induced", "caused", "triggered", "related", "associated", "mediated"])
+
+
+def _induced(candidate: Candidate) -> bool:
+    """ "caffeine-induced insomnia": an effect the substance brings on, by the form of the
+    words alone, however the parser reads them (often as an apposition or a clause)."""
+    if candidate.role != "effect" or candidate.outcome is None:
+        return False
+    doc, end = candidate.span.doc, candidate.mention.span.end
+    if end + 2 >= len(doc) or doc[end].text not in {"-", "‐", "–"}:
+        return False
+    return (
+        doc[end + 1].lower_ in _INDUCED
+        and candidate.span.start in (end + 1, end + 2)
+        and candidate.outcome.start == end + 2
+    )
 
 
 def to_claims(
@@ -702,6 +768,29 @@ def _risk_direction(span: Span) -> str | None:
     return None
 
 
+_RELIEF = frozenset(
+    [
+        "suppression", "reduction", "relief", "decrease", "inhibition", "prevention",
+        "alleviation", "attenuation", "lowering", "decline", "resolution", "remission",
+    ]
+)  # fmt: skip
+
+
+def _relief(span: Span, outcome: Span | None) -> str | None:
+    """benefit for an outcome named with the noun that takes it away ("anxiety suppression",
+    "reduction in pain", "relief of nausea"): the effect keeps its direction."""
+    if outcome is None:
+        return None
+    root = outcome.root
+    governors = [root.head, root.head.head] if root.head.dep_ == "prep" else [root.head]
+    if root.head.lower_ in {"in", "of", "from"}:
+        governors.append(root.head.head)
+    for token in governors:
+        if span.start <= token.i < span.end and token.lemma_.lower() in _RELIEF:
+            return "benefit"
+    return None
+
+
 _WORSENING = frozenset(["worsen", "aggravate", "exacerbate", "impair"])
 
 
@@ -720,8 +809,8 @@ def _effect_norm(candidate: Candidate) -> str:
     span = candidate.span
     if len(span) > 1 and span[0].tag_.startswith("VB") and span[0].lemma_.lower() in OUTCOME_VERBS:
         span = span[1:]
-    while len(span) > 1 and span[0].pos_ == "DET":
-        span = span[1:]
+    while len(span) > 1 and (span[0].pos_ in {"DET", "PRON"} or span[0].dep_ in {"poss", "case"}):
+        span = span[1:]  # "the", "one's", "their": not part of the effect's name
     return normalise_name(span.text)
 
 
@@ -773,7 +862,12 @@ def _claim(
         polarity = slot.polarity if rule_slot else None
         if model is not None and model.polarity is not None:
             polarity = model.polarity.predict(polarity_features(candidate))
-        polarity = _risk_direction(span) or _worsening(span) or polarity
+        polarity = (
+            _risk_direction(span)
+            or _worsening(span)
+            or _relief(span, candidate.outcome)
+            or polarity
+        )
         if span[0].lower_ == "induced" and len(span) > 1:
             # "risperidone-induced tardive dyskinesia": what the substance brings on, a harm
             span, polarity = span[1:], "harm"
@@ -826,7 +920,38 @@ def _claim(
 # -- the component --------------------------------------------------------------------------------
 
 
-@Language.factory("claims_edges", default_config={**EXTRACTOR_CONFIG, "threshold": None})
+# Measurements a substance moves, and which way is better: "raises HDL" is a benefit,
+# "raises LDL" a harm. Keyed by normalised name (models/lexicon/curated.jsonl).
+BIOMARKERS = {
+    "cholesterol": "lower",
+    "ldl cholesterol": "lower",
+    "hdl cholesterol": "higher",
+    "triglycerides": "lower",
+    "blood glucose": "lower",
+    "blood pressure": "lower",
+}
+# Effects that name no outcome: "offers a benefit", "has effects".
+GENERIC_EFFECTS = [
+    "benefit", "benefits", "effect", "effects", "impact", "impacts", "advantage",
+    "advantages", "outcome", "outcomes", "result", "results", "change", "changes",
+    "difference", "differences", "property", "properties", "action", "actions",
+    "level", "levels", "amount", "amounts", "synergy", "interaction", "interactions",
+    # words that only grade an effect: "dangerous levels", "unexpectedly strong synergy"
+    "dangerous", "significant", "strong", "potential", "positive", "negative", "serious",
+    "unexpected", "unexpectedly", "unpredictable", "small", "large", "important", "major",
+    "minor", "possible", "various", "several", "certain", "overall", "similar", "greater",
+]  # fmt: skip
+
+
+@Language.factory(
+    "claims_edges",
+    default_config={
+        **EXTRACTOR_CONFIG,
+        "threshold": None,
+        "biomarkers": BIOMARKERS,
+        "generic_effects": GENERIC_EFFECTS,
+    },
+)
 def make_edges(
     nlp: Language,
     name: str,
@@ -835,6 +960,8 @@ def make_edges(
     negations_key: str,
     claim_kinds: list[str],
     threshold: float | None,
+    biomarkers: dict[str, str],
+    generic_effects: list[str],
 ) -> EdgeClassifier:
     return EdgeClassifier(
         name,
@@ -843,6 +970,8 @@ def make_edges(
         negations_key=negations_key,
         claim_kinds=claim_kinds,
         threshold=threshold,
+        biomarkers=biomarkers,
+        generic_effects=generic_effects,
     )
 
 
@@ -854,10 +983,22 @@ class EdgeClassifier(ClaimExtractor):
     run before weights are loaded (`initialize(weights_path=...)` or a saved pipeline).
     """
 
-    def __init__(self, name: str, *, threshold: float | None = None, **extractor_config) -> None:
-        """`extractor_config`: the rule extractor's keywords (span keys, `claim_kinds`)."""
+    def __init__(
+        self,
+        name: str,
+        *,
+        threshold: float | None = None,
+        biomarkers: dict[str, str] | None = None,
+        generic_effects: list[str] = (),
+        **extractor_config,
+    ) -> None:
+        """`extractor_config`: the rule extractor's keywords (span keys, `claim_kinds`).
+        `biomarkers`: normalised name -> "lower" or "higher", the better direction;
+        `generic_effects`: words that alone name no effect."""
         super().__init__(name, **extractor_config)
         self.threshold = threshold
+        self.biomarkers = dict(BIOMARKERS if biomarkers is None else biomarkers)
+        self.generic_effects = frozenset(word.lower() for word in generic_effects)
         self.model: EdgeModel | None = None
 
     def candidates(self, doc: Doc) -> list[Candidate]:
@@ -869,11 +1010,41 @@ class EdgeClassifier(ClaimExtractor):
     def __call__(self, doc: Doc) -> Doc:
         if self.model is None:
             raise ValueError("claims_edges has no weights: run models/scripts/train_claims.py")
-        kept = decide(self.candidates(doc), self.model, self.threshold)
+        doc._.claims = self.claims(doc, self.candidates(doc), self.model, self.threshold)
+        return doc
+
+    def claims(
+        self,
+        doc: Doc,
+        found: list[Candidate],
+        model: EdgeModel,
+        threshold: float | None = None,
+    ) -> list[Claim]:
+        """The claims of `doc` from its candidate edges, as the component decides them: the
+        model's choice (`decide`), one role per name (`one_role`), no effect that names no
+        outcome, and a biomarker's polarity from the way it moves. Training scores with
+        this very method, so the figures are those of the shipped component."""
+        kept = decide(found, model, threshold)
+        kept = one_role(kept, self.biomarkers)
+        kept = [c for c in kept if not self._generic(c)]
         hedges = list(doc.spans.get(self.hedges_key, ()))
         negations = list(doc.spans.get(self.negations_key, ()))
-        doc._.claims = to_claims(kept, hedges, negations, self.model)
-        return doc
+        claims = to_claims(kept, hedges, negations, model)
+        for claim in claims:
+            if claim.effect is not None and claim.effect.norm in self.biomarkers:
+                moved = _moved(claim.effect.span, claim.sentence)
+                if moved is not None:
+                    better = self.biomarkers[claim.effect.norm] == moved
+                    claim.effect.polarity = "benefit" if better else "harm"
+        return claims
+
+    def _generic(self, candidate: Candidate) -> bool:
+        """An effect that names no outcome: every content word generic ("a benefit")."""
+        if candidate.role != "effect":
+            return False
+        words = [t.lower_ for t in candidate.span if t.is_alpha and not t.is_stop]
+        words = [w for w in words if w not in _OUTCOME_VERB_WORDS]
+        return bool(words) and all(w in self.generic_effects for w in words)
 
     def initialize(self, get_examples=None, *, nlp=None, weights_path=None) -> None:
         """Load the weights written by models/scripts/train_claims.py."""

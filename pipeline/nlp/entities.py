@@ -117,6 +117,7 @@ class EntityMerger:
         self.groundings: dict[str, dict[str, str]] = {}
         self.person_names: frozenset[str] = frozenset()
         self._words: frozenset[str] | None = None
+        self._by_pos: dict[str, frozenset[str]] = {}
 
     def initialize(
         self,
@@ -143,7 +144,7 @@ class EntityMerger:
     def __call__(self, doc: Doc) -> Doc:
         candidates: list[Span] = []
         for start, end, term in self.lexicon.matches(doc):
-            if end - start == 1 and _used_as_word(doc[start]):
+            if end - start == 1 and self._used_as_word(doc[start]):
                 continue  # "antidepressant effects", "lead to": the word, not the name
             span = Span(doc, start, end, label=term.label)
             span._.norm = term.norm
@@ -183,6 +184,19 @@ class EntityMerger:
         doc.spans[self.spans_key] = entities
         return doc
 
+    def _used_as_word(self, token) -> bool:
+        """A one-word lexicon match used as an ordinary word: a verb, adverb, pronoun...; an
+        adjective or verb tag on a word that is no English word and heads a noun phrase
+        ("Turmeric/JJ may reduce inflammation") is a mistagged name, not "the same"."""
+        if token.pos_ not in _NOT_A_NAME:
+            return False
+        mistagged = (
+            token.pos_ in {"ADJ", "VERB"}
+            and token.dep_ in _NOMINAL_DEPS
+            and token.lower_ not in self._dictionary(token.pos_.lower())
+        )
+        return not mistagged
+
     def _model_norm(self, ent: Span, label: str, lexicon_spans: list[Span]) -> str:
         """The normalised name of a name only the NER found: the name of the one lexicon term
         of its label inside it ("oral enclomiphene citrate" -> enclomiphene), else of its
@@ -201,9 +215,11 @@ class EntityMerger:
                 if term is not None and term.label == label:
                     return term.norm
         singular = tuple(token.lemma_.lower() for token in ent)
-        term = self.lexicon.lookup(singular)
-        if term is not None and term.label == label:
-            return term.norm
+        unlocated = _LOCANTS.sub("", ent.text)  # "1,2-benzodiazepine" -> "benzodiazepine"
+        for words in (singular, (unlocated,) if unlocated != ent.text else ()):
+            term = self.lexicon.lookup(words) if words else None
+            if term is not None and term.label == label:
+                return term.norm
         return normalise_name(ent.text)
 
     def _person(self, span: Span) -> bool:
@@ -272,20 +288,22 @@ class EntityMerger:
             t.lower_ in words or t.lemma_.lower() in words or t.pos_ == "PRON" for t in alphabetic
         )
 
-    def _dictionary(self) -> frozenset[str]:
+    def _dictionary(self, pos: str | None = None) -> frozenset[str]:
         """English words of the pipeline's lemmatizer tables (spacy-lookups-data's lemma
-        index), read once; empty when the pipeline has no rule lemmatizer."""
+        index): all of them, or those of one part of speech ("adj", "verb"), read once;
+        empty when the pipeline has no rule lemmatizer."""
         if self._words is None:
-            words: set[str] = set()
+            by_pos: dict[str, frozenset[str]] = {}
             nlp = self.nlp
             if nlp is not None and "lemmatizer" in nlp.pipe_names:
                 lookups = getattr(nlp.get_pipe("lemmatizer"), "lookups", None)
                 if lookups is not None and lookups.has_table("lemma_index"):
                     index = lookups.get_table("lemma_index")
-                    for pos in ("noun", "adj", "verb", "adv"):
-                        words.update(w for w in index.get(pos, []) if w.isalpha())
-            self._words = frozenset(words)
-        return self._words
+                    for part in ("noun", "adj", "verb", "adv"):
+                        by_pos[part] = frozenset(w for w in index.get(part, []) if w.isalpha())
+            self._by_pos = by_pos
+            self._words = frozenset().union(*by_pos.values())
+        return self._words if pos is None else self._by_pos.get(pos, frozenset())
 
     def to_disk(self, path, *, exclude=()) -> None:
         path = Path(path)
@@ -306,6 +324,7 @@ class EntityMerger:
 
 
 _HYPHEN = re.compile(r"[-‐–]")
+_LOCANTS = re.compile(r"^\d+(?:,\d+)*-(?=[a-z])")
 _SURNAMES_KEY = "claims.surnames"
 # Function words inside hyphenated phrases ("all-in-one"), which the lemma index lacks.
 _SMALL_WORDS = frozenset({"in", "on", "of", "to", "the", "a", "and", "or", "for", "by", "at"})
@@ -316,8 +335,9 @@ _DURATION = re.compile(r"^\d+[- ]?(?:hours?|days?|weeks?|months?|years?)$", re.I
 
 
 _CODE_OR_NUMBER = re.compile(
-    r"^(?:\d+'?s|(?:[a-z]\.){2,}|.*[©@=].*|.*/|(?-i:[A-Z][a-z]+\d+))$", re.IGNORECASE
-)  # 90s, a.d.h.d., © 2016, p=.0005, ly/, Abdous1 (an author's affiliation mark)
+    r"^(?:\d+'?s|(?:[a-z]\.){2,}|.*[©@=:].*|.*/|(?-i:[A-Z][a-z]+\d+)|[a-z]+\.[a-z])$",
+    re.IGNORECASE,
+)  # 90s, a.d.h.d., © 2016, p=.0005, ly/, Abdous1 (an affiliation mark), TSE:6501, MDT.N
 
 
 def _long_form(span: Span) -> Span | None:
@@ -342,14 +362,6 @@ def _not_a_name(span: Span) -> bool:
 # Dependencies of a noun phrase's head: a word mistagged as an adjective or verb there
 # ("Turmeric/JJ may reduce inflammation") is still used as a name.
 _NOMINAL_DEPS = {"nsubj", "nsubjpass", "dobj", "pobj", "conj", "appos", "attr"}
-
-
-def _used_as_word(token) -> bool:
-    """A one-word lexicon match used as an ordinary word: a verb, adverb, pronoun... or an
-    adjective or verb tag that is not heading a noun phrase."""
-    if token.pos_ not in _NOT_A_NAME:
-        return False
-    return not (token.pos_ in {"ADJ", "VERB"} and token.dep_ in _NOMINAL_DEPS)
 
 
 def _plausible_name(span: Span) -> bool:
