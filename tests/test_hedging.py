@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import spacy
 
@@ -13,8 +15,9 @@ from pipeline.evaluation.hedge_corpora import (
     read_xml_corpus,
     split_of,
 )
-from pipeline.evaluation.hedge_eval import Report, parse, score
+from pipeline.evaluation.hedge_eval import PARSE_COMPONENTS, Report, parse, score
 from pipeline.nlp.hedging import HEDGE, NEGATION, CueDetector, DetectorWeights, LinearModel
+from pipeline.paths import PROJECT_DIR
 
 PRELIMINARY = (
     "Preliminary studies and anecdotal evidence suggest that kratom may offer therapeutic "
@@ -195,3 +198,75 @@ def test_evaluate_hedges_command_prints_held_out_figures(corpora, capsys):
     for line in ("uncertain sentences [szeged_bio]", "hedge cues [all]", "negation cues [starsem]"):
         assert line in out
     assert "hedge scope tokens (gold cues) [bioscope]" in out
+
+
+# -- conditions of the phrase lexicon (web hedges that science uses otherwise) -----------------
+
+
+@pytest.fixture(scope="module")
+def phrases_only(nlp):
+    """The shipped phrase lexicon alone, read from models/lexicon (no trained cue model)."""
+    lexicon = PROJECT_DIR / "models" / "lexicon" / "hedge_cues.jsonl"
+    phrases = [json.loads(line) for line in lexicon.read_text().splitlines() if line]
+    detector = CueDetector(nlp, "phrases")
+    detector.set_weights(DetectorWeights(phrases=phrases))
+
+    def cues(text: str) -> list[str]:
+        with nlp.select_pipes(enable=[n for n in PARSE_COMPONENTS if n in nlp.pipe_names]):
+            doc = nlp(text)
+        return [cue.text.lower() for cue in detector(doc).spans["hedge_cues"]]
+
+    return cues
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("This effect could be due to a loss of PTEN.", ["could"]),
+        ("Kratom could cause liver damage.", ["could"]),
+        ("Researchers found that psilocybin could help with depression.", ["could"]),
+        ("The protein could not be detected in mutant cells.", []),
+        ("IFN-gamma could only be detected on T cells.", []),
+        ("We could show that the receptor binds the ligand.", []),
+        ("Transcripts could be observed in the embryo.", []),
+        ("The site was induced by the virus and could confer inducibility to the promoter.", []),
+        ("A link with liver injury could not be ruled out.", ["could not be ruled out"]),
+        ("MDMA might not be safe.", ["might"]),
+        ("Potential side effects include nausea.", ["potential"]),
+        ("Weigh the benefits against the known and potential harms.", ["potential"]),
+        ("The FDA warned of the potential for abuse.", ["potential"]),
+        ("MDMA has the potential to enhance psychotherapy.", ["potential"]),
+        ("The membrane potential of the neurons was recorded.", []),
+        ("We assessed the proliferative potential of mutant glia.", []),
+        ("A possible role of NF-kappa B in this process is discussed.", ["possible"]),
+        ("It is possible that kratom worsens anxiety.", ["possible"]),
+        ("Patients were treated as soon as possible.", []),
+        ("The gift made the opera house possible.", []),
+        ("It was not possible to distinguish the two species.", []),
+    ],
+)
+def test_phrase_conditions(phrases_only, text, expected):
+    assert phrases_only(text) == expected
+
+
+def test_an_unknown_phrase_condition_is_refused(nlp):
+    weights = DetectorWeights(
+        phrases=[
+            {"kind": "hedge", "type": "epistemic", "pattern": [{"LOWER": "x"}], "when": ["no"]}
+        ]
+    )
+    with pytest.raises(ValueError, match="unknown condition"):
+        CueDetector(nlp, "phrases").set_weights(weights)
+
+
+def test_szeged_bio_is_also_scored_per_part(nlp):
+    def sentence(doc_id: str, cue: bool) -> GoldSentence:
+        cues = (GoldCue("hedge", "epistemic", ((0, 3),), None),) if cue else ()
+        return GoldSentence("szeged_bio", "biomedical", doc_id, doc_id + ":1", "May be.", cues)
+
+    sentences = [sentence("bio_fly.xml:P1", True), sentence("bio_hbc.xml:9", False)]
+    detector = CueDetector(nlp, "empty")
+    report = score(detector, parse(nlp, sentences), sentences)
+    assert report.sentences == {"szeged_bio": 2, "szeged_bio_fly": 1, "szeged_bio_hbc": 1}
+    assert report.get("uncertain sentences", "szeged_bio_fly").fn == 1
+    assert report.get("uncertain sentences", "szeged_bio_hbc").fn == 0

@@ -1,7 +1,9 @@
 """Scores of the hedge and negation detector against the corpora, the way the shared tasks count.
 
 - Uncertain sentences (CoNLL-2010 task 1): a sentence is uncertain when it holds a hedge cue;
-  precision, recall and F1 of the uncertain class, per corpus.
+  precision, recall and F1 of the uncertain class, per corpus, and for the Szeged biomedical
+  corpus also per part: abstracts (`szeged_bio_hbc`) and full-text papers (`szeged_bio_fly`),
+  whose register differs (methods and results sections, "could" of past ability).
 - Cues: a predicted cue is right when its tokens are exactly a gold cue's tokens.
 - Scopes: token precision / recall / F1. With gold cues, each gold cue's predicted scope is
   compared with its gold scope (scope resolution alone). End to end, predicted cues are paired
@@ -75,6 +77,20 @@ class Counts:
         )
 
 
+# Parts of a corpus scored apart as well (uncertain sentences only): part -> file of the corpus
+CORPUS_PARTS = {
+    "szeged_bio": {"szeged_bio_hbc": "bio_hbc.xml", "szeged_bio_fly": "bio_fly.xml"},
+}
+
+
+def corpus_part(sentence: GoldSentence) -> str | None:
+    """The part of its corpus a sentence is from ("szeged_bio_fly": full-text papers), if any."""
+    for part, file in CORPUS_PARTS.get(sentence.corpus, {}).items():
+        if sentence.doc_id.startswith(f"{file}:"):
+            return part
+    return None
+
+
 @dataclass
 class Report:
     """Counts per (measure, corpus)."""
@@ -142,7 +158,9 @@ def score(
     for doc, sentence in zip(docs, sentences, strict=True):
         doc = detector(doc)
         corpus = sentence.corpus
-        report.sentences[corpus] = report.sentences.get(corpus, 0) + 1
+        part = corpus_part(sentence)
+        for name in (corpus, part) if part else (corpus,):
+            report.sentences[name] = report.sentences.get(name, 0) + 1
         # Szeged annotates uncertainty only, *SEM negation only, BioScope both
         szeged = corpus.startswith("szeged")
         kinds = [HEDGE] if szeged else [NEGATION] if corpus == "starsem" else [HEDGE, NEGATION]
@@ -150,13 +168,14 @@ def score(
             predicted = list(doc.spans[detector.keys[kind]])
             gold = [c for c in sentence.cues if c.kind == kind]
             if kind == HEDGE:
-                uncertain = report.get("uncertain sentences", corpus)
-                if predicted and gold:
-                    uncertain.tp += 1
-                elif predicted:
-                    uncertain.fp += 1
-                elif gold:
-                    uncertain.fn += 1
+                for name in (corpus, part) if part else (corpus,):
+                    uncertain = report.get("uncertain sentences", name)
+                    if predicted and gold:
+                        uncertain.tp += 1
+                    elif predicted:
+                        uncertain.fp += 1
+                    elif gold:
+                        uncertain.fn += 1
             _score_cues(report, kind, corpus, doc, predicted, gold, detector)
     return report
 

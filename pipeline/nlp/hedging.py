@@ -16,6 +16,10 @@ How it works, the way the CoNLL-2010 and *SEM 2012 systems that did best worked:
    style for hedges; *SEM style for negation, where the cue itself is not in the scope).
 3. A small phrase lexicon (`models/lexicon/hedge_cues.jsonl`) adds web-text cues the corpora
    lack, such as weasel wording ("some studies suggest") and "further research is needed".
+   An entry may name conditions (`"when"`, see `PHRASE_CONDITIONS`) its match must meet:
+   words that hedge in web prose and not in scientific writing, such as the "could" of past
+   ability ("the protein could not be detected") or "potential" as a property ("membrane
+   potential"), keep a web entry only in their hedging reading.
 
 The weights are trained by `models/scripts/train_hedges.py` from `../shared/corpora` and
 stored in the component's folder, so `spacy.load` gives the whole detector.
@@ -263,6 +267,145 @@ def scope_candidates(cue: Span) -> dict[tuple[int, int], list[str]]:
     return candidates
 
 
+# -- conditions of phrase-lexicon entries --------------------------------------------------------
+
+# Verbs whose "could" reports what was achieved or perceived, not what may be the case:
+# "the transcripts could be detected", "he could see some works".
+ABILITY_VERBS = frozenset(
+    [
+        "see",
+        "observe",
+        "detect",
+        "find",
+        "identify",
+        "isolate",
+        "obtain",
+        "generate",
+        "document",
+        "demonstrate",
+        "confirm",
+        "reproduce",
+        "rescue",
+        "measure",
+        "recover",
+        "distinguish",
+        "establish",
+        "clone",
+        "purify",
+        "visualize",
+        "localize",
+        "map",
+        "amplify",
+        "achieve",
+        "afford",
+        "manage",
+        "recite",
+        "read",
+        "hear",
+    ]
+)
+# Subjects whose "could" is an ability ("we could show", "she could read").
+PERSONAL_SUBJECTS = frozenset(["we", "i", "he", "she"])
+# Words before "possible" that make it a possibility of means: "as possible", "every possible".
+POSSIBLE_OF_MEANS = frozenset(["as", "every", "all", "if", "where", "when", "whenever", "wherever"])
+
+
+def _epistemic_modal(span: Span) -> bool:
+    """A modal of possibility, not of (past) ability: no negation ("could not be induced"),
+    no "only" ("could only be detected"), no "we"/"he" subject ("we could show"), no verb
+    of finding or perceiving ("could be detected", "could see")."""
+    modal = span[0]
+    verb = modal.head if modal.dep_ in ("aux", "auxpass") else modal
+    following = modal.doc[modal.i + 1 : min(modal.i + 3, modal.sent.end)]
+    if any(t.lower_ in ("not", "n't", "never", "only") for t in following[:1]):
+        return False
+    if any(child.dep_ == "neg" for child in verb.children):
+        return False
+    if any(
+        child.dep_ == "advmod" and child.lower_ == "only" and child.i < verb.i
+        for child in verb.children
+    ):
+        return False
+    for child in verb.children:
+        if child.dep_ in ("nsubj", "nsubjpass") and child.lower_ in PERSONAL_SUBJECTS:
+            return False
+    return _lemma(verb) not in ABILITY_VERBS and not _past_narrative(verb)
+
+
+def _main_verbs(verb: Token) -> list[Token] | None:
+    """The verbs of the main clause if `verb` is one of them (the root and its conjuncts)."""
+    top = verb
+    while top.dep_ == "conj":
+        top = top.head
+    if top.dep_ != "ROOT":
+        return None
+    verbs, stack = [], [top]
+    while stack:
+        current = stack.pop()
+        verbs.append(current)
+        stack.extend(child for child in current.children if child.dep_ == "conj")
+    return verbs
+
+
+def _past_narrative(verb: Token) -> bool:
+    """A main clause that tells what happened: "the site was induced ... and could confer
+    inducibility" (another main verb in the past tense); "could" there is what was achieved.
+    A "could" reported after a past verb ("found that it could help") is no such one."""
+    verbs = _main_verbs(verb)
+    if verbs is None:
+        return False
+    for other in verbs:
+        if other.i == verb.i:
+            continue
+        auxiliaries = [c for c in other.children if c.dep_ in ("aux", "auxpass")]
+        if other.tag_ == "VBD" and not auxiliaries:
+            return True
+        if any(a.tag_ == "VBD" for a in auxiliaries) and not any(
+            a.tag_ == "MD" for a in auxiliaries
+        ):
+            return True  # "was induced"
+    return False
+
+
+def _potential_possibility(span: Span) -> bool:
+    """ "potential" of what may happen: the adjective before its noun ("potential side
+    effects", "known and potential harms") or the bare noun ("the potential for abuse", "has
+    the potential to help"), not the noun of a property the text names ("membrane potential",
+    "proliferative potential", "therapeutic potential", "action potential")."""
+    token = span[0]
+    if token.tag_ == "JJ":
+        while token.dep_ == "conj" and token.head.i < token.i:
+            token = token.head
+        return token.dep_ == "amod" and token.head.i > token.i
+    return not any(child.dep_ in ("amod", "compound", "nmod") for child in token.children)
+
+
+def _open_possibility(span: Span) -> bool:
+    """ "possible" of what may be the case ("a possible role", "it is possible that"), not of
+    what can be done ("as soon as possible", "made possible", "every possible means",
+    "where possible")."""
+    token = span[0]
+    doc, sentence = token.doc, token.sent
+    if token.dep_ == "oprd" or _lemma(token.head) in ("as", "make"):
+        return False
+    if token.dep_ == "amod" and token.head.i < token.i and _lemma(token.head.head) == "make":
+        return False  # "made the opera house possible"
+    if any(child.dep_ == "neg" for child in (*token.children, *token.head.children)):
+        return False  # "it was not possible to distinguish them"
+    if token.i == sentence.start:
+        return True
+    before = doc[token.i - 1]
+    return before.lower_ not in POSSIBLE_OF_MEANS and before.tag_ not in ("JJS", "RBS")
+
+
+# name (as the lexicon's "when" lists it) -> test of a matched span
+PHRASE_CONDITIONS = {
+    "epistemic_modal": _epistemic_modal,
+    "potential_possibility": _potential_possibility,
+    "open_possibility": _open_possibility,
+}
+
+
 # -- the component ------------------------------------------------------------------------------
 
 
@@ -355,10 +498,15 @@ class CueDetector:
         self.lexicons = {name: frozenset(words) for name, words in weights.lexicons.items()}
         self.phrase_matcher = Matcher(self.vocab)
         self.phrase_types: dict[str, tuple[str, str]] = {}
+        self.phrase_conditions: dict[str, list] = {}
         for number, phrase in enumerate(weights.phrases):
             key = f"phrase{number}"
             self.phrase_matcher.add(key, [phrase["pattern"]])
             self.phrase_types[key] = (phrase["kind"], phrase["type"])
+            unknown = [name for name in phrase.get("when", ()) if name not in PHRASE_CONDITIONS]
+            if unknown:
+                raise ValueError(f"hedge phrase {phrase['pattern']}: unknown condition {unknown}")
+            self.phrase_conditions[key] = [PHRASE_CONDITIONS[n] for n in phrase.get("when", ())]
 
     def initialize(
         self,
@@ -462,8 +610,11 @@ class CueDetector:
             return found
         phrases: dict[str, list[Span]] = {HEDGE: [], NEGATION: [], NOT_A_CUE: []}
         for match_id, start, end in matches:
-            kind, cue_type = self.phrase_types[self.vocab.strings[match_id]]
+            key = self.vocab.strings[match_id]
+            kind, cue_type = self.phrase_types[key]
             span = Span(doc, start, end, label=cue_type)
+            if not all(condition(span) for condition in self.phrase_conditions[key]):
+                continue
             span._.cue_source = "lexicon"
             phrases[kind].append(span)
         hedge_phrases = filter_spans(phrases[HEDGE])
