@@ -330,7 +330,7 @@ class ClaimExtractor:
             if sentence._.kind in self.claim_kinds:
                 slots = _slots(sentence, in_sentence, mentions)
                 claims.extend(_link(sentence, mentions, slots, hedges, negations))
-            recent.extend(mentions)  # a resolved "it" carries its substance on
+            recent.extend(m for m in mentions if m.antecedent is None)
         doc._.claims = claims
         return doc
 
@@ -361,7 +361,10 @@ def _mentions(
         reference = _reference(token)
         if reference is None:
             continue
-        inside = [m for m in mentions if m.span.root in reference.root.subtree]
+        inside = sorted(
+            (m for m in mentions if m.span.root in reference.root.subtree),
+            key=lambda m: m.span.root.head.lower_ in {"in", "from", "of"},
+        )  # "the alkaloids present in kratom, such as mitragynine": the named ones first
         if inside and reference.root.lemma_.lower() in REFERENCE_HEADS:
             # "the alkaloids present in kratom": a phrase that names its own substance
             phrase = sentence.doc[reference.start : reference.root.i + 1]
@@ -372,8 +375,13 @@ def _mentions(
             reference, entities
         ):
             continue  # "Serotonin ... its deficiency"
-        antecedents = _appositive_substances(reference, mentions) or _salient(
-            [m for m in (recent + mentions)[::-1] if m.span.end <= reference.start], subject
+        before = sorted(
+            (m for m in recent + mentions if m.span.end <= reference.start),
+            key=lambda m: -m.span.end,
+        )  # latest first
+        nearest = _plural(reference) or reference.root.lemma_.lower() in EVENT_REFERENCE_HEADS
+        antecedents = _appositive_substances(reference, mentions) or (
+            before[:1] if nearest else _salient(before, subject)
         )
         if not antecedents:
             continue
@@ -393,6 +401,14 @@ def _mentions(
 
 
 SUBJECT_DEPS = {"nsubj", "nsubjpass"}
+
+
+def _plural(reference: Span) -> bool:
+    """ "these compounds", "they", "their effects": a plural names the substances just listed
+    ("mitragynine and 7-hydroxymitragynine. These compounds ..."), not the paragraph's topic."""
+    root = reference.root
+    first = reference[0].lower_
+    return root.tag_ in {"NNS", "NNPS"} or first in {"they", "them", "their", "these", "those"}
 
 
 def _salient(before: list[Mention], subject: Mention | None) -> list[Mention]:

@@ -363,7 +363,7 @@ def candidates(
             and m.antecedent == subject.span
             and m.span != subject.span
         }
-        recent.extend(mentions)  # a resolved "it" carries its substance on
+        recent.extend(m for m in mentions if m.antecedent is None)
         kind = sentence._.kind
         if kind not in claim_kinds:
             continue
