@@ -28,6 +28,7 @@ from pathlib import Path
 import spacy
 from sklearn.feature_extraction import DictVectorizer
 from sklearn.linear_model import LogisticRegression
+from thinc.api import Config
 
 from pipeline.evaluation.evaluate import names_match, normalise
 from pipeline.evaluation.extraction import aliases_of, evaluate_docs, process
@@ -131,9 +132,29 @@ def fit_classes(examples, c: float) -> LinearModel:
     return LinearModel(labels, weights, [round(float(b), 5) for b in model.intercept_])
 
 
-def predict(docs, candidates, model: EdgeModel, threshold: float | None = None) -> None:
-    """Set `doc._.claims` from the candidates, as the component does (its `claims`)."""
-    component = EdgeClassifier("claims_edges")
+def shipped_component(model_dir: Path) -> EdgeClassifier:
+    """`claims_edges` as the pipeline at `model_dir` configures it (its word lists and
+    keys), without weights; the code's defaults when the pipeline has none yet."""
+    config_path = model_dir / "config.cfg"
+    if config_path.exists():
+        section = Config().from_disk(config_path, interpolate=False)["components"]
+        if "claims_edges" in section:
+            settings = {k: v for k, v in section["claims_edges"].items() if k != "factory"}
+            settings.pop("threshold", None)  # the threshold is the model's (or the caller's)
+            return EdgeClassifier("claims_edges", **settings)
+    return EdgeClassifier("claims_edges")
+
+
+def predict(
+    docs,
+    candidates,
+    model: EdgeModel,
+    threshold: float | None = None,
+    component: EdgeClassifier | None = None,
+) -> None:
+    """Set `doc._.claims` from the candidates, as `component` (the shipped configuration,
+    see `shipped_component`) decides them."""
+    component = component or EdgeClassifier("claims_edges")
     for name, doc in docs.items():
         doc._.claims = component.claims(doc, candidates[name], model, threshold)
 
@@ -152,6 +173,7 @@ def main() -> int:
     )
     args = parser.parse_args()
     started = time.perf_counter()
+    decider = shipped_component(args.model)
     nlp = spacy.load(args.model, exclude=["claims_extractor", "claims_edges", "claims_evidence"])
     component = EdgeClassifier("claims_edges", claim_kinds=CLAIM_KINDS)
     splits = {"train": TRAIN_SPLITS, "dev": ("dev",), "test": ("test",)}
@@ -190,7 +212,7 @@ def main() -> int:
     # the threshold: best F1 on dev
     best = None
     for threshold in [x / 100 for x in range(20, 81, 5)]:
-        predict(docs["dev"], labelled["dev"][1], model, threshold)
+        predict(docs["dev"], labelled["dev"][1], model, threshold, component=decider)
         f1 = evaluate_docs(docs["dev"], gold["dev"], genres).overall.overall.f1 or 0.0
         if best is None or f1 > best[1]:
             best = (threshold, f1)
@@ -198,7 +220,7 @@ def main() -> int:
     print(f"threshold {model.threshold:.2f} (dev F1 {best[1]:.3f})", file=sys.stderr)
     out = []
     for split in ("dev", "test") if args.test else ("dev",):
-        predict(docs[split], labelled[split][1], model)
+        predict(docs[split], labelled[split][1], model, component=decider)
         report = evaluate_docs(docs[split], gold[split], genres, labelled[split][1])
         names = ", ".join(sorted({a.doc for a in articles[split]}))
         out.append(report.format(f"{split} ({len(articles[split])} articles: {names})"))
@@ -219,7 +241,7 @@ def main() -> int:
             curve_model = EdgeModel(
                 fit(subset, args.c), model.threshold, hedged=model.hedged, negated=model.negated
             )
-            predict(docs["test"], labelled["test"][1], curve_model)
+            predict(docs["test"], labelled["test"][1], curve_model, component=decider)
             f1 = evaluate_docs(docs["test"], gold["test"], genres).overall.overall.f1
             out.append(f"- {share:.0%} ({len(chosen)} articles): test F1 {f1:.3f}")
         out.append("")

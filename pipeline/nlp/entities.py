@@ -324,7 +324,7 @@ class EntityMerger:
 
 
 _HYPHEN = re.compile(r"[-‐–]")
-_LOCANTS = re.compile(r"^\d+(?:,\d+)*-(?=[a-z])")
+_LOCANTS = re.compile(r"^\d+(?:,\d+)*-(?=[a-zA-Z])")
 _SURNAMES_KEY = "claims.surnames"
 # Function words inside hyphenated phrases ("all-in-one"), which the lemma index lacks.
 _SMALL_WORDS = frozenset({"in", "on", "of", "to", "the", "a", "and", "or", "for", "by", "at"})
