@@ -91,16 +91,39 @@ def _entry(term: str, norm: str, source: str, label: str = "SUBSTANCE", **extra)
     return {"term": term, "label": label, "norm": norm, "source": source, **extra}
 
 
-def test_a_name_both_sources_list_links_their_records():
+def test_drugbanks_own_name_in_mesh_links_the_records():
     drugbank = [
         _entry("Acetylsalicylic acid", "acetylsalicylic acid", "drugbank:DB00945"),
         _entry("Aspirin", "acetylsalicylic acid", "drugbank:DB00945"),
     ]
-    mesh = [_entry("Aspirin", "aspirin", "mesh:D001241")]
+    mesh = [
+        _entry("Aspirin", "aspirin", "mesh:D001241"),
+        _entry("Acetylsalicylic Acid", "aspirin", "mesh:D001241"),
+    ]
     canonical, refs = builder.ground([], drugbank, mesh, {"aspirin": "CHEBI:15365"})
-    # the shorter name of the two, and every id of the concept
+    # MeSH's heading names the concept, and it carries every id
     assert canonical["drugbank:DB00945"] == canonical["mesh:D001241"] == "aspirin"
     assert refs["aspirin"] == {"MESH": "D001241", "DRUGBANK": "DB00945", "CHEBI": "CHEBI:15365"}
+
+
+def test_a_drugbank_synonym_links_nothing():
+    """DrugBank's synonyms list relatives and salts: "Leek" lists onions, "Magnesium
+    gluconate" lists magnesium, "Dextrose, unspecified form" lists glucose."""
+    drugbank = [
+        _entry("Leek", "leek", "drugbank:DB10548"),
+        _entry("Onions", "leek", "drugbank:DB10548"),
+        _entry("Dextrose, unspecified form", "dextrose, unspecified form", "drugbank:DB09341"),
+        _entry("Glucose", "dextrose, unspecified form", "drugbank:DB09341"),
+    ]
+    mesh = [
+        _entry("Onions", "onions", "mesh:D019697"),
+        _entry("Glucose", "glucose", "mesh:D005947"),
+    ]
+    canonical, refs = builder.ground([], drugbank, mesh, {})
+    assert canonical["mesh:D019697"] == "onions" and canonical["drugbank:DB10548"] == "leek"
+    assert refs["onions"] == {"MESH": "D019697"}
+    assert canonical["drugbank:DB09341"] == "dextrose"  # the qualifier dropped
+    assert canonical["mesh:D005947"] == "glucose"
 
 
 def test_plurals_and_curated_synonyms_share_one_name():
@@ -114,27 +137,32 @@ def test_plurals_and_curated_synonyms_share_one_name():
         _entry("Selective Serotonin Reuptake Inhibitors", "ssri", "mesh:D017367"),
     ]
     canonical, refs = builder.ground(curated, drugbank, mesh, {})
-    assert canonical["mesh:D001569"] == canonical["drugbank:DB12537"] == "benzodiazepine"
+    assert canonical["mesh:D001569"] == canonical["drugbank:DB12537"] == "benzodiazepines"
     assert canonical["mesh:D017367"] == "ssris"  # the curated name wins
     assert refs["ssris"] == {"MESH": "D017367"}
-    assert refs["benzodiazepine"] == {"MESH": "D001569", "DRUGBANK": "DB12537"}
+    assert refs["benzodiazepines"] == {"MESH": "D001569", "DRUGBANK": "DB12537"}
 
 
-def test_an_ambiguous_name_links_nothing_and_qualified_names_give_way():
+def test_an_ambiguous_name_links_nothing():
     drugbank = [
-        _entry("Dextrose, unspecified form", "dextrose, unspecified form", "drugbank:DB09341"),
-        _entry("Glucose", "dextrose, unspecified form", "drugbank:DB09341"),
+        _entry("Dexamethasone", "dexamethasone", "drugbank:DB01234"),
         _entry("Dex", "dexamethasone", "drugbank:DB01234"),
+        _entry("Dextromethorphan", "dextromethorphan", "drugbank:DB00514"),
         _entry("Dex", "dextromethorphan", "drugbank:DB00514"),
     ]
-    mesh = [
-        _entry("Glucose", "glucose", "mesh:D005947"),
-        _entry("Dex", "dexmedetomidine", "mesh:D020927"),
-    ]
+    mesh = [_entry("Dex", "dexmedetomidine", "mesh:D020927")]
     canonical, _ = builder.ground([], drugbank, mesh, {})
-    assert canonical["drugbank:DB09341"] == "glucose"  # not "dextrose, unspecified form"
     assert canonical["mesh:D020927"] == "dexmedetomidine"  # "Dex" is two drugs: no link
     assert canonical["drugbank:DB00514"] == "dextromethorphan"
+
+
+def test_a_term_takes_the_record_whose_own_name_it_is():
+    drugbank = [
+        _entry("Insulin human", "insulin human", "drugbank:DB00030"),
+        _entry("Insulin", "insulin human", "drugbank:DB00030"),
+    ]
+    mesh = [_entry("Insulin", "insulin", "mesh:D007328", "TARGET")]
+    assert builder._own_names(drugbank, mesh)["insulin"] == "mesh:D007328"
 
 
 def test_stated_ids_win_and_mesh_headings_read_in_order():
@@ -146,7 +174,8 @@ def test_stated_ids_win_and_mesh_headings_read_in_order():
     _, refs = builder.ground(curated, [], [], {})
     assert refs["blood pressure"] == {"MESH": "D001794"}
     assert builder.uninvert("Receptors, Opioid, mu") == "mu Opioid Receptors"
-    assert builder.uninvert("Vitamin B 12, analogues") == "Vitamin B 12, analogues"
+    assert builder.uninvert("Fatty Acids, Omega-3") == "Omega-3 Fatty Acids"
+    assert builder.uninvert("Benzene, 1,2-dihydroxy-") == "Benzene, 1,2-dihydroxy-"
 
 
 def test_lookup_spells_a_term(tokenize):

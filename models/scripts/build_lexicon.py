@@ -101,7 +101,8 @@ def uninvert(name: str) -> str:
     """MeSH's inverted headings read in order: "Receptors, Opioid" -> "Opioid Receptors".
     Chemical names ("1,2-Dihydroxybenzene", "Vitamin B 12, ...") are left as they are."""
     parts = name.split(", ")
-    if len(parts) > 1 and not re.search(r"[\d()\[\]]", name):
+    chemical = any(part[:1].isdigit() or re.search(r"[()\[\]]|-$", part) for part in parts)
+    if len(parts) > 1 and not chemical:
         return " ".join(reversed(parts))
     return name
 
@@ -222,9 +223,9 @@ def ground(
     """Link the sources' records into concepts.
 
     Returns (record id -> the concept's normalised name, normalised name -> db_refs). The
-    name is the curated one when a curated entry is in the concept, else the shorter of
-    DrugBank's common name and MeSH's descriptor name (names with a qualifier after a comma,
-    "Dextrose, unspecified form", only when there is no other).
+    name is the curated one when a curated entry is in the concept, else `_concept_name`.
+    DrugBank and MeSH records link through DrugBank's own name only: its synonyms list
+    salts, extracts and relatives ("Leek" lists "onion").
     """
     concepts = _Concepts()
     names: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
@@ -237,13 +238,15 @@ def ground(
         if kind == "curated" and is_exact(entry["term"]):
             continue  # "CBD", "DAT": a short capital form names other things elsewhere
         names[entry["term"].lower()][kind].add(record)
-    for by_kind in names.values():
+    for name, by_kind in names.items():
         unique = [next(iter(ids)) for ids in by_kind.values() if len(ids) == 1]
         if "curated" in by_kind:  # our own synonyms are trusted to link
             for record in unique:
                 concepts.union(record, next(iter(by_kind["curated"])))
         elif len(by_kind.get("drugbank", ())) == 1 and len(by_kind.get("mesh", ())) == 1:
-            concepts.union(next(iter(by_kind["drugbank"])), next(iter(by_kind["mesh"])))
+            drug, heading = next(iter(by_kind["drugbank"])), next(iter(by_kind["mesh"]))
+            if norm_of[drug] == name:  # DrugBank's own name for it; a synonym proves little
+                concepts.union(drug, heading)  # ("Magnesium gluconate" lists "magnesium")
     by_norm: dict[str, list[str]] = defaultdict(list)
     for record, norm in norm_of.items():
         by_norm[norm].append(record)
@@ -265,8 +268,7 @@ def ground(
             for record in records:  # each curated entry keeps its own name
                 canonical[record] = norm_of[record] if record.startswith("curated:") else name
         else:
-            plain = [norm_of[r] for r in records if "," not in norm_of[r]]
-            name = min(plain or [norm_of[r] for r in records], key=lambda n: (len(n), n))
+            name = _concept_name(records, norm_of)
             for record in records:
                 canonical[record] = name
         for record in records:
@@ -277,6 +279,20 @@ def ground(
             **entry.get("db_refs", {}),
         }
     return canonical, refs
+
+
+def _concept_name(records: list[str], norm_of: dict[str, str]) -> str:
+    """A concept's name: MeSH's heading, the standard name ("aspirin", "onions", "insulin"),
+    unless long and systematic; else DrugBank's common name; a qualifier after a comma
+    ("Dextrose, unspecified form") is dropped when there is no other."""
+    headings = [norm_of[r] for r in records if r.startswith("mesh:") and "," not in norm_of[r]]
+    headings = [n for n in headings if len(n) <= 40]
+    if headings:
+        return min(headings, key=lambda n: (len(n), n))
+    plain = [norm_of[r] for r in records if "," not in norm_of[r]]
+    if plain:
+        return min(plain, key=lambda n: (len(n), n))
+    return min(norm_of[r].split(",")[0] for r in records)
 
 
 def _db_refs(
@@ -310,10 +326,31 @@ def build(corpora: Path) -> list[dict]:
     chebi = chebi_names(craft) if craft.is_dir() else {}
     canonical, refs = ground(curated, drugbank, mesh, chebi)
     entries = merge(curated, drugbank, mesh, stoplist=stoplist)
+    named = _own_names(drugbank, mesh)
     for entry in entries:
+        own = named.get(entry["term"].lower())
+        if not entry["source"].startswith("curated:") and own and own != entry["source"]:
+            entry["source"] = own  # "insulin" is MeSH's Insulin, not a synonym of a DrugBank
+            # record ("Insulin human"); the label stays the one the merge chose
         entry["norm"] = canonical.get(entry["source"], entry["norm"])
         entry["db_refs"] = refs.get(entry["norm"], {})
     return entries
+
+
+def _own_names(*groups: list[dict]) -> dict[str, str]:
+    """Lowercased name -> the record whose own name it is (DrugBank's common name, else
+    MeSH's heading); names two records of one source claim are left out."""
+    owners: dict[str, set[str]] = defaultdict(set)
+    for group in groups:
+        for entry in group:
+            if entry["term"].lower() == entry["norm"]:
+                owners[entry["norm"]].add(entry["source"])
+    chosen = {}
+    for name, found in owners.items():
+        drugs = [r for r in found if r.startswith("drugbank:")]
+        if len(found) == 1 or len(drugs) == 1:  # a drug's own DrugBank record first
+            chosen[name] = drugs[0] if drugs else next(iter(found))
+    return chosen
 
 
 def person_names(lexicon_terms: set[str]) -> list[str]:

@@ -983,8 +983,14 @@ def governing_negations(cues: list[Span], covered: set[int], value_heads: set[in
     return [
         cue
         for cue in _covering(cues, covered)
-        if not is_affixal(cue) or any(i in value_heads for i in range(cue.start, cue.end))
+        if (not is_affixal(cue) or any(i in value_heads for i in range(cue.start, cue.end)))
+        and not (len(cue) == 1 and cue[0].lemma_.lower() in DIRECTION_VERBS)
     ]
+
+
+# Verbs some negation corpora mark as cues that, in a claim, give its direction, not its
+# negation: "zinc prevents colds" is a benefit claim, asserted.
+DIRECTION_VERBS = frozenset(["prevent", "avert", "avoid", "stop", "block", "inhibit"])
 
 
 def _covering(cues: list[Span], covered: set[int]) -> list[Span]:

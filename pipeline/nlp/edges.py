@@ -875,7 +875,9 @@ def _claim(
         value = Slot(
             span,
             "effect",
-            slot.norm if rule_slot else _effect_norm(candidate),
+            _effect_norm(candidate)
+            if candidate.outcome is not None or not rule_slot
+            else slot.norm,
             polarity or _polarity(span),
         )
         if rule_slot and slot.condition is not None:

@@ -149,6 +149,19 @@ class EntityMerger:
             span = Span(doc, start, end, label=term.label)
             span._.norm = term.norm
             span._.entity_source = "lexicon"
+            named = doc[start - 1] if start > 0 else None
+            if (
+                end - start == 1
+                and doc[start].lower_ in _SALTS
+                and named is not None
+                and named.is_alpha
+                and not named.is_stop
+                and named.pos_ in _NAME_POS
+                and named.lower_ not in self._dictionary()
+            ):  # "ulipristal acetate": the drug is the word before ("dietary calcium" is not)
+                span = Span(doc, start - 1, end, label=term.label)
+                drug = self.lexicon.lookup((named.text,))
+                span._.norm = drug.norm if drug is not None else normalise_name(span.text)
             candidates.append(span)
         lexicon_by_offsets = {(span.start, span.end): span for span in candidates}
         for ent in doc.ents:
@@ -204,7 +217,10 @@ class EntityMerger:
         inside = {
             span._.norm
             for span in lexicon_spans
-            if ent.start <= span.start and span.end <= ent.end and span.label_ == label
+            if ent.start <= span.start
+            and span.end <= ent.end
+            and span.label_ == label
+            and not self._salt_of(span)  # "ulipristal acetate" is no acetate
         }
         if len(inside) == 1:
             return inside.pop()
@@ -216,11 +232,20 @@ class EntityMerger:
                     return term.norm
         singular = tuple(token.lemma_.lower() for token in ent)
         unlocated = _LOCANTS.sub("", ent.text)  # "1,2-benzodiazepine" -> "benzodiazepine"
-        for words in (singular, (unlocated,) if unlocated != ent.text else ()):
+        salt_free = tuple(t.text for t in ent[:-1]) if ent[-1].lower_ in _SALTS else ()
+        for words in (singular, (unlocated,) if unlocated != ent.text else (), salt_free):
             term = self.lexicon.lookup(words) if words else None
             if term is not None and term.label == label:
                 return term.norm
         return normalise_name(ent.text)
+
+    def _salt_of(self, span: Span) -> bool:
+        """A salt word after a drug's name the lexicon lacks ("ulipristal acetate"), not a
+        substance of its own ("dietary calcium" is calcium)."""
+        if span.text.lower() not in _SALTS or span.start == 0:
+            return False
+        named = span.doc[span.start - 1]
+        return named.is_alpha and not named.is_stop and named.lower_ not in self._dictionary()
 
     def _person(self, span: Span) -> bool:
         """Written like a person's name and listed as one: every word capitalised, and either
@@ -324,6 +349,40 @@ class EntityMerger:
 
 
 _HYPHEN = re.compile(r"[-‐–]")
+_NAME_POS = {"NOUN", "PROPN", "ADJ", "X"}
+# Salt and counter-ion words: the part of a drug's name that does not say which drug it is.
+_SALTS = frozenset(
+    [
+        "acetate",
+        "acetates",
+        "hydrochloride",
+        "hcl",
+        "citrate",
+        "sulfate",
+        "sulphate",
+        "sodium",
+        "potassium",
+        "calcium",
+        "phosphate",
+        "maleate",
+        "tartrate",
+        "mesylate",
+        "bromide",
+        "chloride",
+        "fumarate",
+        "succinate",
+        "besylate",
+        "hydrobromide",
+        "nitrate",
+        "oxalate",
+        "salt",
+        "salts",
+        "acid",
+        "acids",
+        "ester",
+        "esters",
+    ]
+)
 _LOCANTS = re.compile(r"^\d+(?:,\d+)*-(?=[a-zA-Z])")
 _SURNAMES_KEY = "claims.surnames"
 # Function words inside hyphenated phrases ("all-in-one"), which the lemma index lacks.

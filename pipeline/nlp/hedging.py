@@ -551,7 +551,7 @@ class CueDetector:
         marked: dict[int, list[str]] = {}  # cue token -> its features, reused for the type
         for token in sentence:
             word = token.lower_
-            if word in candidates or (kind == NEGATION and _AFFIX.match(word)):
+            if word in candidates or (kind == NEGATION and _affix_candidate(token)):
                 features = cue_features(token, self.lexicons)
                 if model.predict(features) != "O":
                     marked[token.i] = features
@@ -656,6 +656,15 @@ def _outside(spans: list[Span], tokens: set[int]) -> list[Span]:
 
 def _sorted(spans: list[Span]) -> list[Span]:
     return sorted(spans, key=lambda s: (s.start, s.end))
+
+
+def _affix_candidate(token) -> bool:
+    """A word whose affix may negate: "unable", "impossible", "careless", "dislike"; not a
+    verb with a locative in-/im-/ir-/il- ("improve", "inform", "install", "irrigate")."""
+    match = _AFFIX.match(token.lower_)
+    if match is None:
+        return False
+    return not (match.group(1) in {"im", "in", "ir", "il"} and token.pos_ in {"VERB", "AUX"})
 
 
 def is_affixal(cue: Span) -> bool:
