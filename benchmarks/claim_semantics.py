@@ -1,5 +1,6 @@
 """Figures of claim semantics over a run's tables (issue 19): how many negated claims rest
-only on a negating affix, and the top of `claim_summary`.
+only on a negating affix, how many substance names carry an ontology id, repeated claim
+rows, and the top of `claim_summary`.
 
     python benchmarks/claim_semantics.py OUT_DIR [OUT_DIR ...] [--top 30]
 
@@ -36,6 +37,8 @@ def report(out_dir: Path, top: int) -> str:
         f"claims: {len(claims):,}; negated: {len(negated):,}; negated only by an affix: "
         f"{int(only_affix.sum()):,} ({100 * only_affix.mean() if len(negated) else 0:.1f}%)",
         "",
+        *grounding(out_dir),
+        "",
         f"top {top} of claim_summary by articles:",
         "",
     ]
@@ -46,6 +49,27 @@ def report(out_dir: Path, top: int) -> str:
     for row in summary.itertuples():
         lines.append(f"- {row.substance} -> {row.target} -> {row.effect} ({row.n_articles})")
     return "\n".join(lines) + "\n"
+
+
+def grounding(out_dir: Path) -> list[str]:
+    """Distinct substance names with an ontology id, in `entities` and in `claims`, and the
+    (sentence, substance, target, effect) groups that repeat in `claims`."""
+    entities = tables.frame(out_dir, "entities", ["label", "norm", "norm_id"])
+    substances = entities[entities["label"] == "SUBSTANCE"]
+    in_entities = substances.groupby("norm")["norm_id"].agg(lambda ids: ids.notna().any())
+    keys = ["sentence_id", "substance_norm", "target_norm", "effect_norm"]
+    claims = tables.frame(out_dir, "claims", [*keys, "substance_id"])
+    in_claims = claims.groupby("substance_norm")["substance_id"].agg(lambda i: i.notna().any())
+    repeats = claims.groupby(keys, dropna=False).size()
+
+    def share(found) -> str:
+        percent = 100 * found.mean() if len(found) else 0.0
+        return f"{int(found.sum()):,} of {len(found):,} ({percent:.1f}%)"
+
+    return [
+        f"substance names with an id: entities {share(in_entities)}; claims {share(in_claims)}",
+        f"repeated (sentence, substance, target, effect) groups in claims: {(repeats > 1).sum():,}",
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -154,15 +154,17 @@ ENTITIES = _schema(
     _field(
         "norm",
         pa.string(),
-        "Normalised name, lowercase: the DrugBank common name, MeSH descriptor or curated "
-        "name for lexicon terms, the long form's name for abbreviations, else the lowercased text.",
+        "Normalised name, lowercase, shared by every spelling of one concept: the curated name, "
+        "else MeSH's heading read in order, else DrugBank's common name, for lexicon terms; "
+        "the long form's name for abbreviations; for names only the NER found, the name of a "
+        "lexicon term they hold or spell in the singular, else the lowercased text.",
     ),
     _field(
         "norm_id",
         pa.string(),
-        "Ontology id of `norm` as a compact URI, to join on: `mesh:D002110` when MeSH has the "
-        "name, else `drugbank:DB00201`, else `chebi:27732`; null when the lexicon grounds no "
-        "such name (names only the NER found). The same in `claims.substance_id`, "
+        "Ontology id of `norm` as a compact URI, to join on: `mesh:D002110` when the concept "
+        "has a MeSH heading, else `drugbank:DB00201`, else `chebi:27732`; null when the "
+        "lexicon grounds no such name (names only the NER found). The same in `claims.substance_id`, "
         "`target_id`, `effect_id`, `condition_id` and in `claim_summary`. Schema version 9.",
         True,
     ),
