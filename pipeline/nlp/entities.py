@@ -146,6 +146,8 @@ class EntityMerger:
         for start, end, term in self.lexicon.matches(doc):
             if end - start == 1 and self._used_as_word(doc[start]):
                 continue  # "antidepressant effects", "lead to": the word, not the name
+            if end - start == 1 and self._in_persons_name(doc[start]):
+                continue  # "Bruce Sands", "Holly Drewry", "Timothy Leary": a person
             span = Span(doc, start, end, label=term.label)
             span._.norm = term.norm
             span._.entity_source = "lexicon"
@@ -174,11 +176,13 @@ class EntityMerger:
             if known is not None:
                 known._.entity_source = "model+lexicon"
                 continue
-            if label == "SUBSTANCE" and (
-                self._common_words(ent)
-                or _not_a_name(ent)
-                or self._person(ent)
-                or self._organisation_or_acronym(ent)
+            if self._person(ent) or (
+                label == "SUBSTANCE"
+                and (
+                    self._common_words(ent)
+                    or _not_a_name(ent)
+                    or self._organisation_or_acronym(ent)
+                )
             ):
                 continue  # "Tuesday", "everyone", "Dr. Austen", "90s", "Katherine": no substance
             span = Span(doc, ent.start, ent.end, label=label)
@@ -238,6 +242,29 @@ class EntityMerger:
             if term is not None and term.label == label:
                 return term.norm
         return normalise_name(ent.text)
+
+    def _in_persons_name(self, token) -> bool:
+        """A capitalised word that is part of a person's name: after a listed first name or
+        a title ("Bruce Sands", "Dr. Rowan"), or a listed first name before a capitalised
+        word no lexicon term spells ("Holly Drewry")."""
+        if not token.is_title:
+            return False
+        doc = token.doc
+        before = doc[token.i - 1] if token.i > 0 else None
+        after = doc[token.i + 1] if token.i + 1 < len(doc) else None
+        if (
+            before is not None
+            and before.is_title
+            and (before.lower_ in self.person_names or before.lower_ in _TITLES)
+        ):
+            return True
+        return (
+            token.lower_ in self.person_names
+            and after is not None
+            and after.is_title
+            and after.is_alpha
+            and self.lexicon.lookup((after.text,)) is None
+        )
 
     def _salt_of(self, span: Span) -> bool:
         """A salt word after a drug's name the lexicon lacks ("ulipristal acetate"), not a

@@ -164,8 +164,9 @@ ENTITIES = _schema(
         pa.string(),
         "Ontology id of `norm` as a compact URI, to join on: `mesh:D002110` when the concept "
         "has a MeSH heading, else `drugbank:DB00201`, else `chebi:27732`; null when the "
-        "lexicon grounds no such name (names only the NER found). The same in `claims.substance_id`, "
-        "`target_id`, `effect_id`, `condition_id` and in `claim_summary`. Schema version 9.",
+        "lexicon grounds no such name (names only the NER found). The same in "
+        "`claims.substance_id`, `target_id`, `effect_id`, `condition_id` and in "
+        "`claim_summary`. Schema version 9.",
         True,
     ),
     _field(
