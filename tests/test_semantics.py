@@ -380,3 +380,10 @@ def test_an_effect_that_names_only_how_much_is_no_claim(nlp, text, kept):
 def test_normalisation_keeps_distinct_harms_apart(nlp, text, norm):
     effects = _effects(_claims(nlp, text))
     assert norm in effects, sorted(effects)
+
+
+def test_a_title_case_headline_is_not_read_as_peoples_names(nlp):
+    """Census surnames are common words (Green, May, Rice): in a title-case headline they
+    are no first name before a surname."""
+    found = _entities(nlp, "Drinking Green Tea May Lower Blood Pressure")
+    assert any(label == "SUBSTANCE" and "tea" in norm for label, norm, _ in found.values())

@@ -252,19 +252,18 @@ class EntityMerger:
         doc = token.doc
         before = doc[token.i - 1] if token.i > 0 else None
         after = doc[token.i + 1] if token.i + 1 < len(doc) else None
-        if (
+        named = (
             before is not None
             and before.is_title
             and (before.lower_ in self.person_names or before.lower_ in _TITLES)
-        ):
-            return True
-        return (
+        ) or (
             token.lower_ in self.person_names
             and after is not None
             and after.is_title
             and after.is_alpha
             and self.lexicon.lookup((after.text,)) is None
         )
+        return named and not _title_case_line(token)
 
     def _salt_of(self, span: Span) -> bool:
         """A salt word after a drug's name the lexicon lacks ("ulipristal acetate"), not a
@@ -281,6 +280,8 @@ class EntityMerger:
         words = [part for token in span for part in _HYPHEN.split(token.text) if part.isalpha()]
         if not words or not all(w[0].isupper() and w[1:].islower() for w in words):
             return False
+        if _title_case_line(span[0]):
+            return False  # "Green Tea Lowers Blood Pressure": a headline, not people
         listed = [w.lower() in self.person_names for w in words]
         if all(listed) or (len(words) > 1 and listed[0]):
             return True
@@ -297,6 +298,7 @@ class EntityMerger:
                     token.is_title
                     and before.is_title
                     and (before.lower_ in self.person_names or before.lower_ in _TITLES)
+                    and not _title_case_line(token)
                 ):
                     found.add(token.lower_)
             cached = doc.user_data[_SURNAMES_KEY] = frozenset(found)
@@ -424,6 +426,14 @@ _CODE_OR_NUMBER = re.compile(
     r"^(?:\d+'?s|(?:[a-z]\.){2,}|.*[©@=:].*|.*/|(?-i:[A-Z][a-z]+\d+)|[a-z]+\.[a-z])$",
     re.IGNORECASE,
 )  # 90s, a.d.h.d., © 2016, p=.0005, ly/, Abdous1 (an affiliation mark), TSE:6501, MDT.N
+
+
+def _title_case_line(token) -> bool:
+    """In a line written in title case ("Green Tea May Lower Blood Pressure"), where every
+    word is capitalised and many are also census surnames (Green, May, Young)."""
+    sentence = token.sent
+    words = [t for t in sentence if t.is_alpha and not t.is_stop]
+    return len(words) >= 3 and sum(t.is_title for t in words) >= 0.8 * len(words)
 
 
 def _long_form(span: Span) -> Span | None:
