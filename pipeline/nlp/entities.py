@@ -429,9 +429,12 @@ _CODE_OR_NUMBER = re.compile(
 
 
 def _title_case_line(token) -> bool:
-    """In a line written in title case ("Green Tea May Lower Blood Pressure"), where every
-    word is capitalised and many are also census surnames (Green, May, Young)."""
+    """In a headline written in title case ("Green Tea May Lower Blood Pressure"), where every
+    word is capitalised and many are also census surnames (Green, May, Young); not in an
+    author list or a contact line, which are as capitalised."""
     sentence = token.sent
+    if sum(t.text == "," for t in sentence) > 1 or any(t.like_num for t in sentence):
+        return False  # an author list or a contact line, where people's names are
     words = [t for t in sentence if t.is_alpha and not t.is_stop]
     return len(words) >= 3 and sum(t.is_title for t in words) >= 0.8 * len(words)
 
