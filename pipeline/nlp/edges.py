@@ -617,11 +617,6 @@ def one_role(kept: list[Candidate], biomarkers: dict[str, str]) -> list[Candidat
     return [c for c in kept if id(c) not in dropped]
 
 
-_UP = frozenset(["raise", "increase", "boost", "elevate", "rise", "higher", "high", "more"])
-_DOWN = frozenset(["lower", "reduce", "decrease", "cut", "drop", "decline", "low", "less", "fall"])
-_OUTCOME_VERB_WORDS = OUTCOME_VERBS | _UP | _DOWN
-
-
 def _moved(span: Span, sentence: Span) -> str | None:
     """Which way a measurement moves: "higher" or "lower" from the words before it in its
     span or governing it ("raises HDL", "lower blood pressure"), else None."""
@@ -750,6 +745,11 @@ _HIGHER = frozenset(
         "more",
     ]
 )
+# Which way a measurement moves ("raises HDL", "lower blood pressure"): the risk words above
+# and the verbs of change, as lemmas.
+_UP = _HIGHER | {"raise", "boost", "elevate", "rise"}
+_DOWN = _LOWER | {"cut", "drop", "decline", "fall"}
+_OUTCOME_VERB_WORDS = OUTCOME_VERBS | _UP | _DOWN
 _RISKS = frozenset(
     ["risk", "risks", "odds", "chance", "chances", "likelihood", "incidence", "rate", "rates"]
 )
