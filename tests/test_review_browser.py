@@ -87,6 +87,9 @@ def test_review_a_claim_by_keyboard(serve, page, review_tables):
     page.fill("#reviewer-name", "Ada")
     page.click("form.who button")
     page.wait_for_selector("#start")  # named: the review button appears
+    # review.js is deferred: until the page's load event, a filter change has no listener
+    # to submit it (the test raced it on a loaded machine)
+    page.wait_for_load_state()
     page.select_option("select[name=substance]", "mdma")
     page.wait_for_url("**/?substance=mdma*")
     claims = _claims(review_tables)
