@@ -232,34 +232,28 @@ def _one_per_value(rows: list[dict]) -> list[dict]:
     target or effect another row of the sentence also states along with more is dropped
     ("X -> - -> pain" beside "X -> opioid receptors -> pain")."""
 
-    def rank(row: dict) -> float:
-        return row["confidence"] if row["confidence"] is not None else -1.0
+    def rank(position: int, row: dict) -> tuple[float, int]:  # ties: the earlier row
+        return (row["confidence"] if row["confidence"] is not None else -1.0, -position)
 
-    kept: list[dict] = []
-    groups: dict[tuple[str, str], list[dict]] = {}
-    for row in rows:
-        groups.setdefault((row["sentence_id"], row["substance_norm"]), []).append(row)
+    groups: dict[tuple[str, str], list[tuple[int, dict]]] = {}
+    for position, row in enumerate(rows):
+        key = (row["sentence_id"], row["substance_norm"])
+        groups.setdefault(key, []).append((position, row))
+    dropped: set[int] = set()
     for group in groups.values():
-        for row in group:
+        for position, row in group:
             values = (row["target_norm"], row["effect_norm"])
-            redundant = False
-            for other in group:
-                if other is row:
-                    continue
+            for other_position, other in group:
                 others = (other["target_norm"], other["effect_norm"])
-                covers = all(v is None or v == o for v, o in zip(values, others, strict=True))
-                if not covers:
+                if other is row or not all(
+                    v is None or v == o for v, o in zip(values, others, strict=True)
+                ):
                     continue
-                if others != values:  # the other states this and more
-                    redundant = True
-                elif (rank(other), -group.index(other)) > (rank(row), -group.index(row)):
-                    redundant = True  # the same claim, stated more surely by the other
-                if redundant:
+                # the other states this and more, or the same claim more surely
+                if others != values or rank(other_position, other) > rank(position, row):
+                    dropped.add(position)
                     break
-            if not redundant:
-                kept.append(row)
-    order = {id(row): i for i, row in enumerate(rows)}
-    return sorted(kept, key=lambda row: order[id(row)])
+    return [row for position, row in enumerate(rows) if position not in dropped]
 
 
 def cue_rows(
