@@ -95,23 +95,81 @@ def _write_corpus(tmp_path: Path) -> tuple[Path, Path]:
     return syntax, ner
 
 
-@pytest.mark.slow
-def test_every_component_trains_and_assembles(tmp_path):
-    from spacy.cli.train import train
-
-    syntax_data, ner_data = _write_corpus(tmp_path)
-    short = {
-        "training.max_steps": 4,
+def _overrides(syntax_data: Path, ner_data: Path) -> dict:
+    return {
+        "paths.train": str(syntax_data),
+        "paths.dev": str(syntax_data),
+        "paths.ner_train": str(ner_data),
+        "paths.ner_dev": str(ner_data),
         "training.eval_frequency": 2,
         "training.batcher.size.start": 50,
         "training.batcher.size.stop": 50,
+        # Four sentences hold no label 30 times: keep every label as its own parser action.
+        "components.parser.min_action_freq": 1,
     }
-    # Four sentences hold no label 30 times: keep every label as its own parser action.
-    extra = {"syntax": {"components.parser.min_action_freq": 1}, "ner": {}}
-    for name, data in (("syntax", syntax_data), ("ner", ner_data)):
-        overrides = {"paths.train": str(data), "paths.dev": str(data), **short, **extra[name]}
-        train(CONFIGS / f"{name}.cfg", tmp_path / name, overrides=overrides)
-    nlp = assemble.assemble(tmp_path / "syntax" / "model-last", tmp_path / "ner" / "model-last")
+
+
+def test_joint_reader_reads_treebanks_on_gold_tokens_and_leaves_other_layers_missing(tmp_path):
+    from pipeline.training import joint_corpus
+
+    syntax_data, ner_data = _write_corpus(tmp_path)
+    nlp = spacy.blank("en")
+    nlp.tokenizer = create_scispacy_tokenizer()(nlp)
+    examples = list(joint_corpus(str(syntax_data), str(ner_data), ner_repeats=2)(nlp))
+    treebank, entities = examples[:8], examples[8:]
+    assert len(entities) == 8  # four entity documents, each twice
+    for example in treebank:
+        assert [t.text for t in example.predicted] == [t.text for t in example.reference]
+        assert example.reference.has_annotation("DEP")
+        assert not example.reference.has_annotation("ENT_IOB")  # missing, not "outside"
+    for example in entities:
+        assert example.reference.has_annotation("ENT_IOB")
+        assert not example.reference.has_annotation("DEP")
+        assert not example.reference.has_annotation("TAG")
+    with pytest.raises(FileNotFoundError, match=r"convert\.py"):
+        list(joint_corpus(str(tmp_path / "nothing"), "")(nlp))
+
+
+def test_genia_words_are_split_as_our_tokenizer_splits_them():
+    sentence = {
+        "words": ["Lithium-induced", "polyuria", "."],
+        "spaces": [True, False, False],
+        "tags": ["JJ", "NN", "."],
+    }
+    nlp = spacy.blank("en")
+    tokenizer = create_scispacy_tokenizer()(nlp)
+    split = convert.split_like_tokenizer(sentence, lambda w: [t.text for t in tokenizer(w)])
+    assert split["words"] == ["Lithium", "-", "induced", "polyuria", "."]
+    assert split["tags"] == ["", "HYPH", "JJ", "NN", "."]  # the first part is left missing
+    assert split["spaces"] == [False, False, True, False, False]
+
+
+@pytest.mark.slow
+def test_joint_training_resumes_and_assembles(tmp_path):
+    """models/configs/joint.cfg trains one tok2vec for tagger, parser and NER; a second run
+    of train.py continues from the checkpoint (a new segment) instead of starting over."""
+    import train as train_script
+
+    syntax_data, ner_data = _write_corpus(tmp_path)
+    output = tmp_path / "joint"
+    overrides = _overrides(syntax_data, ner_data)
+    config = CONFIGS / "joint.cfg"
+    train_script.run(config, output, max_steps=4, fresh=False, overrides=overrides)
+    assert train_script.steps_done(output) == 4
+    train_script.run(config, output, max_steps=8, fresh=False, overrides=overrides)
+    assert [s.name for s in train_script.segments(output)] == ["segment-0", "segment-1"]
+    assert train_script.steps_done(output) == 8
+    assert (output / "model-best").is_dir() and (output / "model-last").is_dir()
+    # nothing left to do: no third segment
+    train_script.run(config, output, max_steps=8, fresh=False, overrides=overrides)
+    assert len(train_script.segments(output)) == 2
+
+    trained = spacy.load(output / "model-last")
+    assert trained.pipe_names == ["tok2vec", "tagger", "parser", "ner"]
+    tok2vec = trained.get_pipe("tok2vec")
+    assert set(tok2vec.listening_components) == {"tagger", "parser", "ner"}
+
+    nlp = assemble.assemble(output / "model-best")
     out = tmp_path / "claims_web_sm"
     assemble.save(nlp, out)
     loaded = spacy.load(out)

@@ -1,15 +1,20 @@
 """Assemble the shipped pipeline from the trained parts.
 
-    python models/scripts/assemble.py --syntax DIR --ner DIR --out models/claims_web_sm
+    python models/scripts/assemble.py --joint DIR --out models/claims_web_sm
     python models/scripts/assemble.py --extraction-only --out models/claims_web_sm
 
-The second form keeps the trained components of an assembled pipeline and rebuilds only the
-extraction components (entities with the lexicon of build_lexicon.py, hedge cues, claims),
-which is all a change to the lexicon or the claim rules needs.
+The first form takes tok2vec, tagger, parser and NER from a joint training run
+(`models/configs/joint.cfg`: one tok2vec shared by the three) and puts the extraction
+components after them; the hedge detector's weights and the learned claim extractor are
+carried over from the pipeline already at `--out` unless `--hedges` names new weights (both
+read the parse, so `make model` retrains them next). The second form keeps the trained
+components of an assembled pipeline and rebuilds only the extraction components (entities
+with the lexicon of build_lexicon.py, hedge cues, claims), which is all a change to the
+lexicon or the claim rules needs.
 
 Order: scispaCy tokenizer -> layout (line and heading boundaries, set before the parser so
-it respects them) -> tok2vec, tagger -> attribute_ruler (PTB tag -> UPOS) -> rule lemmatizer
--> parser (also the sentence boundaries) -> ner (own tok2vec) -> abbreviations -> entities
+it respects them) -> tok2vec (shared) -> tagger -> attribute_ruler (PTB tag -> UPOS) -> rule
+lemmatizer -> parser (also the sentence boundaries) -> ner -> abbreviations -> entities
 (NER + lexicon) -> hedge and negation cues -> claims -> their evidence and attribution.
 """
 
@@ -41,31 +46,33 @@ EXTRACTION = (
 )
 
 
-def assemble(syntax_dir: Path, ner_dir: Path) -> Language:
-    syntax = spacy.load(syntax_dir)
-    ner = spacy.load(ner_dir)
-    ner.replace_listeners("tok2vec", "ner", ["model.tok2vec"])
+def assemble(joint_dir: Path) -> Language:
+    """Our tokenizer and layout, then the trained tok2vec, tagger, parser and NER of
+    `joint_dir` (their listeners stay connected to the one tok2vec) with the attribute
+    ruler and the rule lemmatizer between them."""
+    trained = spacy.load(joint_dir)
     nlp = spacy.blank(
         "en", config={"nlp": {"tokenizer": {"@tokenizers": "claims.scispacy_tokenizer.v1"}}}
     )
     nlp.add_pipe("claims_layout")
-    nlp.add_pipe("tok2vec", source=syntax)
-    nlp.add_pipe("tagger", source=syntax)
+    nlp.add_pipe("tok2vec", source=trained)
+    nlp.add_pipe("tagger", source=trained)
     ruler = nlp.add_pipe("attribute_ruler")
     ruler.load_from_tag_map(TAG_MAP)
     ruler.add_patterns(UD_PATTERNS)
     lemmatizer = nlp.add_pipe("lemmatizer", config={"mode": "rule"})
     lemmatizer.initialize(lookups=load_lookups("en", ["lemma_rules", "lemma_exc", "lemma_index"]))
-    nlp.add_pipe("parser", source=syntax)
-    nlp.add_pipe("ner", source=ner)
+    nlp.add_pipe("parser", source=trained)
+    nlp.add_pipe("ner", source=trained)
     nlp.add_pipe("claims_abbreviations")
     nlp.meta.update(
         {
             "name": MODEL_NAME,
             "version": __version__,
-            "description": "Health and biomedical web text: scispaCy tokenizer, PTB tagger "
-            "with UPOS, rule lemmatizer, spaCy-style dependency parser (CRAFT), CHEMICAL and "
-            "DISEASE NER (BC5CDR), layout and abbreviation components.",
+            "description": "Health and biomedical web text: scispaCy tokenizer, one CNN "
+            "tok2vec shared by a PTB tagger with UPOS, a spaCy-style dependency parser "
+            "(CRAFT) and CHEMICAL and DISEASE NER (BC5CDR), rule lemmatizer, layout and "
+            "abbreviation components.",
             "license": "CC BY-SA 4.0 (trained on UD English-EWT, CC BY-SA 4.0)",
             "sources": [
                 {"name": "CRAFT v5", "license": "CC BY 3.0"},
@@ -78,18 +85,22 @@ def assemble(syntax_dir: Path, ner_dir: Path) -> Language:
     return nlp
 
 
-def add_extraction(nlp: Language, lexicon: Path, hedges: Path | None = None) -> Language:
+def add_extraction(
+    nlp: Language, lexicon: Path, hedges: Path | None = None, source: Language | None = None
+) -> Language:
     """(Re)place the extraction components at the end of the pipeline.
 
     The hedge detector's weights come from `hedges` (train_hedges.py's output) when given,
-    else from the pipeline's current detector, so a lexicon or rule change needs no retraining.
+    else from the current detector of `source` (default: `nlp` itself), so a lexicon or rule
+    change needs no retraining; so does the learned claim extractor.
     """
+    source = nlp if source is None else source
     previous = None
-    if "claims_hedging" in nlp.pipe_names:
-        previous = nlp.get_pipe("claims_hedging").weights
+    if "claims_hedging" in source.pipe_names:
+        previous = source.get_pipe("claims_hedging").weights
     # the learned extractor is kept (train_claims.py retrains it); the rules decide until then
-    edges = nlp.get_pipe("claims_edges") if "claims_edges" in nlp.pipe_names else None
-    edges_config = nlp.config["components"].get("claims_edges", {}) if edges else {}
+    edges = source.get_pipe("claims_edges") if "claims_edges" in source.pipe_names else None
+    edges_config = source.config["components"].get("claims_edges", {}) if edges else {}
     for name in EXTRACTION:
         if name in nlp.pipe_names:
             nlp.remove_pipe(name)
@@ -160,8 +171,7 @@ def weights_checksum(model_dir: Path) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--syntax", type=Path)
-    parser.add_argument("--ner", type=Path)
+    parser.add_argument("--joint", type=Path, help="a joint training run's model-best")
     parser.add_argument("--lexicon", type=Path, default=LEXICON)
     parser.add_argument("--hedges", type=Path, default=HEDGES, help="detector weights")
     parser.add_argument("--extraction-only", action="store_true")
@@ -169,14 +179,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.lexicon.exists():
         parser.error(f"{args.lexicon} is missing: run models/scripts/build_lexicon.py first")
+    source = None
     if args.extraction_only:
         nlp = spacy.load(args.out)
         nlp.meta.pop("claims_model_checksum", None)
-    elif args.syntax and args.ner:
-        nlp = assemble(args.syntax, args.ner)
+    elif args.joint:
+        nlp = assemble(args.joint)
+        if (args.out / "config.cfg").exists():
+            source = spacy.load(args.out)
     else:
-        parser.error("give --syntax and --ner, or --extraction-only")
-    add_extraction(nlp, args.lexicon, args.hedges)
+        parser.error("give --joint, or --extraction-only")
+    add_extraction(nlp, args.lexicon, args.hedges, source=source)
     save(nlp, args.out)
     size = sum(p.stat().st_size for p in args.out.rglob("*") if p.is_file()) / 1e6
     print(f"saved {nlp.pipe_names} to {args.out} ({size:.1f} MB)")

@@ -23,7 +23,7 @@ import re
 import sys
 import tarfile
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import spacy
@@ -227,8 +227,41 @@ def genia_train_sentences(corpora: Path) -> Iterator[Sentence]:
                     }
 
 
+def split_like_tokenizer(sentence: Sentence, tokenize: Callable[[str], list[str]]) -> Sentence:
+    """The sentence with each word split as our tokenizer splits it (one convention).
+
+    GENIA keeps `lithium-induced` one token tagged JJ, CRAFT and our tokenizer split it into
+    `lithium - induced`. A split word's hyphen is tagged HYPH (CRAFT's and EWT's tag), its
+    last part keeps the word's tag (the head of an English compound comes last), and the
+    other parts are left untagged (missing, so the tagger is not taught a guess).
+    """
+    words, spaces, tags = [], [], []
+    for word, space, tag in zip(
+        sentence["words"], sentence["spaces"], sentence["tags"], strict=True
+    ):
+        parts = tokenize(word) if "-" in word and len(word) > 1 else [word]
+        if "".join(parts) != word:
+            parts = [word]
+        for i, part in enumerate(parts):
+            words.append(part)
+            spaces.append(space if i == len(parts) - 1 else False)
+            last = i == len(parts) - 1
+            tags.append(tag if last else "HYPH" if part == "-" else "")
+    return {**sentence, "words": words, "spaces": spaces, "tags": tags, "lemmas": [""] * len(words)}
+
+
 def convert_genia(vocab: Vocab, corpora: Path, out: Path) -> None:
-    sentences = list(genia_train_sentences(corpora))
+    from pipeline.nlp.tokenizer import create_scispacy_tokenizer
+
+    nlp = spacy.blank("en")
+    tokenizer = create_scispacy_tokenizer()(nlp)
+
+    def tokenize(word: str) -> list[str]:
+        return [t.text for t in tokenizer(word)]
+
+    sentences = [split_like_tokenizer(s, tokenize) for s in genia_train_sentences(corpora)]
+    split_words = sum(t == "HYPH" for s in sentences for t in s["tags"])
+    print(f"genia train: {split_words} hyphens split off as our tokenizer does (tagged HYPH)")
     count = write(
         to_docs(vocab, sentences, SENTENCES_PER_DOC), out / "syntax" / "train" / "genia.spacy"
     )

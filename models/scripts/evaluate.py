@@ -50,6 +50,16 @@ EVALUATIONS = {
 }
 
 
+# Issue 20's targets: (evaluation, figure) -> the least value; on gold tokens and end to end
+# where both are measured.
+TARGETS = {
+    ("genia_test", "tag_acc"): 98.0,
+    ("ewt_test", "tag_acc"): 95.0,
+    ("craft_test", "dep_uas"): 89.5,
+    ("bc5cdr_test", "ents_f"): 85.0,
+}
+
+
 def evaluate(nlp: spacy.Language, corpus: Path = CORPUS) -> dict[str, dict]:
     results = {}
     for name, (relative, split, keys) in EVALUATIONS.items():
@@ -83,8 +93,8 @@ def _cell(value: float | None) -> str:
 
 
 def report(results: dict[str, dict]) -> str:
-    """A table: one row per figure, gold-token and end-to-end columns."""
-    lines = ["| data | figure | gold tokens | end to end |", "|---|---|---|---|"]
+    """A table: one row per figure, gold-token and end-to-end columns, and the target."""
+    lines = ["| data | figure | gold tokens | end to end | target |", "|---|---|---|---|---|"]
     for name, figures in results.items():
         gold = figures.get("gold_tokens", {})
         for key, value in figures.items():
@@ -93,9 +103,19 @@ def report(results: dict[str, dict]) -> str:
             if key == "ents_per_type":
                 for label, per_type in value.items():
                     p, r, f = (per_type[k] for k in ("p", "r", "f"))
-                    lines.append(f"| {name} | {label} P / R / F | | {p:.2f} / {r:.2f} / {f:.2f} |")
+                    lines.append(
+                        f"| {name} | {label} P / R / F | | {p:.2f} / {r:.2f} / {f:.2f} | |"
+                    )
                 continue
-            lines.append(f"| {name} | {key} | {_cell(gold.get(key))} | {_cell(value)} |")
+            target = TARGETS.get((name, key))
+            verdict = ""
+            if target is not None:
+                measured = [v for v in (gold.get(key), value) if v is not None]
+                met = all(v >= target for v in measured)
+                verdict = f">= {target:g} {'met' if met else 'not met'}"
+            lines.append(
+                f"| {name} | {key} | {_cell(gold.get(key))} | {_cell(value)} | {verdict} |"
+            )
     lines.append("")
     lines += [f"- {name}: {figures['split']}" for name, figures in results.items()]
     return "\n".join(lines)
