@@ -110,7 +110,7 @@ def _overrides(syntax_data: Path, ner_data: Path) -> dict:
 
 
 def test_joint_reader_reads_treebanks_on_gold_tokens_and_leaves_other_layers_missing(tmp_path):
-    from pipeline.training import joint_corpus
+    from pipeline.nlp.training import joint_corpus
 
     syntax_data, ner_data = _write_corpus(tmp_path)
     nlp = spacy.blank("en")
