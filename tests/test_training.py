@@ -160,6 +160,7 @@ def test_joint_training_resumes_and_assembles(tmp_path):
     assert [s.name for s in train_script.segments(output)] == ["segment-0", "segment-1"]
     assert train_script.steps_done(output) == 8
     assert (output / "model-best").is_dir() and (output / "model-last").is_dir()
+    assert "DEP_UAS" in (output / "segment-1" / "train.log").read_text()
     # nothing left to do: no third segment
     train_script.run(config, output, max_steps=8, fresh=False, overrides=overrides)
     assert len(train_script.segments(output)) == 2

@@ -24,6 +24,7 @@ import argparse
 import json
 import shutil
 import sys
+from contextlib import redirect_stdout
 from pathlib import Path
 
 from spacy.cli.train import train
@@ -33,6 +34,24 @@ from pipeline.paths import PROJECT_DIR
 
 CONFIG = PROJECT_DIR / "models" / "configs" / "joint.cfg"
 OUTPUT = PROJECT_DIR / "models" / "build" / "train" / "joint"
+
+
+class _Tee:
+    """Writes to the console and to the segment's train.log (spaCy's table of dev scores,
+    which benchmarks/model_configs.py reads)."""
+
+    def __init__(self, *streams):
+        self.streams = streams
+
+    def write(self, text: str) -> int:
+        for stream in self.streams:
+            stream.write(text)
+            stream.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        for stream in self.streams:
+            stream.flush()
 
 
 def _progress(path: Path) -> dict:
@@ -134,7 +153,9 @@ def run(config: Path, output: Path, max_steps: int | None, fresh: bool, override
     else:
         print(f"training {config} into {output}: {total} steps")
         settings["training.max_steps"] = total
-    train(config, segment, overrides=settings)
+    segment.mkdir(parents=True, exist_ok=True)
+    with (segment / "train.log").open("a") as log, redirect_stdout(_Tee(sys.stdout, log)):
+        train(config, segment, overrides=settings)
     summary = publish(output)
     print(f"{output}: {summary.get('steps')} steps, best dev score {summary.get('best_score')}")
     return 0
