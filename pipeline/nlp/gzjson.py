@@ -31,6 +31,11 @@ def write_lines(path: Path, rows: Iterable[Any]) -> None:
 
 
 def read_lines(path: Path) -> Iterator[Any]:
-    """The values `write_lines` wrote, in order."""
+    """The values `write_lines` wrote, in order.
+
+    Decoded as one JSON array (a value written by `json.dumps` holds no raw newline), which
+    is several times faster than a `json.loads` per line for the lexicon's 100k rows.
+    """
     text = gzip.decompress(Path(path).read_bytes()).decode("utf-8")
-    return (json.loads(line) for line in text.splitlines() if line)
+    lines = [line for line in text.split("\n") if line]
+    return iter(json.loads("[" + ",".join(lines) + "]"))

@@ -92,10 +92,18 @@ class Lexicon:
 
     @classmethod
     def from_disk(cls, path: Path) -> Lexicon:
-        return cls(
-            Term(tuple(tokens), label, norm, source, bool(exact))
-            for tokens, label, norm, source, exact in gzjson.read_lines(path)
-        )
+        """What `to_disk` wrote; `add` inlined, as loading 100k terms is part of load time."""
+        lexicon = cls()
+        terms, index = lexicon.terms, lexicon._index
+        for tokens, label, norm, source, exact in gzjson.read_lines(path):
+            if not tokens:
+                continue
+            term = Term(tuple(tokens), label, norm, source, bool(exact))
+            key = tuple([token.lower() for token in tokens])
+            terms.append(term)
+            index.setdefault(key[0], []).append((key, term))
+        lexicon._sorted = False
+        return lexicon
 
 
 def read_entries(path: Path) -> Iterator[dict]:

@@ -261,6 +261,12 @@ def _distributions() -> dict[str, list[str]]:
 
 
 def _library_version(top_level: str) -> str:
+    """The installed version of the distribution that provides `top_level`. Most are named
+    as they are imported; only the others need the (slow, 1 s) scan of every distribution."""
+    try:
+        return importlib.metadata.version(top_level)
+    except importlib.metadata.PackageNotFoundError:
+        pass
     distributions = _distributions().get(top_level, [])
     for distribution in distributions:
         try:
