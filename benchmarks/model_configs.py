@@ -35,7 +35,8 @@ def dev_scores(log: Path, step: int) -> dict[str, float] | None:
     for line in log.read_text(errors="replace").splitlines():
         line = re.sub(r"\x1b\[[0-9;]*m", "", line)
         if line.startswith("E ") and "#" in line:
-            header = line.split()
+            # "LOSS TAGGER" is one column of two words
+            header = re.sub(r"LOSS (\S+)", r"LOSS_\1", line).split()
             continue
         cells = line.split()
         if header and len(cells) == len(header) and cells[1] == str(step):

@@ -34,9 +34,13 @@ EVALUATIONS = {
     "genia_test": (
         "eval/test/genia.spacy",
         "GENIA test (UD v1 conversion, 1,360 sentences)",
-        ["tag_acc"],
+        ["tag_acc", "sents_f"],
     ),
-    "ewt_test": ("eval/test/ewt.spacy", "UD English-EWT v2.16 test", ["tag_acc", "pos_acc"]),
+    "ewt_test": (
+        "eval/test/ewt.spacy",
+        "UD English-EWT v2.16 test",
+        ["tag_acc", "pos_acc", "sents_f"],
+    ),
     "craft_test": (
         "eval/test/craft.spacy",
         "CRAFT v5, 20 held-out articles (seed 13)",
