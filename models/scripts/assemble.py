@@ -6,11 +6,11 @@
 The first form takes tok2vec, tagger, parser and NER from a joint training run
 (`models/configs/joint.cfg`: one tok2vec shared by the three) and puts the extraction
 components after them; the hedge detector's weights and the learned claim extractor are
-carried over from the pipeline already at `--out` unless `--hedges` names new weights (both
-read the parse, so `make model` retrains them next). The second form keeps the trained
-components of an assembled pipeline and rebuilds only the extraction components (entities
-with the lexicon of build_lexicon.py, hedge cues, claims), which is all a change to the
-lexicon or the claim rules needs.
+carried over from the pipeline already at `--out` (else from the shipped one) unless
+`--hedges` names new weights (both read the parse, so `make model` retrains them next).
+The second form keeps the trained components of an assembled pipeline and rebuilds only
+the extraction components (entities with the lexicon of build_lexicon.py, hedge cues,
+claims), which is all a change to the lexicon or the claim rules needs.
 
 Order: scispaCy tokenizer -> layout (line and heading boundaries, set before the parser so
 it respects them) -> tok2vec (shared) -> tagger -> attribute_ruler (PTB tag -> UPOS) -> rule
@@ -35,6 +35,7 @@ from pipeline.paths import PROJECT_DIR
 from pipeline.version import __version__
 
 MODEL_NAME = "claims_web_sm"
+SHIPPED_MODEL = PROJECT_DIR / "models" / MODEL_NAME
 LEXICON = PROJECT_DIR / "models" / "build" / "lexicon.jsonl"
 HEDGES = PROJECT_DIR / "models" / "build" / "hedges" / "detector.json.gz"
 EXTRACTION = (
@@ -185,8 +186,9 @@ def main(argv: list[str] | None = None) -> int:
         nlp.meta.pop("claims_model_checksum", None)
     elif args.joint:
         nlp = assemble(args.joint)
-        if (args.out / "config.cfg").exists():
-            source = spacy.load(args.out)
+        previous = args.out if (args.out / "config.cfg").exists() else SHIPPED_MODEL
+        if (previous / "config.cfg").exists():
+            source = spacy.load(previous)
     else:
         parser.error("give --joint, or --extraction-only")
     add_extraction(nlp, args.lexicon, args.hedges, source=source)
