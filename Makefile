@@ -21,7 +21,7 @@ $(VENV)/.installed-test: pyproject.toml constraints.txt | $(BIN)/python
 
 # Build the v2 pipeline from ../shared/corpora (or $$CLAIMS_CORPORA) into $(NEW_MODEL): convert,
 # train the joint tok2vec/tagger/parser/NER (models/configs/joint.cfg, 30,000 steps, about
-# 8 h on one core; checkpointed at every evaluation: run `make model` again after an
+# 4 h on one core; checkpointed at every evaluation: run `make model` again after an
 # interruption and it resumes), assemble, retrain the hedge detector and the claim extractor
 # on the new parse, then print and store the held-out figures and the speed beside spaCy's
 # efficiency pipeline. TRAIN_FLAGS="--max-steps N" trains fewer steps; "--fresh" starts over.

@@ -45,7 +45,8 @@ def dev_scores(log: Path, step: int) -> dict[str, float] | None:
 
 
 def find_log(run: Path) -> Path:
-    for candidate in (run / "train.log", run.with_suffix(".log"), run.parent / f"{run.name}.log"):
+    candidates = (run / "train.log", run / "segment-0" / "train.log", run.with_suffix(".log"))
+    for candidate in candidates:
         if candidate.exists():
             return candidate
     raise FileNotFoundError(f"no training log for {run} (train.log or {run.name}.log)")
@@ -60,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args(argv)
     runs = dict(item.split("=", 1) for item in args.runs)
+    logs = {name: find_log(Path(folder)) for name, folder in runs.items()}  # fail before timing
     texts = benchmark_texts(args.limit, samples=False)
     words = sum(count_words(t) for t in texts)
     pipelines = {}
@@ -83,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|---|---|---|---|---|---|")
     print(f"| peer: spaCy efficiency (random weights) | | | | | | {wps['peer']:,.0f} | 1.00 | |")
     for name, folder in runs.items():
-        scores = dev_scores(find_log(Path(folder)), args.step) or {}
+        scores = dev_scores(logs[name], args.step) or {}
         cells = " | ".join(f"{scores[c]:.2f}" if c in scores else "-" for c in COLUMNS)
         size = model_megabytes(Path(folder) / "model-last")
         ratio = wps[name] / wps["peer"]

@@ -154,9 +154,12 @@ def test_joint_training_resumes_and_assembles(tmp_path):
     output = tmp_path / "joint"
     overrides = _overrides(syntax_data, ner_data)
     config = CONFIGS / "joint.cfg"
-    train_script.run(config, output, max_steps=4, fresh=False, overrides=overrides)
-    assert train_script.steps_done(output) == 4
-    train_script.run(config, output, max_steps=8, fresh=False, overrides=overrides)
+    # 3 steps with an evaluation every 2: the count is the last step saved, not evaluated
+    train_script.run(config, output, max_steps=3, fresh=False, overrides=overrides)
+    assert train_script.steps_done(output) == 3
+    # an override of the step budget does not change what --max-steps leaves to train
+    with_budget = {**overrides, "training.max_steps": 100}
+    train_script.run(config, output, max_steps=8, fresh=False, overrides=with_budget)
     assert [s.name for s in train_script.segments(output)] == ["segment-0", "segment-1"]
     assert train_script.steps_done(output) == 8
     assert (output / "model-best").is_dir() and (output / "model-last").is_dir()

@@ -6,8 +6,9 @@
 The first form takes tok2vec, tagger, parser and NER from a joint training run
 (`models/configs/joint.cfg`: one tok2vec shared by the three) and puts the extraction
 components after them; the hedge detector's weights and the learned claim extractor are
-carried over from the pipeline already at `--out` (else from the shipped one) unless
-`--hedges` names new weights (both read the parse, so `make model` retrains them next).
+carried over from the pipeline already at `--out` (else from the shipped one), except that
+the weights at `--hedges` win when that file exists (default: build/hedges/detector.json.gz;
+both read the parse, so `make model` retrains them next).
 The second form keeps the trained components of an assembled pipeline and rebuilds only
 the extraction components (entities with the lexicon of build_lexicon.py, hedge cues,
 claims), which is all a change to the lexicon or the claim rules needs.

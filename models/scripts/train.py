@@ -8,8 +8,11 @@ Each run of this script trains one segment into `OUTPUT/segment-N/`: spaCy saves
 config's `claims.progress_logger.v1` writes `progress.json` beside them. Run again after a
 kill, a reboot or a time limit, it starts a new segment from the last segment's
 `model-last` (every component sourced from a copy of it) for the steps left to
-`--max-steps` (default: the config's `training.max_steps`); a kill loses at most the steps
-since the last evaluation (`training.eval_frequency`). The optimizer's moments start afresh
+`--max-steps` (default: the config's `training.max_steps`). A segment's step count is the
+last step spaCy saved: the last evaluation, or the last step when training ends or is
+interrupted (Ctrl-C), so a hard kill loses at most the steps since the last evaluation
+(`training.eval_frequency`); a kill in the middle of spaCy's writing `model-last` can leave
+it broken (then delete that segment). The optimizer's moments start afresh
 on resuming (spaCy does not save them); the learning rate is constant, so nothing else
 changes. `OUTPUT/model-last` is the last segment's, `OUTPUT/model-best` the best segment's
 best (the dev set and score weights are the same in every segment), and `OUTPUT/progress.json`
@@ -33,6 +36,7 @@ from spacy.util import load_config
 from pipeline.paths import PROJECT_DIR
 
 CONFIG = PROJECT_DIR / "models" / "configs" / "joint.cfg"
+CORPUS_PATHS = ("train", "dev", "ner_train", "ner_dev")
 OUTPUT = PROJECT_DIR / "models" / "build" / "train" / "joint"
 
 
@@ -76,9 +80,10 @@ def _parse_overrides(values: list[str]) -> dict[str, object]:
 
 
 def resume_config(config: Path, checkpoint: Path, steps_left: int, target: Path) -> Path:
-    """A copy of `config` whose components are all sourced from (a copy of) `checkpoint`,
-    to train `steps_left` more steps."""
-    copy = target.with_suffix("")
+    """A copy of `config` whose components are all sourced from a copy of `checkpoint`
+    (`source/` beside `target`), to train `steps_left` more steps. Overrides of
+    `components.*` do not apply to a resumed segment (its components are sourced)."""
+    copy = target.parent / "source"
     shutil.rmtree(copy, ignore_errors=True)
     shutil.copytree(checkpoint, copy)
     checkpoint = copy
@@ -144,15 +149,24 @@ def run(config: Path, output: Path, max_steps: int | None, fresh: bool, override
         return 0
     previous = [s for s in segments(output) if (s / "model-last").exists()]
     segment = output / f"segment-{len(segments(output))}"
-    settings = {**overrides, "paths.progress": str(segment / "progress.json")}
+    # the config's corpus paths are relative to the repository, wherever this runs from
+    raw = load_config(config, interpolate=False)["paths"]
+    corpora = {
+        f"paths.{key}": str(PROJECT_DIR / value)
+        for key, value in raw.items()
+        if key in CORPUS_PATHS and isinstance(value, str) and not Path(value).is_absolute()
+    }
+    settings = {**corpora, **overrides, "paths.progress": str(segment / "progress.json")}
+    # the step budget is --max-steps', never an override's (it would break the count)
+    settings["training.max_steps"] = total - done
     if previous:
         print(f"resuming {output} from {previous[-1].name}: {done} steps done, {total - done} left")
+        segment.mkdir(parents=True, exist_ok=True)
         config = resume_config(
-            config, previous[-1] / "model-last", total - done, output / f"{segment.name}.cfg"
+            config, previous[-1] / "model-last", total - done, segment / "resume.cfg"
         )
     else:
         print(f"training {config} into {output}: {total} steps")
-        settings["training.max_steps"] = total
     segment.mkdir(parents=True, exist_ok=True)
     with (segment / "train.log").open("a") as log, redirect_stdout(_Tee(sys.stdout, log)):
         train(config, segment, overrides=settings)

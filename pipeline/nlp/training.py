@@ -77,9 +77,11 @@ def progress_logger(
 ) -> Callable[[Language, IO, IO], tuple[Callable[[dict | None], None], Callable[[], None]]]:
     """spaCy's console logger plus `path` (JSON): the last evaluated step and its scores.
 
-    Written after spaCy has saved that step's `model-last`, so the two agree. Fields: step,
-    epoch, score (the weighted dev score), scores (each dev figure), seconds (since start),
-    best_score and best_step (of this run).
+    Written after spaCy has saved that step's `model-last`, so the two agree, and once more
+    when training ends or is interrupted, as spaCy then saves `model-last` at the last step
+    (`final: true`; the scores are the last evaluation's). Fields: step, epoch, score (the
+    weighted dev score), scores (each dev figure), seconds (since start), best_score and
+    best_step (of this run).
     """
     from spacy.training.loggers import console_logger
 
@@ -89,11 +91,21 @@ def progress_logger(
         log_step, finalize = console(nlp, stdout, stderr)
         start = time.perf_counter()
         best: dict[str, Any] = {"score": None, "step": None}
+        last: dict[str, Any] = {"step": -1, "record": None}
+
+        def write(record: dict) -> None:
+            target = Path(path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = target.with_suffix(".tmp")
+            partial.write_text(json.dumps(record, indent=2) + "\n")
+            partial.replace(target)
 
         def log(info: dict | None) -> None:
             log_step(info)
+            last["step"] += 1  # spaCy calls this once per step, with the scores at evaluations
             if info is None:
                 return
+            last["step"] = info["step"]
             score = float(info.get("score") or 0.0)
             if best["score"] is None or score > best["score"]:
                 best.update(score=score, step=info["step"])
@@ -108,12 +120,15 @@ def progress_logger(
                 "best_score": best["score"],
                 "best_step": best["step"],
             }
-            target = Path(path)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            partial = target.with_suffix(".tmp")
-            partial.write_text(json.dumps(record, indent=2) + "\n")
-            partial.replace(target)
+            last["record"] = record
+            write(record)
 
-        return log, finalize
+        def close() -> None:
+            """spaCy saves `model-last` once more at the end (or on Ctrl-C): count to there."""
+            finalize()
+            if last["record"] is not None and last["step"] > last["record"]["step"]:
+                write({**last["record"], "step": last["step"], "final": True})
+
+        return log, close
 
     return setup
