@@ -21,10 +21,11 @@ import sys
 from pathlib import Path
 
 import spacy
-from spacy.tokens import Doc, DocBin
+from spacy.tokens import DocBin
 from spacy.training import Example
 
 from pipeline import load
+from pipeline.nlp.training import same_tokens
 from pipeline.paths import PROJECT_DIR
 
 CORPUS = PROJECT_DIR / "models" / "build" / "corpus"
@@ -75,15 +76,11 @@ def evaluate(nlp: spacy.Language, corpus: Path = CORPUS) -> dict[str, dict]:
         scores = nlp.evaluate(end_to_end, batch_size=64)
         figures = {key: _percent(scores.get(key)) for key in keys}
         if "ents_f" not in keys:
-            gold_tokens = [Example(_same_tokens(nlp, doc), doc) for doc in gold]
+            gold_tokens = [Example(same_tokens(doc), doc) for doc in gold]
             scores = nlp.evaluate(gold_tokens, batch_size=64)
             figures["gold_tokens"] = {key: _percent(scores.get(key)) for key in keys}
         results[name] = {"split": split, **figures}
     return results
-
-
-def _same_tokens(nlp: spacy.Language, gold: Doc) -> Doc:
-    return Doc(nlp.vocab, words=[t.text for t in gold], spaces=[bool(t.whitespace_) for t in gold])
 
 
 def _percent(value):

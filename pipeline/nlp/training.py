@@ -56,7 +56,7 @@ def joint_corpus(
         if syntax:
             for path in _docbins(syntax):
                 for doc in DocBin().from_disk(path).get_docs(nlp.vocab):
-                    predicted = _same_tokens(doc) if gold_tokens else nlp.make_doc(doc.text)
+                    predicted = same_tokens(doc) if gold_tokens else nlp.make_doc(doc.text)
                     yield Example(predicted, doc)
         if ner:
             for path in _docbins(ner):
@@ -68,7 +68,9 @@ def joint_corpus(
     return read
 
 
-def _same_tokens(doc: Doc) -> Doc:
+def same_tokens(doc: Doc) -> Doc:
+    """A new unannotated doc on `doc`'s tokens and spacing (what a model reads on gold
+    tokens: training here, and the gold-token figures of models/scripts/evaluate.py)."""
     return Doc(doc.vocab, words=[t.text for t in doc], spaces=[bool(t.whitespace_) for t in doc])
 
 
