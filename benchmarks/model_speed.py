@@ -24,6 +24,7 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 
 import spacy
 
@@ -87,9 +88,7 @@ def timed(pipelines: dict[str, spacy.Language], texts: list[str], batch_size: in
     return best
 
 
-def model_megabytes(path) -> float:
-    from pathlib import Path
-
+def model_megabytes(path: str | Path) -> float:
     return sum(p.stat().st_size for p in Path(path).rglob("*") if p.is_file()) / 1e6
 
 

@@ -30,6 +30,7 @@ import sys
 from contextlib import redirect_stdout
 from pathlib import Path
 
+from spacy.cli._util import parse_config_overrides
 from spacy.cli.train import train
 from spacy.util import load_config
 
@@ -62,34 +63,16 @@ def _progress(path: Path) -> dict:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-def _parse_overrides(values: list[str]) -> dict[str, object]:
-    """`--a.b value` pairs (spaCy's command-line form) -> {"a.b": value} (values as JSON
-    where they parse, else strings)."""
-    overrides: dict[str, object] = {}
-    items = list(values)
-    while items:
-        key = items.pop(0)
-        if not key.startswith("--") or not items:
-            raise SystemExit(f"overrides are `--section.key value` pairs, got {key!r}")
-        raw = items.pop(0)
-        try:
-            overrides[key[2:]] = json.loads(raw)
-        except json.JSONDecodeError:
-            overrides[key[2:]] = raw
-    return overrides
-
-
 def resume_config(config: Path, checkpoint: Path, steps_left: int, target: Path) -> Path:
     """A copy of `config` whose components are all sourced from a copy of `checkpoint`
     (`source/` beside `target`), to train `steps_left` more steps. Overrides of
     `components.*` do not apply to a resumed segment (its components are sourced)."""
-    copy = target.parent / "source"
-    shutil.rmtree(copy, ignore_errors=True)
-    shutil.copytree(checkpoint, copy)
-    checkpoint = copy
+    source = target.parent / "source"
+    shutil.rmtree(source, ignore_errors=True)
+    shutil.copytree(checkpoint, source)
     cfg = load_config(config, interpolate=False)
     for name in cfg["nlp"]["pipeline"]:
-        cfg["components"][name] = {"source": str(checkpoint.resolve())}
+        cfg["components"][name] = {"source": str(source.resolve())}
     cfg["training"]["max_steps"] = steps_left
     cfg.to_disk(target)
     return target
@@ -141,7 +124,7 @@ def run(config: Path, output: Path, max_steps: int | None, fresh: bool, override
         shutil.rmtree(output)
     output.mkdir(parents=True, exist_ok=True)
     base = load_config(config, overrides=overrides, interpolate=True)
-    total = max_steps or int(base["training"]["max_steps"])
+    total = max_steps if max_steps is not None else int(base["training"]["max_steps"])
     done = steps_done(output)
     if done >= total:
         print(f"{output}: {done} of {total} steps already trained")
@@ -159,15 +142,14 @@ def run(config: Path, output: Path, max_steps: int | None, fresh: bool, override
     settings = {**corpora, **overrides, "paths.progress": str(segment / "progress.json")}
     # the step budget is --max-steps', never an override's (it would break the count)
     settings["training.max_steps"] = total - done
+    segment.mkdir(parents=True, exist_ok=True)
     if previous:
         print(f"resuming {output} from {previous[-1].name}: {done} steps done, {total - done} left")
-        segment.mkdir(parents=True, exist_ok=True)
         config = resume_config(
             config, previous[-1] / "model-last", total - done, segment / "resume.cfg"
         )
     else:
         print(f"training {config} into {output}: {total} steps")
-    segment.mkdir(parents=True, exist_ok=True)
     with (segment / "train.log").open("a") as log, redirect_stdout(_Tee(sys.stdout, log)):
         train(config, segment, overrides=settings)
     summary = publish(output)
@@ -183,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fresh", action="store_true", help="discard earlier checkpoints")
     args, rest = parser.parse_known_args(argv)
     rest = [r for r in rest if r != "--"]
-    return run(args.config, args.output, args.max_steps, args.fresh, _parse_overrides(rest))
+    return run(args.config, args.output, args.max_steps, args.fresh, parse_config_overrides(rest))
 
 
 if __name__ == "__main__":
