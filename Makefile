@@ -6,7 +6,7 @@ CORPUS ?= corpus
 OUT ?= outputs
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 
-.PHONY: install install-test run review notebook report test lint format docs constraints clean model evaluate-model benchmark-model benchmark-throughput evaluate-claims claims-model extraction hedges evaluate-hedges
+.PHONY: install install-test run review notebook report test lint format docs constraints clean model evaluate-model benchmark-model benchmark-throughput evaluate-claims claims-model extraction hedges evaluate-hedges strength evaluate-strength
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,8 +39,10 @@ model: install-test
 	$(BIN)/python models/scripts/build_lexicon.py
 	$(BIN)/python models/scripts/assemble.py --joint $(TRAINED)/joint/model-best --out $(NEW_MODEL)
 	$(BIN)/python models/scripts/train_hedges.py --model $(NEW_MODEL) --out $(NEW_MODEL)-hedges
+	$(BIN)/python models/scripts/train_strength.py --model $(NEW_MODEL) \
+		--out $(NEW_MODEL)-strength/strength.json.gz
 	$(BIN)/python models/scripts/assemble.py --extraction-only --out $(NEW_MODEL) \
-		--hedges $(NEW_MODEL)-hedges/detector.json.gz
+		--hedges $(NEW_MODEL)-hedges/detector.json.gz --strength $(NEW_MODEL)-strength/strength.json.gz
 	$(BIN)/python models/scripts/train_claims.py --model $(NEW_MODEL)
 	$(BIN)/python models/scripts/evaluate.py $(NEW_MODEL) --write-meta
 	$(BIN)/python benchmarks/model_speed.py --model $(NEW_MODEL) --peer --batch-size 32
@@ -131,6 +133,18 @@ hedges: install-test
 	$(BIN)/python models/scripts/train_hedges.py
 	$(BIN)/python models/scripts/build_lexicon.py
 	$(BIN)/python models/scripts/assemble.py --extraction-only --out $(MODEL)
+
+# Retrain the claim strength classifier on our doubly annotated FakeHealth sentences
+# (models/gold/strength, about a minute) and put it into the shipped model.
+strength: install-test
+	$(BIN)/python models/scripts/train_strength.py
+	test -f models/build/lexicon.jsonl || $(BIN)/python models/scripts/build_lexicon.py
+	$(BIN)/python models/scripts/assemble.py --extraction-only --out $(MODEL)
+
+# Figures of the claim strength classifier: 5-fold CV on Yu et al.'s PubMed sentences beside
+# their published figure, the shipped weights on them and on our news sample (about a minute).
+evaluate-strength: install-test
+	$(BIN)/claims evaluate strength --report $(OUT)/strength-report.json
 
 # Held-out figures of the hedge and negation detector (test documents, *SEM test).
 evaluate-hedges: install

@@ -4,10 +4,12 @@ claims run corpus/ --out outputs          # extract new and changed articles
 claims schedule corpus/ --out outputs --cron "0 2 * * *"   # serve it on a Prefect server
 claims evaluate claims --gold gold/ --tables outputs  # score the claims against a gold
 claims evaluate hedges                          # held-out figures of the hedge detector
+claims evaluate strength                        # claim strength: Yu et al. CV and news figures
 claims review serve --tables outputs            # audit claims in the browser, record verdicts
 claims review export --tables outputs           # verdicts -> the `reviews` Parquet table
 claims report --tables outputs                  # rebuild outputs/report.html from the tables
 
+`claims evaluate-strength` is `claims evaluate strength`.
 The spellings of the previous release (`claims evaluate --gold`, `evaluate-hedges`,
 `claims review --tables`, `export-reviews`) still work, with a note, for one release.
 """
@@ -145,6 +147,31 @@ def build_parser() -> argparse.ArgumentParser:
         "--limit", type=_positive, default=None, help="at most N sentences per corpus"
     )
     hedges.add_argument("--report", type=Path, default=None, metavar="FILE", help="JSON figures")
+
+    strength = evaluations.add_parser(
+        "strength",
+        help="figures of the claim strength classifier (Yu et al.'s four values)",
+        description="Macro-F1 and accuracy of the claim strength classifier: 5-fold "
+        "cross-validation of its features on Yu et al.'s 3,061 PubMed conclusion sentences "
+        "(beside their published BioBERT figure), the shipped weights on all of them (never "
+        "trained on them), and the shipped weights on our 100 doubly annotated FakeHealth "
+        "news sentences (never trained on). Reads the corpora from $CLAIMS_CORPORA or "
+        "../shared/corpora; needs scikit-learn (pip install 'health-claims[train]').",
+    )
+    strength.add_argument("--model", default=None, help="pipeline directory (default: shipped)")
+    strength.add_argument("--corpora", type=Path, default=None, help="corpora folder")
+    strength.add_argument(
+        "--folds", type=_positive, default=5, help="cross-validation folds (default: 5)"
+    )
+    strength.add_argument(
+        "--limit",
+        type=_positive,
+        default=None,
+        help="about N of Yu's sentences (every k-th), for a quick check (default: all)",
+    )
+    strength.add_argument(
+        "--report", type=Path, default=None, metavar="FILE", help="also write the figures as JSON"
+    )
 
     reviews = commands.add_parser(
         "review", help="audit the extracted claims (the web app), export the verdicts"
@@ -300,7 +327,9 @@ _OLD_SPELLINGS = {
     ("evaluate",): ("evaluate", "claims"),
     ("review",): ("review", "serve"),
 }
-_VERBS = {"evaluate": {"claims", "hedges"}, "review": {"serve", "export"}}
+# Other spellings that stay: `claims evaluate-strength` (the issue's name for it).
+_ALIASES = {"evaluate-strength": ("evaluate", "strength")}
+_VERBS = {"evaluate": {"claims", "hedges", "strength"}, "review": {"serve", "export"}}
 
 
 def _modern(argv: list[str]) -> list[str]:
@@ -309,6 +338,8 @@ def _modern(argv: list[str]) -> list[str]:
     if not argv:
         return argv
     first, rest = argv[0], argv[1:]
+    if first in _ALIASES:
+        return [*_ALIASES[first], *rest]
     if first in _VERBS and rest and (rest[0] in _VERBS[first] or rest[0] in {"-h", "--help"}):
         return argv
     new = _OLD_SPELLINGS.get((first,))
@@ -330,6 +361,7 @@ def main(argv: list[str] | None = None) -> int:
         ("schedule", None): _schedule,
         ("evaluate", "claims"): _evaluate,
         ("evaluate", "hedges"): _evaluate_hedges,
+        ("evaluate", "strength"): _evaluate_strength,
         ("review", "serve"): _review,
         ("review", "export"): _export_reviews,
         ("report", None): _report,
@@ -626,6 +658,45 @@ def _evaluate_hedges(args: argparse.Namespace) -> int:
         args.report.parent.mkdir(parents=True, exist_ok=True)
         args.report.write_text(json.dumps(figures, indent=2) + "\n")
     return 0
+
+
+def _evaluate_strength(args: argparse.Namespace) -> int:
+    from pipeline import load
+    from pipeline.evaluation.strength import evaluate_strength, format_report
+
+    try:
+        import sklearn  # noqa: F401
+    except ImportError:
+        print(
+            "claims: evaluate strength needs scikit-learn: pip install 'health-claims[train]'",
+            file=sys.stderr,
+        )
+        return 2
+    nlp = load(args.model)
+    try:
+        figures = evaluate_strength(nlp, args.corpora, folds=args.folds, limit=args.limit)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"claims: {error}", file=sys.stderr)
+        return 2
+    print(format_report(figures))
+    if args.report:
+        args.report.parent.mkdir(parents=True, exist_ok=True)
+        args.report.write_text(json.dumps(_plain(figures), indent=2) + "\n")
+    return 0
+
+
+def _plain(value: object) -> object:
+    """Figures as JSON: confusion counters keyed by (gold, predicted) become nested dicts."""
+    if isinstance(value, dict):
+        if value and all(isinstance(k, tuple) for k in value):
+            nested: dict = {}
+            for (gold, predicted), n in value.items():
+                nested.setdefault(gold, {})[predicted] = n
+            return nested
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _review(args: argparse.Namespace) -> int:

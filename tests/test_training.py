@@ -201,13 +201,16 @@ def test_rebuilding_the_extraction_components_keeps_the_learned_extractor(tmp_pa
 
     nlp = load()
     edges = nlp.get_pipe("claims_edges")
+    strength = nlp.get_pipe("claims_strength").weights
     lexicon = tmp_path / "lexicon.jsonl"
     lexicon.write_text(
         '{"term": "kratom", "label": "SUBSTANCE", "norm": "kratom", "source": "test"}\n'
         '{"term": "pain", "label": "CONDITION", "norm": "pain", "source": "test"}\n'
     )
     assemble.add_extraction(nlp, lexicon)
-    assert nlp.pipe_names[-2:] == ["claims_edges", "claims_evidence"]
+    assert nlp.pipe_names[-3:] == ["claims_edges", "claims_evidence", "claims_strength"]
+    # the strength classifier's weights are kept too (no --strength file given)
+    assert nlp.get_pipe("claims_strength").weights.model is strength.model
     assert "claims_extractor" not in nlp.pipe_names
     kept = nlp.get_pipe("claims_edges")
     assert kept.model is edges.model and kept.claim_kinds == edges.claim_kinds

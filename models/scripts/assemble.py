@@ -16,7 +16,8 @@ claims), which is all a change to the lexicon or the claim rules needs.
 Order: scispaCy tokenizer -> layout (line and heading boundaries, set before the parser so
 it respects them) -> tok2vec (shared) -> tagger -> attribute_ruler (PTB tag -> UPOS) -> rule
 lemmatizer -> parser (also the sentence boundaries) -> ner -> abbreviations -> entities
-(NER + lexicon) -> hedge and negation cues -> claims -> their evidence and attribution.
+(NER + lexicon) -> hedge and negation cues -> claims -> their evidence and attribution ->
+claim strength (per sentence and claim).
 """
 
 from __future__ import annotations
@@ -45,7 +46,9 @@ EXTRACTION = (
     "claims_extractor",
     "claims_edges",
     "claims_evidence",
+    "claims_strength",
 )
+STRENGTH = PROJECT_DIR / "models" / "build" / "strength" / "strength.json.gz"
 
 
 def assemble(joint_dir: Path) -> Language:
@@ -88,13 +91,19 @@ def assemble(joint_dir: Path) -> Language:
 
 
 def add_extraction(
-    nlp: Language, lexicon: Path, hedges: Path | None = None, source: Language | None = None
+    nlp: Language,
+    lexicon: Path,
+    hedges: Path | None = None,
+    source: Language | None = None,
+    strength: Path | None = None,
 ) -> Language:
     """(Re)place the extraction components at the end of the pipeline.
 
     The hedge detector's weights come from `hedges` (train_hedges.py's output) when given,
     else from the current detector of `source` (default: `nlp` itself), so a lexicon or rule
-    change needs no retraining; so does the learned claim extractor.
+    change needs no retraining; so does the learned claim extractor. The claim strength
+    classifier's weights likewise come from `strength` (train_strength.py's output) when that
+    file exists, else from `source`.
     """
     source = nlp if source is None else source
     previous = None
@@ -103,6 +112,11 @@ def add_extraction(
     # the learned extractor is kept (train_claims.py retrains it); the rules decide until then
     edges = source.get_pipe("claims_edges") if "claims_edges" in source.pipe_names else None
     edges_config = source.config["components"].get("claims_edges", {}) if edges else {}
+    strength_weights = (
+        source.get_pipe("claims_strength").weights
+        if "claims_strength" in source.pipe_names
+        else None
+    )
     for name in EXTRACTION:
         if name in nlp.pipe_names:
             nlp.remove_pipe(name)
@@ -125,6 +139,15 @@ def add_extraction(
     else:
         nlp.add_pipe("claims_extractor")
     nlp.add_pipe("claims_evidence").initialize(nlp=nlp)  # rules: pipeline/nlp/data/evidence.json
+    classifier = nlp.add_pipe("claims_strength")
+    if strength is not None and strength.exists():
+        classifier.initialize(nlp=nlp, weights_path=str(strength))
+    elif strength_weights is not None and strength_weights.model is not None:
+        classifier.set_weights(strength_weights)
+    else:
+        raise SystemExit(
+            f"no claim strength weights: run models/scripts/train_strength.py ({strength})"
+        )
     nlp.meta["description"] = DESCRIPTION
     nlp.meta["version"] = __version__
     nlp.meta.setdefault("sources", [])
@@ -139,7 +162,8 @@ DESCRIPTION = (
     "lemmatizer, spaCy-style dependency parser (CRAFT), CHEMICAL and DISEASE NER (BC5CDR), "
     "layout and abbreviation components, SUBSTANCE/TARGET/EFFECT/CONDITION entities (NER + "
     "DrugBank/MeSH lexicon), trained hedge and negation cues with scopes (Szeged, BioScope, "
-    "*SEM 2012), substance-target-effect claims with certainty, evidence and attribution."
+    "*SEM 2012), substance-target-effect claims with certainty, evidence and attribution, "
+    "and claim strength (Yu et al.'s scheme, learned from our own labels on FakeHealth news)."
 )
 LEXICON_SOURCES = [
     {"name": "DrugBank open vocabulary", "license": "CC0 1.0"},
@@ -176,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--joint", type=Path, help="a joint training run's model-best")
     parser.add_argument("--lexicon", type=Path, default=LEXICON)
     parser.add_argument("--hedges", type=Path, default=HEDGES, help="detector weights")
+    parser.add_argument("--strength", type=Path, default=STRENGTH, help="strength weights")
     parser.add_argument("--extraction-only", action="store_true")
     parser.add_argument("--out", type=Path, default=PROJECT_DIR / "models" / MODEL_NAME)
     args = parser.parse_args(argv)
@@ -192,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
             source = spacy.load(previous)
     else:
         parser.error("give --joint, or --extraction-only")
-    add_extraction(nlp, args.lexicon, args.hedges, source=source)
+    add_extraction(nlp, args.lexicon, args.hedges, source=source, strength=args.strength)
     save(nlp, args.out)
     size = sum(p.stat().st_size for p in args.out.rglob("*") if p.is_file()) / 1e6
     print(f"saved {nlp.pipe_names} to {args.out} ({size:.1f} MB)")

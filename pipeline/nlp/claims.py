@@ -238,9 +238,18 @@ class Claim:
     rule: str
     hedge_cues: list[Span] = field(default_factory=list)
     negation_cues: list[Span] = field(default_factory=list)
-    # Set by the `claims_evidence` component: the evidence kinds cited, and who says it.
+    # Set by the `claims_evidence` component: the study designs cited (`pipeline.nlp.evidence.
+    # STUDY_DESIGNS`, strongest first), whether the evidence is called preliminary, who says
+    # it and what kind of source that is (expert, researcher, lay, regulator, person).
     study_design: list[str] = field(default_factory=list)
+    preliminary: bool = False
     attribution: Span | None = None
+    attribution_class: str | None = None
+    # Set by the `claims_strength` component (`pipeline.nlp.strength`): Yu et al.'s strength
+    # of the claim's language, and whether a direct causal claim rests on observational
+    # evidence only.
+    strength: str | None = None
+    causal_from_observational: bool = False
     # The learned extractor's probability that this is a claim (None for the rules' claims).
     confidence: float | None = None
     # The learned extractor's certainty decisions; None: from the cues (the rules' way).

@@ -9,8 +9,12 @@ the sentence's paragraph often does ("Researchers ran a trial of psilocybin. Psi
 reduced symptoms."), so `for_sentence` falls back to the other sentences of the paragraph.
 
 The `claims_evidence` component runs after `claims_extractor` and fills each claim's
-`study_design` and `attribution`, like INDRA attaching evidence to a statement; the
-attribution phrases also land in `doc.spans[attributions_key]` (label: the source class). Its
+`study_design` (the designs of `STUDY_DESIGNS`, strongest first: evidence kinds mapped by
+`DESIGN_OF_KIND`), `preliminary`, `attribution` and `attribution_class` (who says it, kept
+apart from the design), like INDRA attaching evidence to a statement, and `doc._.study_designs`
+(every design the article cites, which `claims_strength` needs for its
+`causal_from_observational` flag); the attribution phrases also land in
+`doc.spans[attributions_key]` (label: the source class). Its
 word lists and token patterns are data (`data/evidence.json`, saved by `to_disk` beside the
 pipeline and read back by `from_disk`, or from `data_path` in `initialize`), like spaCy's
 SpanRuler.
@@ -43,7 +47,7 @@ Decisions:
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -72,6 +76,34 @@ EVIDENCE_KINDS: tuple[str, ...] = (
     "regulatory warning",
     "anecdotal",
 )
+# What the tables call them: `claims.study_design` holds designs only, strongest first
+# (reviews, trials, observational studies incl. case reports, animal and in vitro studies,
+# research of no named design, lay reports, regulators' warnings). "Preliminary" is a
+# separate flag, and "expert opinion" is the attribution's class, not a design.
+STUDY_DESIGNS: tuple[str, ...] = (
+    "review",
+    "trial",
+    "observational",
+    "animal",
+    "in vitro",
+    "research",
+    "anecdote",
+    "regulatory",
+)
+DESIGN_OF_KIND = {
+    "review / meta-analysis": "review",
+    "clinical trial": "trial",
+    "observational study": "observational",
+    "case report": "observational",
+    "animal study": "animal",
+    "in vitro study": "in vitro",
+    "preliminary research": "research",
+    "research": "research",
+    "anecdotal": "anecdote",
+    "regulatory warning": "regulatory",
+}
+PRELIMINARY = "preliminary research"
+_DESIGN_RANK = {design: rank for rank, design in enumerate(STUDY_DESIGNS)}
 # Kinds more specific than generic "research": any of them drops "research".
 _STUDY_KINDS = frozenset(EVIDENCE_KINDS[:7])
 _KIND_ORDER = {kind: rank for rank, kind in enumerate(EVIDENCE_KINDS)}
@@ -803,6 +835,21 @@ class EvidenceFinder:
         return evidence, attribution
 
 
+def study_designs(kinds: Iterable[str]) -> list[str]:
+    """The designs (`STUDY_DESIGNS`) of evidence kinds, unique, strongest first; "research"
+    only when no named study design (review, trial, observational, animal, in vitro) is
+    cited: lay reports and warnings are no study."""
+    found = {DESIGN_OF_KIND[kind] for kind in kinds if kind in DESIGN_OF_KIND}
+    if found & set(STUDY_DESIGNS[:5]):
+        found.discard("research")
+    return sorted(found, key=_DESIGN_RANK.__getitem__)
+
+
+def strongest_design(designs: Iterable[str]) -> str | None:
+    """The design highest in `STUDY_DESIGNS` order, else None."""
+    return min(designs, key=_DESIGN_RANK.__getitem__, default=None)
+
+
 @Language.factory(
     "claims_evidence",
     default_config={"entities_key": "entities", "attributions_key": "attributions"},
@@ -815,8 +862,14 @@ def make_evidence(
     )
 
 
+if not Doc.has_extension("study_designs"):
+    Doc.set_extension("study_designs", default=None)
+
+
 class EvidenceAnnotator:
-    """Pipeline component: each claim's `study_design` (evidence kinds) and `attribution`.
+    """Pipeline component: each claim's `study_design`, `preliminary`, `attribution` and
+    `attribution_class`; `doc._.study_designs`, the designs the whole article cites (computed
+    when the article has claims, else empty).
 
     Runs after `claims_extractor`. Attribution phrases of claim sentences also go to
     `doc.spans[attributions_key]`, labelled with their source class (expert, researcher, lay,
@@ -839,16 +892,28 @@ class EvidenceAnnotator:
         claims = doc._.claims if Doc.has_extension("claims") else None
         attributions: dict[tuple[int, int], Span] = {}
         for claim in claims or ():
-            study_design, attribution = self.finder.for_sentence(claim.sentence)
-            claim.study_design = study_design
+            kinds, attribution = self.finder.for_sentence(claim.sentence)
+            claim.study_design = study_designs(kinds)
+            claim.preliminary = PRELIMINARY in kinds
             claim.attribution = attribution
             if attribution is not None:
                 bounds = (attribution.start, attribution.end)
                 if bounds not in attributions:
                     kind = self.finder.source_class_of(attribution)
                     attributions[bounds] = Span(doc, *bounds, label=kind or "person")
+                claim.attribution_class = attributions[bounds].label_
         doc.spans[self.attributions_key] = sorted(attributions.values())
+        doc._.study_designs = self.article_designs(doc) if claims else []
         return doc
+
+    def article_designs(self, doc: Doc) -> list[str]:
+        """The designs cited anywhere in the article's prose and list items, strongest first."""
+        kinds: set[str] = set()
+        for sentence in doc.sents:
+            kind = sentence._.kind if Span.has_extension("kind") else "prose"
+            if kind in ("prose", "list_item", "heading"):
+                kinds.update(self.finder.evidence_in(sentence))
+        return study_designs(kinds)
 
     def initialize(self, get_examples=None, *, nlp=None, data_path=None) -> None:
         """Read the rules from `data_path` (`[initialize.components]`), else the package's."""
