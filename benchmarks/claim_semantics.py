@@ -42,8 +42,9 @@ def report(out_dir: Path, top: int) -> str:
         f"top {top} of claim_summary by articles:",
         "",
     ]
-    columns = ["substance", "target", "effect", "n_articles"]
+    columns = ["level", "substance", "target", "effect", "n_articles"]
     summary = tables.frame(out_dir, "claim_summary", columns).astype(object)
+    summary = summary[summary["level"] == "claim"]
     summary = summary.where(summary.notna(), "-")
     summary = summary.sort_values(["n_articles", "substance"], ascending=[False, True]).head(top)
     for row in summary.itertuples():

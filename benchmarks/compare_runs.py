@@ -20,6 +20,8 @@ def _read(folder: Path, table: str, columns: list[str] | None = None) -> pd.Data
 
 def _top(folder: Path, n: int) -> pd.DataFrame:
     summary = _read(folder, "claim_summary")
+    if "level" in summary.columns:  # schema 10: effect and target rows regroup the claims
+        summary = summary[summary["level"].isna() | (summary["level"] == "claim")]
     summary = summary.sort_values(["n_articles", "n_sentences"], ascending=False).head(n)
     return summary[["substance", "target", "effect", "n_articles", "n_sentences", "n_claims"]]
 

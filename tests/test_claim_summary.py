@@ -55,10 +55,10 @@ def _key(row: dict) -> tuple:
     return (row["substance"], row["target"], row["effect"])
 
 
-def _summary_rows(out: Path) -> dict[tuple, dict]:
+def _summary_rows(out: Path, level: str = "claim") -> dict[tuple, dict]:
     frame = tables.frame(out, "claim_summary")
     rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
-    return {_key(row): row for row in rows}
+    return {_key(row): row for row in rows if row["level"] == level}
 
 
 def test_counts_on_a_two_article_corpus_match_a_hand_count(two_articles, tmp_path, rules_model):
@@ -185,8 +185,8 @@ def test_summarise_groups_null_targets_and_ranks_mechanisms_and_evidence():
             }
             for i, (doc, sentence, mechanism, hedged, evidence) in enumerate(
                 [
-                    ("d1", "Kratom may ease pain a lot.", "Eases", True, ["anecdotal"]),
-                    ("d1", "Kratom eases pain.", "eases ", False, ["anecdotal", "research"]),
+                    ("d1", "Kratom may ease pain a lot.", "Eases", True, ["anecdote"]),
+                    ("d1", "Kratom eases pain.", "eases ", False, ["anecdote", "research"]),
                     ("d2", "Kratom relieves pain well.", "relieves", False, []),
                 ]
             )
@@ -204,12 +204,13 @@ def test_summarise_groups_null_targets_and_ranks_mechanisms_and_evidence():
     documents = _documents(d1=now, d2=now + timedelta(days=1))
     result = summarise(claims, documents, run_id="r1")
     assert result.schema.equals(CLAIM_SUMMARY, check_metadata=True)
-    rows = {_key(row): row for row in result.to_pylist()}
+    rows = {_key(row): row for row in result.to_pylist() if row["level"] == "claim"}
     assert set(rows) == {("kratom", None, "pain"), ("kratom", "opioid receptors", "pain")}
     pain = rows[("kratom", None, "pain")]
     assert (pain["n_articles"], pain["n_sentences"], pain["n_hedged"]) == (2, 3, 1)
     assert pain["mechanisms"] == ["eases", "relieves"]  # lowercased, trimmed, most frequent
-    assert pain["study_designs"] == ["anecdotal", "research"]
+    assert pain["study_designs"] == ["anecdote", "research"]
+    assert pain["strongest_design"] == "research"  # above a lay anecdote
     assert pain["example_sentence"] == "Kratom eases pain."
     assert (pain["first_seen"], pain["last_seen"]) == (now, now + timedelta(days=1))
     assert pain["hedged_share"] == pytest.approx(1 / 3)
@@ -223,7 +224,11 @@ def test_summarise_groups_null_targets_and_ranks_mechanisms_and_evidence():
             "first_seen": pa.array([earlier], CLAIM_SUMMARY.field("first_seen").type),
         }
     )
-    again = {_key(r): r for r in summarise(claims, documents, previous, "r2").to_pylist()}
+    again = {
+        _key(r): r
+        for r in summarise(claims, documents, previous, "r2").to_pylist()
+        if r["level"] == "claim"
+    }
     assert again[("kratom", None, "pain")]["first_seen"] == earlier
     assert again[("kratom", "opioid receptors", "pain")]["first_seen"] == now + timedelta(days=1)
 
@@ -249,3 +254,97 @@ def test_no_claims_give_an_empty_summary_with_the_schema():
     result = summarise(claims, _documents())
     assert result.num_rows == 0
     assert result.schema.equals(CLAIM_SUMMARY, check_metadata=True)
+
+
+def _agreement_claims() -> tuple[pa.Table, pa.Table]:
+    """Kratom and pain in four articles on three sites, and kratom and anxiety in two."""
+    rows = []
+    for i, (doc, target, effect, polarity, certainty, strength, designs, flagged) in enumerate(
+        [
+            # a.com asserts a benefit, directly, from an observational study (flagged)
+            ("d1", None, "pain", "benefit", "asserted", "direct_causal", ["observational"], True),
+            # b.com denies it
+            ("d2", None, "pain", "benefit", "negated", "direct_causal", ["trial"], False),
+            # a.com again, hedged: one more article, not one more site
+            ("d3", None, "pain", "benefit", "hedged", "conditional_causal", [], False),
+            # a fourth article links pain to a target: the same (kratom, pain) effect row
+            ("d4", "opioid receptors", "pain", "benefit", "asserted", "correlational", [], False),
+            # anxiety: a benefit in d1, a harm in d2
+            ("d1", None, "anxiety", "benefit", "asserted", "direct_causal", [], False),
+            ("d2", None, "anxiety", "harm", "asserted", "direct_causal", [], False),
+            # sleep: one article both asserts and denies it; nobody else says anything
+            ("d3", None, "sleep", "benefit", "asserted", "direct_causal", [], False),
+            ("d3", None, "sleep", "benefit", "negated", "direct_causal", [], False),
+        ]
+    ):
+        rows.append(
+            {
+                "claim_id": f"c{i}",
+                "doc_id": doc,
+                "sentence_id": f"{doc}:{i}",
+                "sentence": f"Sentence {i}.",
+                "substance_norm": "kratom",
+                "target_norm": target,
+                "effect_norm": effect,
+                "polarity": polarity,
+                "hedged": certainty == "hedged",
+                "negated": certainty == "negated",
+                "certainty": certainty,
+                "strength": strength,
+                "study_design": designs,
+                "causal_from_observational": flagged,
+            }
+        )
+    now = datetime(2026, 1, 2, tzinfo=UTC)
+    urls = {
+        "d1": "https://web.archive.org/web/2018/https://www.a.com/story-1",
+        "d2": "http://b.com/news?id=2",
+        "d3": "https://a.com/story-3",
+        "d4": None,
+    }
+    documents = pa.Table.from_pylist(
+        [{"doc_id": d, "date": None, "processed_at": now, "url": u} for d, u in urls.items()],
+        schema=pa.schema([DOCUMENTS.field(n) for n in ("doc_id", "date", "processed_at", "url")]),
+    )
+    return _claims(*rows), documents
+
+
+def test_agreement_across_articles_per_claim_effect_and_target():
+    claims, documents = _agreement_claims()
+    result = summarise(claims, documents, run_id="r1").to_pylist()
+    by_level = {(r["level"], *_key(r)): r for r in result}
+    pain = by_level[("claim", "kratom", None, "pain")]
+    assert pain["n_articles"] == 3 and pain["n_sites"] == 2  # a.com twice, b.com
+    assert pain["articles_benefit_share"] == pytest.approx(1 / 3)  # d1 (d3 is hedged)
+    assert pain["articles_no_effect_share"] == pytest.approx(1 / 3)  # d2
+    assert pain["articles_hedged_share"] == pytest.approx(1 / 3)  # d3
+    assert pain["articles_causal_share"] == pytest.approx(1.0)
+    assert pain["articles_correlational_share"] == pytest.approx(0.0)
+    assert pain["strongest_design"] == "trial"
+    assert pain["n_causal_from_observational"] == 1
+    assert pain["contested"] is True  # d1 asserts, d2 denies
+
+    # the effect row takes in d4's claim through a target; d4 has no URL: a site of its own
+    effect = by_level[("effect", "kratom", None, "pain")]
+    assert (effect["n_articles"], effect["n_sites"], effect["n_claims"]) == (4, 3, 4)
+    assert effect["articles_correlational_share"] == pytest.approx(1 / 4)
+    assert effect["summary_id"] != pain["summary_id"]
+    target = by_level[("target", "kratom", "opioid receptors", None)]
+    assert (target["n_articles"], target["contested"]) == (1, False)
+    assert ("effect", "kratom", None, "anxiety") in by_level
+    assert not any(r["level"] == "target" and r["target"] is None for r in result)
+
+    anxiety = by_level[("claim", "kratom", None, "anxiety")]
+    assert anxiety["contested"] is True  # a benefit in d1, a harm in d2
+    assert anxiety["articles_benefit_share"] == anxiety["articles_harm_share"] == 0.5
+    sleep = by_level[("claim", "kratom", None, "sleep")]
+    assert sleep["contested"] is False  # one article disagreeing with itself is no dispute
+    assert sleep["strongest_design"] is None
+
+
+def test_claim_level_ids_are_those_of_earlier_versions():
+    claims, documents = _agreement_claims()
+    rows = summarise(claims, documents).to_pylist()
+    claim_rows = [r for r in rows if r["level"] == "claim"]
+    assert all(r["summary_id"] == summary_id(*_key(r)) for r in claim_rows)
+    assert len({r["summary_id"] for r in rows}) == len(rows)

@@ -479,6 +479,7 @@ def test_a_sentence_repeated_verbatim_across_articles_counts_once(tmp_path):
     (corpus / "news.txt").write_text("Kratom may cause liver injury, doctors warned.\n")
     run_corpus(corpus, tmp_path / "out")
     summary = _table(tmp_path / "out", "claim_summary")
+    summary = summary[summary["level"] == "claim"]
     row = summary[(summary["substance"] == "kratom") & (summary["effect"] == "liver injury")]
     assert len(row) == 1
     row = row.iloc[0]

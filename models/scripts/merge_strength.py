@@ -4,11 +4,11 @@
         [--adjudicated /tmp/strength/labels/adjudicated-all.jsonl]
 
 For each draw (`eval`: files `eval-E1.jsonl`, `eval-E2.jsonl`; `train`: `trainA-1/2`,
-`trainB-1/2`; `train2`: `trainC-1/2`, `trainD-1/2`), a sentence's `strength` is the label both annotators gave. Where they differ it is
-the adjudicator's label when `--adjudicated` has one (a third annotator who saw both labels and
-the guideline, not the extractor), else null: not gold. Writes `models/gold/strength/<draw>.jsonl`
-(the sample's offsets and quote, both labels, the adjudicated one, the gold) and
-`agreement.json` (raw agreement and Cohen's kappa per draw).
+`trainB-1/2`; `train2`: `trainC-1/2`, `trainD-1/2`), a sentence's `strength` is the label both
+annotators gave. Where they differ it is the adjudicator's label when `--adjudicated` has one
+(a third annotator who saw both labels and the guideline, not the extractor), else null: not
+gold. Writes `models/gold/strength/<draw>.jsonl` (the sample's offsets and quote, both labels,
+the adjudicated one, the gold) and `agreement.json` (raw agreement and Cohen's kappa per draw).
 """
 
 from __future__ import annotations
@@ -19,10 +19,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-PROJECT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(PROJECT))
-
-from pipeline.evaluation.strength import GOLD_DIR, STRENGTHS  # noqa: E402
+from pipeline.evaluation.strength import GOLD_DIR, STRENGTHS
 
 FILES = {
     "eval": [("eval-E1", "eval-E2")],

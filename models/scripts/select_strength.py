@@ -27,16 +27,12 @@ import argparse
 import json
 import random
 import re
-import sys
 from pathlib import Path
 
-PROJECT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(PROJECT))
-
-from pipeline.evaluation.gold import FAKEHEALTH, MANIFEST, SHARED_GOLD, manifest  # noqa: E402
-from pipeline.evaluation.strength import GOLD_DIR, quote_for  # noqa: E402
-from pipeline.nlp.loader import load  # noqa: E402
-from pipeline.paths import PROJECT_DIR, corpora_dir  # noqa: E402
+from pipeline.evaluation.gold import FAKEHEALTH, MANIFEST, SHARED_GOLD, manifest
+from pipeline.evaluation.strength import GOLD_DIR, quote_for
+from pipeline.nlp.loader import load
+from pipeline.paths import PROJECT_DIR, corpora_dir
 
 SEED = 21
 RELATION = re.compile(
@@ -46,6 +42,8 @@ RELATION = re.compile(
     r"may|might|could|tied|connected|predict\w*)\b",
     re.IGNORECASE,
 )
+
+PROJECT = Path(__file__).resolve().parents[2]
 # draw -> (sentences, at most per article, share with a relation word, record id prefix)
 DRAWS = {
     "eval": (100, 2, 0.7, ""),
@@ -134,9 +132,10 @@ def main(argv: list[str] | None = None) -> None:
                     n_relation += relation
                     taken += 1
         rng.shuffle(picked)
-        with open(GOLD_DIR / f"sample-{draw}.jsonl", "w", encoding="utf-8") as sample, open(
-            args.packets / f"{draw}.jsonl", "w", encoding="utf-8"
-        ) as packet:
+        with (
+            open(GOLD_DIR / f"sample-{draw}.jsonl", "w", encoding="utf-8") as sample,
+            open(args.packets / f"{draw}.jsonl", "w", encoding="utf-8") as packet,
+        ):
             for i, (name, start, end, text) in enumerate(picked):
                 sid = f"{draw}-{i:03d}"
                 row = {"id": sid, "doc": name, "start": start, "end": end}

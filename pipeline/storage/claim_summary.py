@@ -1,8 +1,13 @@
-"""The corpus-wide view of the claims: one row per normalised (substance, target, effect).
+"""The corpus-wide view of the claims: one row per normalised (substance, target, effect),
+plus one per (substance, effect) and per (substance, target) whatever the rest (`level`).
 
 `claims` holds what each sentence says; a reader asking "what does the corpus claim about
 kratom?" wants those rows grouped: how many articles say kratom acts on the mu-opioid
-receptor, how often hedged, since when, where, and one sentence to read. This module
+receptor, how often hedged, since when, where, and one sentence to read. And whether the corpus
+agrees with itself: the share of articles asserting a benefit, a harm, no effect or hedging,
+stating it causally or as an association, the strongest study design cited, the distinct
+sites saying it (one outlet's repeats count once), and `contested` when articles disagree on
+polarity or on negation. This module
 computes that table (`claim_summary`, schema in `pipeline.storage.schemas`) with DuckDB, which
 streams the Parquet parts instead of loading whole tables into memory.
 
@@ -20,9 +25,25 @@ import duckdb
 import pyarrow as pa
 import pyarrow.dataset as ds
 
+from pipeline.nlp.evidence import STUDY_DESIGNS
 from pipeline.storage.schemas import CLAIM_SUMMARY, CLAIMS, DOCUMENTS, columns
 
 MAX_MECHANISMS = 5
+LEVELS = ("claim", "effect", "target")
+_DESIGN_RANK_SQL = (
+    "case kind "
+    + " ".join(f"when '{design}' then {rank}" for rank, design in enumerate(STUDY_DESIGNS))
+    + " end"
+)
+_DESIGN_NAME_SQL = "[" + ", ".join(f"'{design}'" for design in STUDY_DESIGNS) + "]"
+# The site of an article: its URL's host (inside a web.archive.org address, the archived
+# page's), without "www."; an article without a URL is a site of its own.
+_SITE_SQL = (
+    "coalesce(nullif(lower(regexp_extract(d.url, "
+    "'^(?:[a-z]+://)?(?:web\\.archive\\.org/web/[^/]+/)?(?:[a-z]+://)?(?:www\\.)?"
+    "([^/:?#]+)', 1)), ''), "
+    "'doc:' || c.doc_id)"
+)
 
 # Columns read from the source tables (projection keeps the scan small).
 _CLAIM_COLUMNS = columns(
@@ -44,8 +65,11 @@ _CLAIM_COLUMNS = columns(
     "certainty",
     "study_design",
     "template",
+    "polarity",
+    "strength",
+    "causal_from_observational",
 )
-_DOCUMENT_COLUMNS = columns("documents", "doc_id", "date", "processed_at")
+_DOCUMENT_COLUMNS = columns("documents", "doc_id", "date", "processed_at", "url")
 
 # A sentence found verbatim (case and spacing aside) in several articles is one statement:
 # a site's boilerplate or a syndicated paragraph counts once in `n_articles` and
@@ -58,14 +82,15 @@ with keyed as (
            nullif(lower(trim(c.mechanism)), '') as mechanism,
            c.hedged, c.negated, c.certainty, c.study_design,
            coalesce(c.template, false) as template,
+           c.polarity, c.strength, coalesce(c.causal_from_observational, false) as flagged,
            lower(regexp_replace(trim(c.sentence), '\\s+', ' ', 'g')) as sentence_key,
-           d.date as published, d.processed_at
+           d.date as published, d.processed_at, {_SITE_SQL} as site
     from claims c left join documents d on d.doc_id = c.doc_id
 ),
 repeated as (
     select sentence_key from keyed group by sentence_key having count(distinct doc_id) > 1
 ),
-c as (
+base as (
     select k.*, r.sentence_key is not null as repeated,
            case when r.sentence_key is not null then 'repeated:' || k.sentence_key
                 else k.doc_id end as article_unit,
@@ -73,8 +98,52 @@ c as (
                 else k.sentence_id end as sentence_unit
     from keyed k left join repeated r on r.sentence_key = k.sentence_key
 ),
+c as (
+    select 'claim' as level, * from base
+    union all
+    select 'effect' as level, * replace (null::varchar as target, null::varchar as target_id)
+    from base where effect is not null
+    union all
+    select 'target' as level, * replace (null::varchar as effect, null::varchar as effect_id)
+    from base where target is not null
+),
+article_stances as (
+    select level, substance, target, effect, article_unit, any_value(site) as site,
+           bool_or(polarity = 'benefit' and certainty = 'asserted') as benefit,
+           bool_or(polarity = 'harm' and certainty = 'asserted') as harm,
+           bool_or(certainty = 'asserted') as asserts,
+           bool_or(certainty = 'negated') as denies,
+           bool_or(hedged) as hedges,
+           bool_or(strength in ('direct_causal', 'conditional_causal')) as causal,
+           bool_or(strength = 'correlational') as correlational
+    from c group by level, substance, target, effect, article_unit
+),
+agreement as (
+    select level, substance, target, effect,
+           count(*) as articles,
+           count(distinct site)::integer as n_sites,
+           count(*) filter (where benefit) as benefit,
+           count(*) filter (where harm) as harm,
+           count(*) filter (where denies) as denies,
+           count(*) filter (where hedges) as hedges,
+           count(*) filter (where causal) as causal,
+           count(*) filter (where correlational) as correlational,
+           -- two different articles disagree: one asserts a benefit and another a harm, or
+           -- one asserts the claim and another denies it
+           (count(*) filter (where benefit) > 0 and count(*) filter (where harm) > 0
+                and count(*) filter (where benefit or harm) >= 2)
+           or (count(*) filter (where asserts) > 0 and count(*) filter (where denies) > 0
+                and count(*) filter (where asserts or denies) >= 2) as contested
+    from article_stances group by level, substance, target, effect
+),
+designs as (
+    select level, substance, target, effect,
+           {_DESIGN_NAME_SQL}[min({_DESIGN_RANK_SQL}) + 1] as strongest_design
+    from (select level, substance, target, effect, unnest(study_design) as kind from c)
+    group by level, substance, target, effect
+),
 totals as (
-    select substance, target, effect,
+    select level, substance, target, effect,
            -- a name has one id; max() only picks it from the rows that carry it
            max(substance_id) as substance_id,
            max(target_id) as target_id,
@@ -87,6 +156,7 @@ totals as (
            count(*) filter (where hedged)::integer as n_hedged,
            count(*) filter (where negated)::integer as n_negated,
            count(*) filter (where certainty = 'asserted')::integer as n_asserted,
+           count(*) filter (where flagged)::integer as n_causal_from_observational,
            min(processed_at) as first_seen,
            max(processed_at) as last_seen,
            min(published) as first_published,
@@ -96,46 +166,62 @@ totals as (
            arg_min(sentence, (length(sentence), claim_id)) as example_sentence,
            arg_min(source, (length(sentence), claim_id)) as example_source
     from c
-    group by substance, target, effect
+    group by level, substance, target, effect
 ),
 mechanism_counts as (
-    select substance, target, effect, mechanism, count(*) as n
+    select level, substance, target, effect, mechanism, count(*) as n
     from c where mechanism is not null
-    group by substance, target, effect, mechanism
+    group by level, substance, target, effect, mechanism
 ),
 mechanisms as (
-    select substance, target, effect,
+    select level, substance, target, effect,
            list(mechanism order by n desc, mechanism)[1:{MAX_MECHANISMS}] as mechanisms
-    from mechanism_counts group by substance, target, effect
+    from mechanism_counts group by level, substance, target, effect
 ),
 evidence_counts as (
-    select substance, target, effect, kind, count(*) as n
-    from (select substance, target, effect, unnest(study_design) as kind from c)
-    group by substance, target, effect, kind
+    select level, substance, target, effect, kind, count(*) as n
+    from (select level, substance, target, effect, unnest(study_design) as kind from c)
+    group by level, substance, target, effect, kind
 ),
 evidence as (
-    select substance, target, effect, list(kind order by n desc, kind) as study_designs
-    from evidence_counts group by substance, target, effect
+    select level, substance, target, effect, list(kind order by n desc, kind) as study_designs
+    from evidence_counts group by level, substance, target, effect
 )
 select t.*,
        coalesce(m.mechanisms, []::varchar[]) as mechanisms,
-       coalesce(e.study_designs, []::varchar[]) as study_designs
+       coalesce(e.study_designs, []::varchar[]) as study_designs,
+       ds.strongest_design,
+       a.n_sites,
+       a.benefit / a.articles as articles_benefit_share,
+       a.harm / a.articles as articles_harm_share,
+       a.denies / a.articles as articles_no_effect_share,
+       a.hedges / a.articles as articles_hedged_share,
+       a.causal / a.articles as articles_causal_share,
+       a.correlational / a.articles as articles_correlational_share,
+       a.contested
 from totals t
 left join mechanisms m
-    on m.substance = t.substance
-    and m.target is not distinct from t.target
-    and m.effect is not distinct from t.effect
+    on m.level = t.level and m.substance = t.substance
+    and m.target is not distinct from t.target and m.effect is not distinct from t.effect
 left join evidence e
-    on e.substance = t.substance
-    and e.target is not distinct from t.target
-    and e.effect is not distinct from t.effect
-order by n_articles desc, n_sentences desc, substance, target nulls first, effect nulls first
+    on e.level = t.level and e.substance = t.substance
+    and e.target is not distinct from t.target and e.effect is not distinct from t.effect
+left join designs ds
+    on ds.level = t.level and ds.substance = t.substance
+    and ds.target is not distinct from t.target and ds.effect is not distinct from t.effect
+left join agreement a
+    on a.level = t.level and a.substance = t.substance
+    and a.target is not distinct from t.target and a.effect is not distinct from t.effect
+order by case t.level when 'claim' then 0 when 'effect' then 1 else 2 end,
+         n_articles desc, n_sentences desc, substance, target nulls first, effect nulls first
 """
 
 
-def summary_id(substance: str, target: str | None, effect: str | None) -> str:
-    """Stable id of a normalised (substance, target, effect); null is not the empty string."""
-    key = "\x1f".join("\x00" if part is None else part for part in (substance, target, effect))
+def summary_id(substance: str, target: str | None, effect: str | None, level: str = "claim") -> str:
+    """Stable id of a normalised (substance, target, effect) at `level` (`LEVELS`); null is
+    not the empty string. A claim-level id is the same as before levels existed."""
+    parts = (substance, target, effect) if level == "claim" else (level, substance, target, effect)
+    key = "\x1f".join("\x00" if part is None else part for part in parts)
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
 
 
@@ -150,15 +236,8 @@ def summarise(
     `previous` is the summary the last run published: a claim it already held keeps its
     `first_seen` when that is earlier than what the current rows say.
     """
-    if isinstance(claims, pa.Table) and "template" not in claims.column_names:
-        claims = claims.append_column(
-            "template", pa.array([False] * claims.num_rows, pa.bool_())
-        )  # claims of tables written before schema version 6
-    for name in ("substance_id", "target_id", "effect_id"):
-        if isinstance(claims, pa.Table) and name not in claims.column_names:
-            claims = claims.append_column(
-                name, pa.nulls(claims.num_rows, pa.string())
-            )  # claims of tables written before schema version 9
+    claims = _conform(claims, CLAIMS, _CLAIM_COLUMNS)  # tables written by older versions
+    documents = _conform(documents, DOCUMENTS, _DOCUMENT_COLUMNS)
     con = duckdb.connect()
     try:
         con.execute("set threads to 2")
@@ -186,6 +265,25 @@ def summarise_snapshot(snapshot: Path, previous: Path | None = None, run_id: str
     return summarise(claims, documents, earlier, run_id)
 
 
+def _conform(
+    table: pa.Table | ds.Dataset, schema: pa.Schema, names: tuple[str, ...]
+) -> pa.Table | ds.Dataset:
+    """An in-memory table with every column the summary reads: those it lacks (written before
+    they existed) as nulls, `template` as false. Datasets conform through `_dataset`."""
+    if not isinstance(table, pa.Table):
+        return table
+    for name in names:
+        if name not in table.column_names:
+            type_ = schema.field(name).type
+            column = (
+                pa.array([False] * table.num_rows, type_)
+                if name == "template"
+                else pa.nulls(table.num_rows, type_)
+            )
+            table = table.append_column(name, column)
+    return table
+
+
 def _dataset(folder: Path, schema: pa.Schema, columns: tuple[str, ...]) -> ds.Dataset:
     """The table's parts as one dataset, projected to `columns` (older parts conform)."""
     projected = pa.schema([schema.field(name) for name in columns])
@@ -208,11 +306,12 @@ def _first_seen_before(previous: pa.Table | ds.Dataset | None) -> dict[str, date
 def _finish(rows: pa.Table, earlier: dict[str, datetime], run_id: str) -> pa.Table:
     """Add ids, shares, the carried-over `first_seen` and the run; cast to the schema."""
     ids = [
-        summary_id(s, t, e)
-        for s, t, e in zip(
+        summary_id(s, t, e, level)
+        for s, t, e, level in zip(
             rows.column("substance").to_pylist(),
             rows.column("target").to_pylist(),
             rows.column("effect").to_pylist(),
+            rows.column("level").to_pylist(),
             strict=True,
         )
     ]

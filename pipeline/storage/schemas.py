@@ -12,7 +12,7 @@ import sys
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "9"
+SCHEMA_VERSION = "10"
 
 
 def _field(name: str, type_: pa.DataType, description: str, nullable: bool = False) -> pa.Field:
@@ -316,16 +316,53 @@ CLAIMS = _schema(
     _field(
         "study_design",
         pa.list_(pa.string()),
-        "The study designs and kinds of evidence the sentence cites, else its paragraph "
-        "(called `evidence` before schema version 7): anecdotal, preliminary research, "
-        "animal study, in vitro study, observational study, clinical trial, review / "
-        "meta-analysis, case report, expert opinion, regulatory warning, research.",
+        "The study designs the sentence cites, else its paragraph, strongest first: review "
+        "(systematic review, meta-analysis), trial, observational (cohort, case-control, "
+        "cross-sectional, survey, registry, case report), animal, in vitro, research (no "
+        "design named: 'studies show'), anecdote (lay reports), regulatory (a health "
+        "authority's warning). Who says it is `attribution`, not a design. Before schema "
+        "version 10 the values were evidence kinds ('clinical trial', 'observational "
+        "study', 'expert opinion' ...).",
+    ),
+    _field(
+        "preliminary",
+        pa.bool_(),
+        "True when the evidence is called preliminary, early, pilot or emerging. Null for "
+        "rows written before schema version 10.",
+        True,
     ),
     _field(
         "attribution",
         pa.string(),
         "Who makes the statement, as written ('the FDA', 'researchers', 'some "
         "individuals'), from the sentence, else its paragraph; null when nobody is named.",
+        True,
+    ),
+    _field(
+        "attribution_class",
+        pa.string(),
+        "What kind of source `attribution` is: expert, researcher, lay, regulator or person; "
+        "null when nobody is named (and for rows written before schema version 10).",
+        True,
+    ),
+    _field(
+        "strength",
+        pa.string(),
+        "How strongly the claim is stated, on Yu et al.'s (EMNLP 2019) scheme: none, "
+        "correlational ('was linked to'), conditional_causal ('may reduce') or "
+        "direct_causal ('reduces'; 'did not reduce' too: negation is `negated`). The "
+        "sentence's strength (`Span._.claim_strength`), made conditional_causal for a "
+        "hedged claim in a direct causal sentence and correlational for a claim whose "
+        "predicate is an association. Null for rows written before schema version 10.",
+        True,
+    ),
+    _field(
+        "causal_from_observational",
+        pa.bool_(),
+        "True when `strength` is direct_causal and the evidence is observational only: the "
+        "designs cited by the sentence or paragraph (else by the whole article) include "
+        "observational and no trial, animal or in vitro study. The most common "
+        "exaggeration in health news. Null for rows written before schema version 10.",
         True,
     ),
     _field(
@@ -404,17 +441,30 @@ CUES = _schema(
 )
 
 CLAIM_SUMMARY = _schema(
-    "One row per normalised (substance, target, effect) across the whole corpus: how many "
-    "articles and sentences state it, how often hedged or negated, when it was seen, where, "
-    "and one example. Derived from `claims` and `documents`, recomputed by every commit of "
-    "a run (its checkpoints and its end), so it always summarises the `claims` published "
-    "with it. What a reader means by 'what does the corpus claim about kratom?'.",
+    "One row per normalised (substance, target, effect) across the whole corpus (`level` "
+    "claim), plus one per (substance, effect) and per (substance, target) whatever the rest "
+    "(`level` effect, target): how many articles and sentences state it, how often hedged or "
+    "negated, how strongly, whether articles agree (`contested`), when it was seen, where, "
+    "and one example. Filter on `level` before adding counts up: a claim row is also counted "
+    "in its effect and target rows. Derived from `claims` and `documents`, recomputed by "
+    "every commit of a run (its checkpoints and its end), so it always summarises the "
+    "`claims` published with it. What a reader means by 'what does the corpus claim about "
+    "kratom?'.",
     "summary_id",
     _field(
         "summary_id",
         pa.string(),
         "Stable id: first 16 hex digits of the SHA-256 of substance, target and effect "
         "(a null one hashed as NUL), so the same claim keeps its id across runs.",
+    ),
+    _field(
+        "level",
+        pa.string(),
+        "What the row groups: claim (one normalised substance, target and effect), effect "
+        "(a substance and an effect, whatever the target; `target` null) or target (a "
+        "substance and a target, whatever the effect; `effect` null). Null for rows written "
+        "before schema version 10 (all claim rows).",
+        True,
     ),
     _field("substance", pa.string(), "Normalised substance (`claims.substance_norm`)."),
     _field(
@@ -475,6 +525,13 @@ CLAIM_SUMMARY = _schema(
         pa.int32(),
         "Of those, rows with `certainty` asserted (neither hedged nor negated).",
     ),
+    _field(
+        "n_causal_from_observational",
+        pa.int32(),
+        "Of those, rows flagged `causal_from_observational` (0 for rows written before "
+        "schema version 10).",
+        True,
+    ),
     _field("hedged_share", pa.float64(), "`n_hedged / n_claims`, from 0 to 1."),
     _field("negated_share", pa.float64(), "`n_negated / n_claims`, from 0 to 1."),
     _field("asserted_share", pa.float64(), "`n_asserted / n_claims`, from 0 to 1."),
@@ -518,6 +575,68 @@ CLAIM_SUMMARY = _schema(
         pa.list_(pa.string()),
         "The study designs its sentences cite (`claims.study_design`), most frequent first "
         "(called `evidence` before schema version 7).",
+    ),
+    _field(
+        "strongest_design",
+        pa.string(),
+        "The strongest study design its sentences cite, in `claims.study_design`'s order "
+        "(review, trial, observational, animal, in vitro, research, anecdote, regulatory); "
+        "null when none is cited.",
+        True,
+    ),
+    _field(
+        "n_sites",
+        pa.int32(),
+        "Distinct sites stating it: the host of each article's URL (of the archived page for "
+        "web.archive.org addresses), an article without a URL counting as its own site. One "
+        "outlet's repeats count once.",
+        True,
+    ),
+    _field(
+        "articles_benefit_share",
+        pa.float64(),
+        "Share of its articles (`n_articles`, a repeated sentence counting as one) with an "
+        "asserted claim of benefit (polarity benefit, neither hedged nor negated), 0 to 1.",
+        True,
+    ),
+    _field(
+        "articles_harm_share",
+        pa.float64(),
+        "Share of its articles with an asserted claim of harm (polarity harm), 0 to 1.",
+        True,
+    ),
+    _field(
+        "articles_no_effect_share",
+        pa.float64(),
+        "Share of its articles denying it (a negated, unhedged claim: 'did not reduce'), 0 to 1.",
+        True,
+    ),
+    _field(
+        "articles_hedged_share",
+        pa.float64(),
+        "Share of its articles stating it hedged ('may reduce'), 0 to 1.",
+        True,
+    ),
+    _field(
+        "articles_causal_share",
+        pa.float64(),
+        "Share of its articles stating it causally (`claims.strength` direct_causal or "
+        "conditional_causal), 0 to 1.",
+        True,
+    ),
+    _field(
+        "articles_correlational_share",
+        pa.float64(),
+        "Share of its articles stating it as an association (`strength` correlational), 0 to 1.",
+        True,
+    ),
+    _field(
+        "contested",
+        pa.bool_(),
+        "True when two different articles disagree: one asserts a benefit and another a harm, "
+        "or one asserts it and another denies it (negated). Null for rows written before "
+        "schema version 10.",
+        True,
     ),
     _field(
         "example_claim_id",
