@@ -8,17 +8,19 @@ import re
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
-from conftest import PROJECT_DIR, SAMPLE_CORPUS, UNTRUSTED_RECORD
+from conftest import HAND_ARTICLES, PROJECT_DIR, SAMPLE_CORPUS, UNTRUSTED_RECORD, build_hand_tables
 
 from flows.cli import main
 from pipeline.reports import html_report
 from pipeline.reports.charts import Flow, bar_chart, sankey, stacked_shares
-from pipeline.reports.html_report import CERTAINTY, collect
+from pipeline.reports.html_report import CERTAINTY, collect, write_report
 from pipeline.reports.run_report import run_markdown
 from pipeline.runs.runner import RunOptions, process_batch, run_corpus
 
 SCREENSHOT = PROJECT_DIR / "outputs" / "report_seeds.png"
+HAND_SCREENSHOT = PROJECT_DIR / "outputs" / "report_contested.png"
 EMPTY_NAME = "empty <img src=x onerror=\"window.__xss='file'\">.txt"
 
 
@@ -41,12 +43,17 @@ def test_every_run_writes_its_report(reported_run):
     assert summary.report == report.resolve().as_posix()
     html = report.read_text()
     assert summary.run_id in html
-    for section in ("run", "tables", "substances", "terms", "diagram", "top-claims", "failures"):
+    for section in (
+        *("run", "tables", "substances", "strength", "flagged", "terms", "diagram"),
+        *("top-claims", "contested", "evidence", "failures"),
+    ):
         assert f'id="{section}"' in html, section
     assert html.count("<svg") >= 5
     # The failure of this run is listed with its reason.
     failures = html[html.index('id="failures"') :]
     assert "empty &lt;img src=x onerror=" in failures and "Empty" in failures
+    # The footer's notebook line is one that runs.
+    assert "from pipeline.storage import tables; frames = tables.frames(" in html
     # The run's Markdown summary (the Prefect artifact) points at it.
     assert f"HTML report: `{summary.report}`" in run_markdown(summary)
 
@@ -70,8 +77,20 @@ def test_the_figures_are_those_of_the_tables(reported_run):
     assert data.run["run_id"] == summary.run_id and data.run["n_failed"] == 1
     assert [f["error_type"] for f in data.failures] == ["Empty"]
     summary_rows = tables.frame(out, "claim_summary")
-    assert len(data.top_claims) == min(len(summary_rows), html_report.TOP_CLAIMS)
+    claim_rows = summary_rows.loc[summary_rows["level"] == "claim"]
+    assert len(claim_rows) < len(summary_rows)  # effect and target rows are not claims
+    assert data.totals["distinct_claims"] == len(claim_rows)
+    assert len(data.top_claims) == min(len(claim_rows), html_report.TOP_CLAIMS)
+    assert {row["level"] for row in data.top_claims} == {"claim"}
     assert all(row["target"] or row["effect"] for row in data.flows)
+    flows = {(row["substance"], row["target"], row["effect"]) for row in data.flows}
+    keys = claim_rows[["substance", "target", "effect"]].astype(object)
+    keys = {tuple(None if pd.isna(v) else v for v in row) for row in keys.to_numpy()}
+    assert flows <= keys
+    # Strength counts are the claims table's.
+    strengths = tables.frame(out, "claims", ["strength"])["strength"].value_counts()
+    assert data.strength == {name: int(n) for name, n in strengths.items()}
+    assert sum(data.strength.values()) == data.totals["claims"]
 
 
 def test_the_report_is_self_contained_and_escapes_the_corpus(reported_run):
@@ -215,4 +234,98 @@ def test_the_report_renders_in_chromium_without_errors(reported_run, browser):
     SCREENSHOT.parent.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOT), full_page=True)
     assert SCREENSHOT.stat().st_size > 50_000
+    page.close()
+
+
+HAND_CONTESTED = [  # (level, substance, target, effect, articles, sites), most articles first
+    ("effect", "kratom", None, "anxiety", 3, 2),
+    ("effect", "kratom", None, "pain", 2, 2),
+    ("target", "mdma", "serotonin", None, 2, 2),
+]
+
+
+def test_strength_flag_and_contested_from_hand_built_tables(hand_tables, tmp_path):
+    data = collect(hand_tables)
+    assert data.totals["claims"] == 10 and data.totals["distinct_claims"] == 7
+    assert data.strength == {
+        "none": 1,
+        "correlational": 1,
+        "conditional_causal": 1,
+        "direct_causal": 7,
+    }
+    assert data.totals["flagged"] == 2
+    assert [
+        (row["substance_norm"], row["target_norm"], row["effect_norm"]) for row in data.flagged
+    ] == [
+        ("kratom", None, "pain"),
+        ("mdma", "serotonin", "mood"),
+    ]
+    assert [
+        (r["level"], r["substance"], r["target"], r["effect"], r["n_articles"], r["n_sites"])
+        for r in data.contested
+    ] == HAND_CONTESTED
+    assert data.totals["contested"] == len(HAND_CONTESTED)
+    assert {row["level"] for row in data.top_claims} == {"claim"}
+    assert {row["kind"]: row["claims"] for row in data.evidence} == {
+        "observational": 3,
+        "trial": 1,
+        "anecdote": 1,
+    }
+    assert {row["kind"]: row["claims"] for row in data.attribution} == {
+        "lay": 1,
+        "researcher": 1,
+        "nobody named": 8,
+    }
+
+    html = write_report(hand_tables, path=tmp_path / "report.html").read_text()
+    strength = html[html.index('id="strength"') : html.index('id="terms"')]
+    assert 'aria-label="Claims by strength"' in strength
+    assert 'id="flagged-count">2</strong> of 10 claims' in strength
+    assert "observational only" in strength  # the flag's one-line explanation
+    assert "Kratom relieves chronic pain, a cohort study of 2,000 users found." in strength
+    assert "researchers <span" in strength and "(researcher)" in strength  # who, apart
+    contested = html[html.index('id="contested"') : html.index('id="evidence"')]
+    assert "two different articles disagree" in contested
+    assert contested.count("<tr title=") == len(HAND_CONTESTED)
+    assert contested.index("anxiety") < contested.index("pain") < contested.index("serotonin")
+    assert "33%" in contested and "trial" in contested  # shares and strongest design
+    top = html[html.index('id="top-claims"') : html.index('id="contested"')]
+    assert "<th>strongest design</th>" in top and "contested</span>" in top
+
+
+def test_no_contested_claims_is_said(tmp_path):
+    out = build_hand_tables(tmp_path / "out", HAND_ARTICLES[:1])  # one article: no dispute
+    html = write_report(out).read_text()
+    contested = html[html.index('id="contested"') : html.index('id="evidence"')]
+    assert "No claim is contested" in contested and "<table" not in contested
+    assert 'id="flagged-count">1</strong> of 2 claims' in html
+
+
+@pytest.mark.slow
+def test_the_contested_section_and_strength_render_in_chromium(hand_tables, browser, tmp_path):
+    report = write_report(hand_tables, path=tmp_path / "report.html")
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    problems: list[str] = []
+    requests: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(report.as_uri())
+    assert problems == [] and requests == [report.as_uri()]
+    rows = page.locator("#contested tbody tr")
+    assert rows.count() == len(HAND_CONTESTED)
+    cells = rows.first.locator("td").all_inner_texts()
+    assert cells[:4] == ["kratom", "anxiety (effect)", "3", "2"]
+    assert cells[4:8] == ["33%", "33%", "0%", "33%"]  # benefit, harm, no effect, hedged
+    assert "two different articles disagree" in page.inner_text("#contested")
+    # The strength charts drew, and the flag is explained where it is shown.
+    assert page.locator("#strength svg").count() == 2
+    assert page.locator("#strength svg rect").count() >= 4
+    assert page.inner_text("#flagged-count") == "2"
+    assert page.locator("#flagged tbody tr").count() == 2
+    assert "observational" in page.get_attribute("#flagged .flag", "title")
+    box = page.locator("#contested table").bounding_box()
+    assert box["width"] <= 1200  # the table fits the page
+    HAND_SCREENSHOT.parent.mkdir(exist_ok=True)
+    page.locator("#strength").screenshot(path=str(HAND_SCREENSHOT))
     page.close()

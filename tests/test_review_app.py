@@ -490,3 +490,226 @@ def test_the_cue_that_reaches_the_claim_is_the_one_marked():
         {"cue": "potential", "scope_start": 30, "scope_end": 70},
     ]
     assert [c["covers_claim"] for c in covering_cues(claim, cues)] == [False, True]
+
+
+# Strength, the causal-from-observational flag and contested claims ----------------------
+
+
+def _expected_contested(tables_dir: Path) -> set[str]:
+    """Claim ids whose (substance, effect) or (substance, target) claim_summary row is
+    contested, joined here with pandas, apart from the app's code."""
+    from pipeline.storage import tables
+
+    claims = tables.frame(tables_dir, "claims")
+    summary = tables.frame(tables_dir, "claim_summary")
+    contested = summary.loc[summary["contested"].fillna(False).astype(bool)]
+    ids: set[str] = set()
+    for level, column in (("effect", "effect_norm"), ("target", "target_norm")):
+        rows = contested.loc[contested["level"] == level, ["substance", level]]
+        joined = claims.merge(
+            rows, left_on=["substance_norm", column], right_on=["substance", level]
+        )
+        ids |= set(joined["claim_id"])
+    return ids
+
+
+def test_hand_tables_hold_flagged_and_contested_claims(hand_tables):
+    from pipeline.review.data import load_tables
+
+    data = load_tables(hand_tables)
+    claims = data.claims
+    assert len(claims) == 10 and data.summary_note is None
+    assert set(claims.loc[claims["contested"], "claim_id"]) == _expected_contested(hand_tables)
+    assert int(claims["contested"].sum()) == 7  # pain and anxiety claims, mdma -> serotonin
+    by_sentence = claims.set_index("sentence")
+    mdma = by_sentence.loc["MDMA does not increase serotonin levels."]
+    assert (mdma.contested_target, mdma.contested_effect) == (True, False)  # through its target
+    caffeine = by_sentence.loc["Caffeine improves alertness."]
+    assert not caffeine.contested
+    flagged = claims.loc[claims["causal_from_observational"].astype(bool), "sentence"]
+    assert sorted(s.split()[0] for s in flagged) == ["Kratom", "MDMA"]
+    # The claim page's rows: the effect row, then the target row.
+    claim = data.claim(
+        claims.loc[claims["sentence"].str.startswith("MDMA increases")].claim_id.iloc[0]
+    )
+    rows = data.agreement(claim)
+    assert [(r["level"], r["substance"], r["target"], r["effect"]) for r in rows] == [
+        ("effect", "mdma", None, "mood"),
+        ("target", "mdma", "serotonin", None),
+    ]
+    assert [r["contested"] for r in rows] == [False, True]
+    assert rows[1]["n_articles"] == 2 and rows[1]["articles_no_effect_share"] == 0.5
+
+
+def test_filters_for_strength_flag_and_contested(hand_tables):
+    from pipeline.review.data import Filters, apply_filters, facet_counts, load_tables
+
+    claims = load_tables(hand_tables).claims
+    assert len(apply_filters(claims, Filters(contested="yes"))) == 7
+    assert len(apply_filters(claims, Filters(contested="no"))) == 3
+    flagged = apply_filters(claims, Filters(flagged="yes"))
+    assert flagged["causal_from_observational"].astype(bool).all() and len(flagged) == 2
+    direct = apply_filters(claims, Filters(strength="direct_causal"))
+    assert (direct["strength"] == "direct_causal").all() and len(direct) == 7
+    both = apply_filters(claims, Filters(strength="direct_causal", contested="yes"))
+    assert len(both) == 5  # d1 and d2 on pain, d4 on anxiety, both mdma -> serotonin claims
+    # Facets count the other filters' selection; strength in order of strength.
+    assert facet_counts(claims, Filters(contested="yes"), "strength") == [
+        ("correlational", 1),
+        ("conditional_causal", 1),
+        ("direct_causal", 5),
+    ]
+    assert facet_counts(claims, Filters(strength="direct_causal"), "flagged") == [
+        ("yes", 2),
+        ("no", 5),
+    ]
+    assert facet_counts(claims, Filters(), "contested") == [("yes", 7), ("no", 3)]
+    # Only yes and no are values of the yes/no filters.
+    assert Filters.from_query({"flagged": "maybe", "contested": "yes"}) == Filters(contested="yes")
+    assert Filters(flagged="yes", strength="none").query() == "strength=none&flagged=yes"
+
+
+def test_tables_without_the_new_columns_read_as_unknown_and_not_contested():
+    from pipeline.review.data import (
+        Filters,
+        apply_filters,
+        contested_keys,
+        facet_counts,
+        flag_count,
+        mark_contested,
+        summary_rows,
+    )
+
+    # Claims and a summary as written before schema version 10: no strength, no flag, no
+    # level, no contested.
+    claims = pd.DataFrame(
+        {
+            "claim_id": ["a", "b"],
+            "substance_norm": ["kratom", "kratom"],
+            "target_norm": [None, "opioid receptors"],
+            "effect_norm": ["pain", None],
+            "sentence": ["Kratom relieves pain.", "Kratom binds opioid receptors."],
+        }
+    )
+    summary = pd.DataFrame(
+        {"substance": ["kratom"], "target": [None], "effect": ["pain"], "n_articles": [2]}
+    )
+    assert contested_keys(summary) == {"effect": set(), "target": set()}
+    marked = mark_contested(claims, summary)
+    assert marked["contested"].tolist() == [False, False]
+    assert apply_filters(marked, Filters(flagged="yes")).empty
+    assert len(apply_filters(marked, Filters(flagged="no"))) == 2
+    assert apply_filters(marked, Filters(strength="direct_causal")).empty
+    assert apply_filters(marked, Filters(contested="yes")).empty
+    assert facet_counts(marked, Filters(), "strength") == []
+    assert facet_counts(marked, Filters(), "flagged") == [("yes", 0), ("no", 2)]
+    assert flag_count(claims, "contested") == 0  # even before mark_contested
+    assert summary_rows(summary, marked.iloc[0].to_dict()) == []  # rows without level: claims
+    assert summary_rows(pd.DataFrame(), marked.iloc[0].to_dict()) == []
+
+    # Null values (the documented reading of older rows) behave the same.
+    nulls = summary.assign(
+        level=pd.array([None], dtype="string"), contested=pd.array([None], dtype="boolean")
+    )
+    assert contested_keys(nulls) == {"effect": set(), "target": set()}
+    old = claims.assign(
+        strength=pd.array([None, None], dtype="string"),
+        causal_from_observational=pd.array([None, None], dtype="boolean"),
+    )
+    assert apply_filters(old, Filters(flagged="yes")).empty
+    assert facet_counts(old, Filters(), "strength") == []
+
+
+def test_contested_keys_take_effect_and_target_rows_only():
+    from pipeline.review.data import contested_keys, mark_contested
+
+    summary = pd.DataFrame(
+        {
+            "level": pd.array(["claim", "effect", "target", "effect", None], dtype="string"),
+            "substance": ["kratom", "kratom", "mdma", "caffeine", "mdma"],
+            "target": [None, None, "serotonin", None, None],
+            "effect": ["sleep", "pain", None, "alertness", "mood"],
+            "contested": pd.array([True, True, True, False, True], dtype="boolean"),
+        }
+    )
+    assert contested_keys(summary) == {
+        "effect": {("kratom", "pain")},
+        "target": {("mdma", "serotonin")},
+    }
+    claims = pd.DataFrame(
+        {
+            "substance_norm": ["kratom", "kratom", "mdma", "mdma", "caffeine"],
+            "target_norm": pd.array([None, None, "serotonin", None, None], dtype="string"),
+            "effect_norm": pd.array(["pain", "sleep", "mood", "mood", "alertness"], dtype="string"),
+        }
+    )
+    marked = mark_contested(claims, summary)
+    assert marked["contested_effect"].tolist() == [True, False, False, False, False]
+    assert marked["contested_target"].tolist() == [False, False, True, False, False]
+    # a contested claim row alone (kratom -> sleep; a null level is a claim row) marks nothing
+    assert marked["contested"].tolist() == [True, False, True, False, False]
+
+
+def test_strength_labels_follow_the_classifier():
+    from pipeline.nlp.strength import STRENGTHS
+    from pipeline.review.data import STRENGTH_LABELS
+
+    assert tuple(STRENGTH_LABELS) == STRENGTHS
+
+
+def test_list_and_claim_pages_show_strength_flag_and_contested(hand_tables, db):
+    client = _client(hand_tables, db)
+    claims = _claims(hand_tables)
+    expected = _expected_contested(hand_tables)
+    page = client.get("/", params={"contested": "yes"}).text
+    assert f"<strong>{len(expected)}</strong> of {len(claims)} claims" in page
+    shown = re.findall(r'<tr data-claim-id="([0-9a-f]{16})"', page)
+    assert set(shown) == expected
+    assert '<span id="count-contested">7</span>' in page
+    assert ">articles disagree on its effect or target (7)</option>" in page
+    flagged = client.get("/", params={"flagged": "yes"}).text
+    assert "<strong>2</strong> of 10 claims" in flagged
+    assert flagged.count("⚠ observational</span>") == 2
+    assert ">direct causal (“reduces”) (2)</option>" in flagged  # facet within the flagged
+
+    mdma = claims.loc[claims.sentence.str.startswith("MDMA increases")].iloc[0]
+    view = client.get(f"/claims/{mdma.claim_id}").text
+    assert 'id="strength-badge"' in view and ">direct causal</span>" in view
+    badge = re.search(r'<span class="badge badge-flag" id="flag-badge" title="([^"]+)">', view)
+    assert badge and "observational" in badge.group(1) and "trial" in badge.group(1)
+    assert 'id="contested-badge"' in view
+    assert '<dd id="study-design">observational</dd>' in view
+    assert '<dd id="preliminary">yes' in view
+    assert re.search(
+        r'<dd id="attribution">researchers <span class="badge" id="attribution-class">'
+        r"researcher</span></dd>",
+        view,
+    )
+    assert "evidence cited" not in view
+    agreement = view[view.index('id="agreement"') :]
+    assert 'data-level="effect"' in agreement and 'data-level="target"' in agreement
+    assert agreement.count("badge-contested") == 1  # the target row, not the effect row
+
+    caffeine = claims.loc[claims.sentence.str.startswith("Caffeine")].iloc[0]
+    view = client.get(f"/claims/{caffeine.claim_id}").text
+    assert 'id="flag-badge"' not in view and 'id="contested-badge"' not in view
+    assert '<dd id="flag">no</dd>' in view and '<dd id="attribution">–</dd>' in view
+
+
+def test_an_unreadable_claim_summary_leaves_the_claims_reviewable(hand_tables, tmp_path, db):
+    import pyarrow.parquet as pq
+
+    out = tmp_path / "old"
+    shutil.copytree(hand_tables, out, symlinks=True)
+    for part in (out / "claim_summary").glob("*.parquet"):
+        old = pq.read_table(part).drop_columns(["level", "contested"])
+        part.unlink()  # hard-linked with the original: write a new file, not through it
+        pq.write_table(old, part)
+    client = _client(out, db)
+    page = client.get("/").text
+    assert "<strong>10</strong> of 10 claims" in page
+    assert 'id="summary-note"' in page and "claim_summary" in page
+    assert "<strong>0</strong> of 10 claims" in client.get("/", params={"contested": "yes"}).text
+    claims = _claims(out)
+    view = client.get(f"/claims/{claims.claim_id.iloc[0]}")
+    assert view.status_code == 200 and "could not be read" in view.text

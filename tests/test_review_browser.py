@@ -21,16 +21,18 @@ from conftest import PROJECT_DIR, free_port
 from pipeline.review.verdicts import VerdictStore
 
 SCREENSHOT = PROJECT_DIR / "outputs" / "review_claim_mdma.png"
+FLAGGED_SCREENSHOT = PROJECT_DIR / "outputs" / "review_claim_flagged.png"
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def serve(review_tables, tmp_path_factory) -> Iterator:
-    """Start `claims review serve` on a free port; returns (base URL, verdict DB) per call."""
+    """Start `claims review serve` on a free port; returns (base URL, verdict DB) per call.
+    It serves `review_tables` unless given another folder (`tables=`)."""
     servers: list[subprocess.Popen] = []
 
-    def start(*options: str) -> tuple[str, Path]:
+    def start(*options: str, tables: Path | None = None) -> tuple[str, Path]:
         db = tmp_path_factory.mktemp("verdicts") / "reviews.sqlite"
         port = free_port()
         command = [
@@ -40,7 +42,7 @@ def serve(review_tables, tmp_path_factory) -> Iterator:
             "review",
             "serve",
             "--tables",
-            str(review_tables),
+            str(tables or review_tables),
         ]
         command += ["--db", str(db), "--port", str(port), *options]
         process = subprocess.Popen(
@@ -212,3 +214,71 @@ def test_token_is_required_when_set(serve, page):
     assert page.locator("#claims").count() == 1
     page.goto(base + "/summary")
     assert "How precise is the extractor?" in page.inner_text("h1")
+
+
+def _contested_ids(tables_dir: Path) -> set[str]:
+    """Claims whose (substance, effect) or (substance, target) summary row is contested."""
+    from pipeline.storage import tables
+
+    claims = tables.frame(tables_dir, "claims")
+    summary = tables.frame(tables_dir, "claim_summary")
+    contested = summary.loc[summary["contested"].fillna(False).astype(bool)]
+    ids: set[str] = set()
+    for level, column in (("effect", "effect_norm"), ("target", "target_norm")):
+        keys = contested.loc[contested["level"] == level, ["substance", level]]
+        ids |= set(
+            claims.merge(keys, left_on=["substance_norm", column], right_on=["substance", level])[
+                "claim_id"
+            ]
+        )
+    return ids
+
+
+def test_contested_and_flagged_filters_and_the_flag_on_a_claim(serve, page, hand_tables):
+    base, _ = serve(tables=hand_tables)
+    claims = _claims(hand_tables)
+    expected = _contested_ids(hand_tables)
+    assert 0 < len(expected) < len(claims)
+    page.goto(base + "/")
+    page.wait_for_load_state()  # review.js submits the filters on change once loaded
+    page.select_option("select[name=contested]", "yes")
+    page.wait_for_url("**/?*contested=yes*")
+    assert page.inner_text("#counts").startswith(f"{len(expected)} of {len(claims)} claims")
+    assert page.inner_text("#count-contested") == str(len(expected))
+    rows = page.locator("#claims tbody tr")
+    shown = rows.evaluate_all("rows => rows.map(row => row.dataset.claimId)")
+    assert set(shown) == expected
+    for index in range(rows.count()):  # every row listed carries the contested badge
+        assert rows.nth(index).locator(".badge-contested").count() == 1
+    # A second filter narrows within the first: the flagged among the contested.
+    page.wait_for_load_state()
+    page.select_option("select[name=flagged]", "yes")
+    page.wait_for_url("**flagged=yes*")
+    flagged = claims.loc[claims.claim_id.isin(expected) & claims.causal_from_observational]
+    assert page.inner_text("#counts").startswith(f"{len(flagged)} of {len(claims)} claims")
+    assert page.locator("#claims tbody tr .badge-flag").count() == len(flagged) == 2
+
+    # The claim page of a flagged claim: strength, the flag with its explanation, designs,
+    # preliminary and who says it, each in its own field.
+    page.locator("#claims tbody tr", has_text="MDMA").locator("td.substance a").click()
+    page.wait_for_url("**/claims/**")
+    page.wait_for_load_state()
+    assert page.inner_text("#strength-badge") == "direct causal"
+    flag = page.locator("#flag-badge")
+    assert flag.is_visible() and "causal from observational" in flag.inner_text()
+    assert "observational" in flag.get_attribute("title")
+    assert page.is_visible("#contested-badge")
+    assert page.inner_text("#study-design") == "observational"
+    assert page.inner_text("#preliminary").startswith("yes")
+    assert page.inner_text("#attribution") == "researchers researcher"
+    assert page.inner_text("#attribution-class") == "researcher"
+    assert page.locator("#agreement tbody tr").count() == 2  # effect and target rows
+    # The flag badge stands out: a colour of its own beside the certainty badge.
+    colours = page.evaluate(
+        """() => ['#flag-badge', '#strength-badge', '.triple .badge-asserted'].map(selector =>
+            getComputedStyle(document.querySelector(selector)).backgroundColor)"""
+    )
+    assert len(set(colours)) == 3
+    FLAGGED_SCREENSHOT.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(FLAGGED_SCREENSHOT), full_page=True)
+    assert page.problems == []

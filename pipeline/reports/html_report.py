@@ -2,10 +2,16 @@
 
 `write_report(out_dir)` reads the folder's published tables (through `pipeline.storage.tables`, so
 the same checks apply) and writes `out_dir/report.html`: the run's counts, the claims per
-substance and how hedged they are, the top targets and effects, a substance -> target ->
-effect diagram of the most frequent claims, the most stated claims with an example
-sentence, and the run's failures. The runner writes it at the end of every run;
-`claims report` rebuilds it.
+substance and how hedged they are, how strongly they are stated (Yu et al.'s scheme) and the
+causal claims that rest on observational evidence only, the top targets and effects, a
+substance -> target -> effect diagram of the most frequent claims, the most stated claims with
+an example sentence, the claims articles disagree on (`claim_summary.contested`), the study
+designs cited and who is quoted, and the run's failures. The runner writes it at the end of
+every run; `claims report` rebuilds it.
+
+`claim_summary` holds one row per claim (`level` claim) plus rows that aggregate a substance
+and an effect, or a substance and a target, across the rest (`level` effect, target): counts
+and lists of claims read the claim rows only (`CLAIM_LEVEL`).
 
 Charts are SVG drawn here (`pipeline.reports.charts`); the page has no script and loads nothing:
 its Content-Security-Policy forbids any fetch, so it reads the same offline, in a mail or
@@ -25,6 +31,8 @@ import duckdb as _duckdb
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from pipeline.nlp.evidence import STUDY_DESIGNS
+from pipeline.nlp.strength import STRENGTHS
 from pipeline.reports.charts import PALETTE, Category, Flow, bar_chart, sankey, stacked_shares
 from pipeline.storage import tables
 from pipeline.storage.run_summary import RunSummary
@@ -36,11 +44,51 @@ TOP_TERMS = 12
 TOP_FLOWS = 20
 TOP_CLAIMS = 15
 MAX_FAILURES = 20
+MAX_FLAGGED = 10
+MAX_CONTESTED = 30
 
 CERTAINTY = (
     Category("asserted", PALETTE[0]),
     Category("hedged", PALETTE[1]),
     Category("negated", PALETTE[3]),
+)
+# Claim strength, weakest first (`claims.strength`); rows written before schema version 10
+# have none ("not recorded").
+NOT_RECORDED = "not recorded"
+_STRENGTH_COLOURS = {
+    "none": PALETTE[9],
+    "correlational": PALETTE[4],
+    "conditional_causal": PALETTE[1],
+    "direct_causal": PALETTE[3],
+}
+STRENGTH = tuple(Category(name, _STRENGTH_COLOURS[name]) for name in STRENGTHS)
+STRENGTH_EXAMPLES = {
+    "none": "no relationship stated",
+    "correlational": "“was linked to”",
+    "conditional_causal": "“may reduce”",
+    "direct_causal": "“reduces”",
+}
+FLAG_EXPLANATION = (
+    "A direct causal claim (“X reduces Y”) whose evidence is observational only: the study "
+    "designs its sentence or paragraph (else its article) cites include an observational study "
+    "(cohort, case-control, survey, case report) and no trial, animal or in vitro study. An "
+    "observational study shows that two things go together, not that one causes the other: "
+    "the most common exaggeration in health news."
+)
+CONTESTED_EXPLANATION = (
+    "Contested: two different articles disagree about it, one asserting a benefit and another "
+    "a harm, or one asserting it and another denying it (“did not reduce”). Hedged statements "
+    "count as neither; one article contradicting itself is no dispute."
+)
+# A claim_summary row that is one claim (rows written before schema version 10 have no level
+# and are all claims).
+CLAIM_LEVEL = "coalesce(level, 'claim') = 'claim'"
+# The contested rows the report lists: effect and target rows, and a claim row only when it
+# names both a target and an effect (one naming only one is its effect or target row, or a
+# part of it, and is contested only if that row is).
+CONTESTED_ROWS = (
+    "coalesce(contested, false) and (level in ('effect', 'target') or "
+    f"({CLAIM_LEVEL} and target is not null and effect is not null))"
 )
 
 _ENVIRONMENT = Environment(
@@ -64,9 +112,14 @@ class ReportData:
     substances: list[dict]  # substance, claims, articles, asserted, hedged, negated
     targets: list[dict]  # name, claims, articles
     effects: list[dict]
-    evidence: list[dict]  # kind, claims
-    flows: list[dict]  # claim_summary rows for the diagram
-    top_claims: list[dict]  # claim_summary rows
+    evidence: list[dict]  # kind (a study design), claims
+    attribution: list[dict]  # kind (an attribution class, or "nobody named"), claims
+    strength: dict[str, int]  # strength (or NOT_RECORDED) -> claims
+    strength_by_substance: dict[tuple[str, str], int]  # (substance, strength) -> claims
+    flagged: list[dict]  # claims flagged causal_from_observational (the first MAX_FLAGGED)
+    contested: list[dict]  # contested claim_summary rows, effect and target level first
+    flows: list[dict]  # claim-level claim_summary rows for the diagram
+    top_claims: list[dict]  # claim-level claim_summary rows
     failures_by_type: list[dict]  # error_type, n
     failures: list[dict]  # source, error_type, message
     notes: list[str] = field(default_factory=list)  # warnings about the tables
@@ -117,12 +170,14 @@ def _collect(
         run = rows("select * from runs order by started_at desc limit 1")
     run_row = run[0] if run else {}
     totals = rows(
-        """
+        f"""
         select (select count(*) from documents) as documents,
                (select count(*) from sentences) as sentences,
                (select count(*) from claims) as claims,
                (select count(distinct substance_norm) from claims) as substances,
-               (select count(*) from claim_summary) as distinct_claims,
+               (select count(*) from claim_summary where {CLAIM_LEVEL}) as distinct_claims,
+               (select count(*) from claims where causal_from_observational) as flagged,
+               (select count(*) from claim_summary where {CONTESTED_ROWS}) as contested,
                (select count(*) from cues where kind = 'hedge') as hedge_cues,
                (select count(*) from cues where kind = 'negation') as negation_cues,
                (select count(*) from errors) as errors,
@@ -156,24 +211,69 @@ def _collect(
         )
         for role in ("target", "effect")
     }
+    design_rank = " ".join(f"when '{d}' then {i}" for i, d in enumerate(STUDY_DESIGNS))
     evidence = rows(
-        """
+        f"""
         select kind, count(*) as claims
         from (select unnest(study_design) as kind from claims)
-        group by kind order by claims desc, kind
+        group by kind order by claims desc, case kind {design_rank} else 99 end, kind
         """
     )
-    flows = rows(
+    attribution = rows(
         """
+        select coalesce(attribution_class, 'nobody named') as kind, count(*) as claims
+        from claims group by kind
+        order by kind = 'nobody named', claims desc, kind
+        """
+    )
+    strength = {
+        row["strength"]: row["n"]
+        for row in rows(
+            f"select coalesce(strength, '{NOT_RECORDED}') as strength, count(*) as n "
+            "from claims group by all"
+        )
+    }
+    strength_by_substance = {
+        (row["name"], row["strength"]): row["n"]
+        for row in rows(
+            f"""
+            select substance_norm as name, coalesce(strength, '{NOT_RECORDED}') as strength,
+                   count(*) as n
+            from claims group by all
+            """
+        )
+    }
+    flagged = rows(
+        """
+        select c.claim_id, c.substance, c.substance_norm, c.target_norm, c.effect_norm,
+               c.polarity, c.certainty, c.sentence, c.source, c.study_design, c.attribution,
+               c.attribution_class, d.title
+        from claims c left join documents d on d.doc_id = c.doc_id
+        where c.causal_from_observational
+        order by c.substance_norm, c.source, c.sentence_start, c.claim_id limit ?
+        """,
+        MAX_FLAGGED,
+    )
+    contested = rows(
+        f"""
+        select * from claim_summary where {CONTESTED_ROWS}
+        order by n_articles desc, n_sites desc nulls last,
+                 case level when 'effect' then 0 when 'target' then 1 else 2 end,
+                 substance, target, effect limit ?
+        """,
+        MAX_CONTESTED,
+    )
+    flows = rows(
+        f"""
         select substance, target, effect, n_sentences, n_articles, hedged_share
-        from claim_summary where target is not null or effect is not null
+        from claim_summary where {CLAIM_LEVEL} and (target is not null or effect is not null)
         order by n_sentences desc, n_articles desc, substance, target, effect limit ?
         """,
         TOP_FLOWS,
     )
     top_claims = rows(
-        """
-        select * from claim_summary
+        f"""
+        select * from claim_summary where {CLAIM_LEVEL}
         order by n_articles desc, n_sentences desc, substance, target, effect limit ?
         """,
         TOP_CLAIMS,
@@ -200,6 +300,11 @@ def _collect(
         targets=terms["target"],
         effects=terms["effect"],
         evidence=evidence,
+        attribution=attribution,
+        strength=strength,
+        strength_by_substance=strength_by_substance,
+        flagged=flagged,
+        contested=contested,
         flows=flows,
         top_claims=top_claims,
         failures_by_type=failures_by_type,
@@ -242,8 +347,44 @@ def _charts(data: ReportData) -> dict[str, Markup]:
                 (row["kind"], row["claims"], f"{row['kind']}: {row['claims']:,} claims")
                 for row in data.evidence
             ],
-            label="Evidence cited by claims",
+            label="Study designs cited by claims",
             colour=PALETTE[6],
+        ),
+        "attribution": bar_chart(
+            [
+                (row["kind"], row["claims"], f"{row['kind']}: {row['claims']:,} claims")
+                for row in data.attribution
+            ],
+            label="Who makes the claims",
+            colour=PALETTE[8],
+        ),
+        "strength": bar_chart(
+            [
+                (
+                    name,
+                    data.strength.get(name, 0),
+                    f"{name} ({STRENGTH_EXAMPLES.get(name, 'written before schema 10')}): "
+                    f"{data.strength.get(name, 0):,} claims",
+                )
+                for name in strength_names(data)
+            ],
+            label="Claims by strength",
+            colour=PALETTE[3],
+        ),
+        "strength_by_substance": stacked_shares(
+            [
+                (
+                    item["name"],
+                    [
+                        data.strength_by_substance.get((item["name"], name), 0)
+                        for name in strength_names(data)
+                    ],
+                )
+                for item in data.substances
+            ],
+            strength_categories(data),
+            label="Share of each substance's claims by strength",
+            width=760 if data.strength.get(NOT_RECORDED) else 620,  # room for the legend
         ),
         "flows": sankey(
             [
@@ -266,9 +407,29 @@ def _charts(data: ReportData) -> dict[str, Markup]:
     }
 
 
+def strength_names(data: ReportData) -> list[str]:
+    """The strengths, weakest first, and NOT_RECORDED when some claims predate them."""
+    names = list(STRENGTHS)
+    return [*names, NOT_RECORDED] if data.strength.get(NOT_RECORDED) else names
+
+
+def strength_categories(data: ReportData) -> tuple[Category, ...]:
+    if data.strength.get(NOT_RECORDED):
+        return (*STRENGTH, Category(NOT_RECORDED, "#dddddd"))
+    return STRENGTH
+
+
 def render(data: ReportData) -> str:
     """The page for `data`."""
     template = _ENVIRONMENT.get_template("report.html")
     return template.render(
-        data=data, schema_version=SCHEMA_VERSION, certainty=CERTAINTY, Markup=Markup
+        data=data,
+        schema_version=SCHEMA_VERSION,
+        certainty=CERTAINTY,
+        strengths=strength_names(data),
+        strength_examples=STRENGTH_EXAMPLES,
+        flag_explanation=FLAG_EXPLANATION,
+        contested_explanation=CONTESTED_EXPLANATION,
+        max_contested=MAX_CONTESTED,
+        Markup=Markup,
     )

@@ -33,7 +33,10 @@ from starlette.staticfiles import StaticFiles
 
 from pipeline.review.data import (
     CERTAINTIES,
+    FLAG_COLUMNS,
+    FLAG_LABELS,
     STATUSES,
+    STRENGTH_LABELS,
     Filters,
     TableCache,
     TablesUnavailable,
@@ -42,6 +45,7 @@ from pipeline.review.data import (
     claim_statuses,
     document_titles,
     facet_counts,
+    flag_count,
     neighbours,
     next_todo,
     plain_rows,
@@ -62,6 +66,18 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 COOKIE_REVIEWER = "claims_reviewer"
 COOKIE_CSRF = "claims_csrf"
 COOKIE_TOKEN = "claims_token"
+FLAG_EXPLANATION = (
+    "Causal from observational: the claim is stated as direct cause and effect (“X reduces "
+    "Y”), yet the study designs its sentence or paragraph (else its article) cites include an "
+    "observational study (cohort, case-control, survey, case report) and no trial, animal or "
+    "in vitro study. An observational study shows that two things go together, not that one "
+    "causes the other: the most common exaggeration in health news."
+)
+CONTESTED_EXPLANATION = (
+    "Contested: in the claim_summary row of this substance and effect, or of this substance "
+    "and target, two different articles disagree: one asserts a benefit and another a harm, "
+    "or one asserts it and another denies it. Hedged statements count as neither."
+)
 # No inline script or style anywhere: an injected <script> or onerror= cannot run even if
 # escaping were ever missed.
 SECURITY_HEADERS = {
@@ -78,6 +94,9 @@ FILTER_LABELS = {
     "effect": "Effect",
     "polarity": "Polarity",
     "certainty": "Hedged / negated",
+    "strength": "Strength",
+    "flagged": "Causal from observational",
+    "contested": "Contested",
     "doc": "Document",
     "rule": "Rule",
     "status": "Review status",
@@ -298,6 +317,10 @@ class _Pages:
                 options = [(v, n, STATUSES[v]) for v, n in options]
             elif name == "certainty":
                 options = [(v, n, CERTAINTIES[v]) for v, n in options]
+            elif name == "strength":
+                options = [(v, n, STRENGTH_LABELS.get(v, v)) for v, n in options]
+            elif name in FLAG_COLUMNS:
+                options = [(v, n, FLAG_LABELS[name][v]) for v, n in options]
             else:
                 options = [(v, n, v) for v, n in options]
             facets[name] = options
@@ -313,6 +336,12 @@ class _Pages:
             mine=int(selected["my_verdict"].notna().sum()),
             disputed=int((selected["status"] == "disputed").sum()),
             unreviewed=int((selected["status"] == "unreviewed").sum()),
+            flagged=flag_count(selected, "flagged"),
+            contested=flag_count(selected, "contested"),
+            summary_note=data.summary_note,
+            strength_labels=STRENGTH_LABELS,
+            flag_explanation=FLAG_EXPLANATION,
+            contested_explanation=CONTESTED_EXPLANATION,
             page=page,
             pages=pages,
             page_size=PAGE_SIZE,
@@ -354,6 +383,11 @@ class _Pages:
             mine=mine,
             reasons=REASONS,
             saved=saved_id if saved_id and data.claim(saved_id) is not None else None,
+            agreement=data.agreement(claim),
+            summary_note=data.summary_note,
+            strength_labels=STRENGTH_LABELS,
+            flag_explanation=FLAG_EXPLANATION,
+            contested_explanation=CONTESTED_EXPLANATION,
         )
 
     async def record_verdict(self, request: Request) -> Response:

@@ -3,6 +3,12 @@
 Tables are read through the store's published snapshot and cached until a new run publishes
 another one, so a reviewer working during a re-run sees the old claims or the new ones,
 never a mix. Nothing here writes; verdicts live in `pipeline.review.verdicts`.
+
+Each claim also carries whether the corpus contests it: `contested` is true when the
+`claim_summary` row of its (substance, effect) or of its (substance, target) (`level` effect,
+target) is contested, i.e. two articles disagree on its polarity or on whether it holds.
+Tables written before schema version 10 have no strength, flag or contested values: those
+read as unknown, not flagged and not contested.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from urllib.parse import urlencode, urlsplit
 import numpy as np
 import pandas as pd
 
+from pipeline.nlp.strength import STRENGTHS
 from pipeline.storage import tables
 from pipeline.storage.schemas import columns
 from pipeline.storage.store import TableStore
@@ -58,7 +65,11 @@ _COLUMNS = {
         "hedge_types",
         "negation_cues",
         "study_design",
+        "preliminary",
         "attribution",
+        "attribution_class",
+        "strength",
+        "causal_from_observational",
         "rule",
         "pipeline_version",
     ),
@@ -72,6 +83,19 @@ _COLUMNS = {
         *("scope", "scope_start", "scope_end", "source"),
     ),
 }
+
+# The claim_summary columns the app reads: whether articles agree on a substance's effect or
+# target, and how they state it. Optional: without a readable claim_summary the app still
+# shows the claims, with nothing contested.
+_SUMMARY_COLUMNS = columns(
+    "claim_summary",
+    *("level", "substance", "target", "effect", "n_articles", "n_sites", "n_claims"),
+    *("articles_benefit_share", "articles_harm_share", "articles_no_effect_share"),
+    *("articles_hedged_share", "articles_causal_share", "articles_correlational_share"),
+    *("n_causal_from_observational", "strongest_design", "contested"),
+)
+# The summary levels a claim is contested through, with the claims column naming the term.
+CONTESTED_LEVELS = {"effect": "effect_norm", "target": "target_norm"}
 
 # Review status of a claim, from the latest verdict of each reviewer (see summary.py);
 # "todo" and "done" are relative to the reviewer using the app.
@@ -94,10 +118,14 @@ class ReviewData:
     """One published snapshot of the tables, indexed for the app."""
 
     snapshot: Path
-    claims: pd.DataFrame  # claims table + `order` (reading order) + `doc_title`
+    # claims table + `order` (reading order) + `doc_title` + `contested_effect`,
+    # `contested_target` and `contested` (see `mark_contested`)
+    claims: pd.DataFrame
     documents: pd.DataFrame  # indexed by doc_id
     sentences: pd.DataFrame
     cues: pd.DataFrame
+    summary: pd.DataFrame = field(default_factory=pd.DataFrame)  # claim_summary rows
+    summary_note: str | None = None  # why claim_summary could not be read, if it could not
 
     @property
     def empty(self) -> bool:
@@ -107,17 +135,32 @@ class ReviewData:
         rows = self.claims.loc[self.claims["claim_id"] == claim_id]
         return None if rows.empty else _plain(rows.iloc[0].to_dict())
 
+    def agreement(self, claim: Mapping[str, object]) -> list[dict]:
+        """The claim_summary rows of the claim's (substance, effect) and (substance, target),
+        in that order: what the whole corpus says about it (see `summary_rows`)."""
+        return summary_rows(self.summary, claim)
+
 
 def load_tables(tables_dir: Path | str) -> ReviewData:
     """Read the current snapshot of a run's output folder, or say why it cannot be shown."""
     tables_dir = Path(tables_dir)
+    summary_note = None
     try:
         with warnings.catch_warnings():  # the pages say nothing of older articles
             warnings.simplefilter("ignore", UserWarning)
-            pinned = tables.snapshot(tables_dir, list(_COLUMNS))
+            try:
+                pinned = tables.snapshot(tables_dir, [*_COLUMNS, "claim_summary"])
+            except tables.TablesError as error:  # the claims may still be readable
+                pinned = tables.snapshot(tables_dir, list(_COLUMNS))
+                summary_note = str(error)
         frames = {
             name: pinned.read(name, columns).to_pandas() for name, columns in _COLUMNS.items()
         }
+        summary = (
+            pinned.pandas("claim_summary", _SUMMARY_COLUMNS)
+            if summary_note is None
+            else pd.DataFrame(columns=list(_SUMMARY_COLUMNS))
+        )
     except tables.TablesError as error:
         hint = " Verdicts already recorded are kept." if tables_dir.is_dir() else ""
         raise TablesUnavailable(f"{error}{hint}") from None
@@ -134,11 +177,96 @@ def load_tables(tables_dir: Path | str) -> ReviewData:
     claims["order"] = range(len(claims))
     return ReviewData(
         snapshot=snapshot,
-        claims=claims,
+        claims=mark_contested(claims, summary),
         documents=documents,
         sentences=frames["sentences"],
         cues=frames["cues"],
+        summary=summary,
+        summary_note=summary_note,
     )
+
+
+# Agreement across the corpus -------------------------------------------------------------
+
+
+def _levels(summary: pd.DataFrame) -> pd.Series:
+    """Each claim_summary row's level; rows written before schema version 10 are claims."""
+    if "level" not in summary.columns:
+        return pd.Series("claim", index=summary.index, dtype=object)
+    return summary["level"].astype(object).where(summary["level"].notna(), "claim")
+
+
+def _truth(frame: pd.DataFrame, column: str) -> pd.Series:
+    """A boolean column as plain bools, absent or null values false (older tables)."""
+    if column not in frame.columns:
+        return pd.Series(False, index=frame.index, dtype=bool)
+    return frame[column].fillna(False).astype(bool)
+
+
+def _pair_keys(first: pd.Series, second: pd.Series) -> pd.Series:
+    """Each row's two values joined by a unit separator (a pair to match on), None where
+    either is null."""
+    both = (first.notna() & second.notna()).to_numpy(dtype=bool)
+    keys = pd.Series(None, index=first.index, dtype=object)
+    keys[both] = first[both].astype(str) + "\x1f" + second[both].astype(str)
+    return keys
+
+
+def contested_keys(summary: pd.DataFrame) -> dict[str, set[tuple[str, str]]]:
+    """Per level in `CONTESTED_LEVELS`, the contested (substance, effect or target) pairs.
+
+    A table without `level` or `contested` (written before schema version 10) has none.
+    """
+    keys: dict[str, set[tuple[str, str]]] = {level: set() for level in CONTESTED_LEVELS}
+    if summary.empty or not {"substance", "target", "effect"} <= set(summary.columns):
+        return keys
+    contested = summary.loc[_truth(summary, "contested")]
+    levels = _levels(contested)
+    for level in CONTESTED_LEVELS:
+        rows = contested.loc[(levels == level) & contested[level].notna()]
+        keys[level] = set(zip(rows["substance"].astype(str), rows[level].astype(str), strict=True))
+    return keys
+
+
+def mark_contested(claims: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
+    """`claims` with `contested_effect` and `contested_target` (its (substance, effect) or
+    (substance, target) row of `summary` is contested) and `contested` (either)."""
+    claims = claims.copy()
+    keys = contested_keys(summary)
+    contested = pd.Series(False, index=claims.index, dtype=bool)
+    for level, column in CONTESTED_LEVELS.items():
+        wanted = {f"{substance}\x1f{term}" for substance, term in keys[level]}
+        if wanted and {"substance_norm", column} <= set(claims.columns):
+            hits = _pair_keys(claims["substance_norm"], claims[column]).isin(wanted)
+        else:
+            hits = pd.Series(False, index=claims.index, dtype=bool)
+        claims[f"contested_{level}"] = hits.to_numpy(dtype=bool)
+        contested |= hits.to_numpy(dtype=bool)
+    claims["contested"] = contested
+    return claims
+
+
+def summary_rows(summary: pd.DataFrame, claim: Mapping[str, object]) -> list[dict]:
+    """The `summary` rows of the claim's (substance, effect) and (substance, target), in that
+    order, each with `contested` as a plain bool (false for tables that predate it)."""
+    if summary.empty or not {"substance", "target", "effect"} <= set(summary.columns):
+        return []
+    levels = _levels(summary)
+    rows = []
+    for level, column in CONTESTED_LEVELS.items():
+        term = claim.get(column)
+        if term is None or (isinstance(term, float) and math.isnan(term)):
+            continue
+        match = summary.loc[
+            (levels == level)
+            & (_text(summary, "substance") == claim.get("substance_norm"))
+            & (_text(summary, level) == term)
+        ]
+        for row in plain_rows(match.head(1)):
+            row["level"] = level
+            row["contested"] = bool(row.get("contested"))
+            rows.append(row)
+    return rows
 
 
 def document_titles(documents: pd.DataFrame) -> pd.Series:
@@ -180,7 +308,14 @@ FILTER_COLUMNS = {
     "polarity": "polarity",
     "doc": "doc_id",
     "rule": "rule",
+    "strength": "strength",
 }
+# Yes/no filters -> the boolean claims column they test (absent or null counts as no).
+FLAG_COLUMNS = {
+    "flagged": "causal_from_observational",
+    "contested": "contested",
+}
+FLAG_VALUES = ("yes", "no")
 
 
 @dataclass(frozen=True)
@@ -192,6 +327,9 @@ class Filters:
     effect: str = ""
     polarity: str = ""
     certainty: str = ""
+    strength: str = ""
+    flagged: str = ""  # yes: causal from observational only; no: not flagged
+    contested: str = ""  # yes: articles disagree on its effect or target; no: they do not
     doc: str = ""
     rule: str = ""
     status: str = ""
@@ -202,6 +340,9 @@ class Filters:
         values = {f.name: str(params.get(f.name, "")).strip()[:200] for f in fields(cls)}
         if values["status"] not in STATUSES:
             values["status"] = ""
+        for name in FLAG_COLUMNS:
+            if values[name] not in FLAG_VALUES:
+                values[name] = ""
         return cls(**values)
 
     def items(self) -> list[tuple[str, str]]:
@@ -249,7 +390,11 @@ def apply_filters(claims: pd.DataFrame, filters: Filters, skip: str | None = Non
     for name, column in FILTER_COLUMNS.items():
         value = getattr(filters, name)
         if value and name != skip:
-            mask &= claims[column].fillna("") == value
+            mask &= _text(claims, column) == value
+    for name in FLAG_COLUMNS:
+        value = getattr(filters, name)
+        if value and name != skip:
+            mask &= _flag_mask(claims, name, value)
     if filters.certainty and skip != "certainty":
         mask &= _certainty_mask(claims, filters.certainty)
     if filters.status and skip != "status":
@@ -264,6 +409,46 @@ CERTAINTIES = {
     "asserted": "asserted (neither hedged nor negated)",
     "hedged": "hedged",
     "negated": "negated (hedged or not)",
+}
+
+
+def _text(claims: pd.DataFrame, column: str) -> pd.Series:
+    """A text column with nulls as '' (all '' when an older table lacks it)."""
+    if column not in claims.columns:
+        return pd.Series("", index=claims.index, dtype=object)
+    return claims[column].fillna("")
+
+
+def _flag_mask(claims: pd.DataFrame, name: str, value: str) -> pd.Series:
+    flagged = _truth(claims, FLAG_COLUMNS[name])
+    if value == "yes":
+        return flagged
+    if value == "no":
+        return ~flagged
+    return pd.Series(False, index=claims.index)
+
+
+def flag_count(claims: pd.DataFrame, name: str) -> int:
+    """How many of `claims` the yes/no filter `name` (`FLAG_COLUMNS`) says yes to."""
+    return int(_truth(claims, FLAG_COLUMNS[name]).sum())
+
+
+# Strength filter options, in order of strength (`claims.strength`), as the app shows them.
+STRENGTH_LABELS = {
+    "none": "none (no relationship stated)",
+    "correlational": "correlational (“linked to”)",
+    "conditional_causal": "conditional causal (“may reduce”)",
+    "direct_causal": "direct causal (“reduces”)",
+}
+FLAG_LABELS = {
+    "flagged": {
+        "yes": "causal claim from observational evidence",
+        "no": "not flagged",
+    },
+    "contested": {
+        "yes": "articles disagree on its effect or target",
+        "no": "not contested",
+    },
 }
 
 
@@ -298,8 +483,14 @@ def facet_counts(
         return [(s, int(_status_mask(subset, s).sum())) for s in STATUSES]
     if name == "certainty":
         return [(c, int(_certainty_mask(subset, c).sum())) for c in CERTAINTIES]
-    counts = subset[FILTER_COLUMNS[name]].dropna().value_counts()
+    if name in FLAG_COLUMNS:
+        return [(v, int(_flag_mask(subset, name, v).sum())) for v in FLAG_VALUES]
+    values = _text(subset, FILTER_COLUMNS[name])
+    counts = values.loc[values != ""].value_counts()
     pairs = sorted(((str(v), int(n)) for v, n in counts.items()), key=lambda p: (-p[1], p[0]))
+    if name == "strength":  # weakest first, as the scheme orders them
+        rank = {value: i for i, value in enumerate(STRENGTHS)}
+        pairs.sort(key=lambda p: (rank.get(p[0], len(rank)), p[0]))
     pairs = pairs[:limit]
     selected = getattr(filters, name)
     if selected and selected not in dict(pairs):
