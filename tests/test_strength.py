@@ -248,9 +248,11 @@ def test_the_flag_by_hand():
     assert not causal_from_observational("correlational", ["observational"], [])
     assert not causal_from_observational("direct_causal", ["observational", "trial"], [])
     assert not causal_from_observational("direct_causal", ["observational", "animal"], [])
-    # the claim's own designs decide; generic research defers to the article's
-    assert causal_from_observational("direct_causal", [], ["observational"])
+    # the claim's own designs decide; generic research defers to the article's; a claim
+    # citing no research at all is background ("It slows body functions, causing fatigue")
+    assert not causal_from_observational("direct_causal", [], ["observational"])
     assert causal_from_observational("direct_causal", ["research"], ["observational"])
+    assert not causal_from_observational("direct_causal", ["research"], ["trial"])
     assert not causal_from_observational("direct_causal", ["trial"], ["observational"])
     assert not causal_from_observational("direct_causal", [], [])
 

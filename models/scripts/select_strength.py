@@ -11,7 +11,8 @@ In the first two draws 70% of the sentences name a relation word (a broad, fixed
 associated, linked, increase, reduce, risk, may, help ...) and 30% are any other prose
 sentence, so the rarer strengths are not left to chance while plain statements still appear.
 A third draw, `train2` (800 sentences, 80% with a relation word), takes press releases only,
-from articles after the first two draws'. Sentences are the
+from articles after the first two draws', and a fourth, `train3` (1,200 sentences, 80% with a
+relation word), from stories and releases after those. Sentences are the
 shipped pipeline's prose sentences of 8 to 50 words.
 
 Writes `models/gold/strength/sample-<draw>.jsonl` (doc, start, end, quote: offsets into the
@@ -50,6 +51,8 @@ DRAWS = {
     "train": (600, 3, 0.7, ""),
     # more training sentences, from press releases only (the text the target figure is on)
     "train2": (800, 3, 0.8, "news_reviews_"),
+    # and 1,200 more from stories and releases after those
+    "train3": (1200, 3, 0.8, ""),
 }
 
 

@@ -22,9 +22,10 @@ A claim's strength is its sentence's, made conditional when the sentence is dire
 the claim itself is hedged ("X reduces pain and may improve sleep": the sleep claim is
 conditional), and correlational when the claim's own predicate is an association ("X was
 linked to Y"). The flag `causal_from_observational` marks a direct causal claim whose evidence
-is observational only: the study designs cited by its sentence or paragraph, else by its
-article (`doc._.study_designs`), include an observational design and no experiment (trial,
-animal, in vitro).
+is observational only: the study designs cited by its sentence or paragraph (by its article,
+`doc._.study_designs`, when those cite research of no named design) include an
+observational design and no experiment (trial, animal, in vitro). Claims whose sentence and
+paragraph cite no research are background, never flagged.
 
 Raises ValueError from `initialize` or `from_disk` when the weights name unknown labels.
 """
@@ -390,30 +391,15 @@ def causal_from_observational(
 ) -> bool:
     """A direct causal claim resting on observational evidence only.
 
-    The claim's own designs (its sentence, else paragraph) decide when they name any; else the
-    article's. Observational and no experimental design (trial, animal, in vitro).
+    The evidence is what the claim's sentence, else its paragraph, cites (`claim_designs`):
+    an observational design and no experimental one (trial, animal, in vitro). When they cite
+    research of no named design ("the study found", "researchers say"), the article's designs
+    stand in for it. A claim whose sentence and paragraph cite no research at all is
+    background, not a finding, and is never flagged.
     """
     if strength != DIRECT:
         return False
-    designs = set(claim_designs) - {"research"} or set(article_designs)
+    designs = set(claim_designs)
+    if designs == {"research"}:
+        designs = set(article_designs)
     return OBSERVATIONAL in designs and not designs & EXPERIMENTAL
-
-
-def fit_weights(features: list[list[str]], labels: list[str], c: float = 1.0) -> LinearModel:
-    """Multinomial logistic regression over string features (classes weighted to balance),
-    as a sparse `LinearModel`. Needs scikit-learn (the `train` extra); the pipeline does not."""
-    from sklearn.feature_extraction import DictVectorizer
-    from sklearn.linear_model import LogisticRegression
-
-    vectorizer = DictVectorizer()
-    matrix = vectorizer.fit_transform([dict.fromkeys(f, 1) for f in features])
-    model = LogisticRegression(C=c, max_iter=3000, class_weight="balanced")
-    model.fit(matrix, labels)
-    names = vectorizer.get_feature_names_out()
-    classes = [str(k) for k in model.classes_]
-    weights = {}
-    for j, name in enumerate(names):
-        row = [round(float(model.coef_[k][j]), 4) for k in range(len(classes))]
-        if max(abs(v) for v in row) >= 1e-4:
-            weights[str(name)] = row
-    return LinearModel(classes, weights, [float(b) for b in model.intercept_])

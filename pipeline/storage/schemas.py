@@ -360,9 +360,11 @@ CLAIMS = _schema(
         "causal_from_observational",
         pa.bool_(),
         "True when `strength` is direct_causal and the evidence is observational only: the "
-        "designs cited by the sentence or paragraph (else by the whole article) include "
-        "observational and no trial, animal or in vitro study. The most common "
-        "exaggeration in health news. Null for rows written before schema version 10.",
+        "designs cited by the sentence or paragraph (by the whole article when those cite "
+        "research of no named design, 'the study found') include observational and no "
+        "trial, animal or in vitro study. A claim whose sentence and paragraph cite no "
+        "research is background and never flagged. The most common exaggeration in health "
+        "news. Null for rows written before schema version 10.",
         True,
     ),
     _field(
