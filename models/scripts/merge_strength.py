@@ -4,11 +4,12 @@
         [--adjudicated /tmp/strength/labels/adjudicated-all.jsonl]
 
 For each draw (`eval`: files `eval-E1.jsonl`, `eval-E2.jsonl`; `train`: `trainA-1/2`,
-`trainB-1/2`; `train2`: `trainC-1/2`, `trainD-1/2`), a sentence's `strength` is the label both
-annotators gave. Where they differ it is the adjudicator's label when `--adjudicated` has one
-(a third annotator who saw both labels and the guideline, not the extractor), else null: not
-gold. Writes `models/gold/strength/<draw>.jsonl` (the sample's offsets and quote, both labels,
-the adjudicated one, the gold) and `agreement.json` (raw agreement and Cohen's kappa per draw).
+`trainB-1/2`; `train2`: `trainC-1/2`, `trainD-1/2`; `train3`: `trainE/F/G-1/2`), a sentence's
+`strength` is the label both annotators gave. Where they differ it is the adjudicator's label
+when `--adjudicated` has one (a third annotator who saw both labels and the guideline, not the
+extractor), else null: not gold. Writes `models/gold/strength/<draw>.jsonl` (the sample's
+offsets and quote, both labels, the adjudicated one, the gold) and `agreement.json` (raw
+agreement and Cohen's kappa per draw).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ FILES = {
     "eval": [("eval-E1", "eval-E2")],
     "train": [("trainA-1", "trainA-2"), ("trainB-1", "trainB-2")],
     "train2": [("trainC-1", "trainC-2"), ("trainD-1", "trainD-2")],
+    "train3": [("trainE-1", "trainE-2"), ("trainF-1", "trainF-2"), ("trainG-1", "trainG-2")],
 }
 
 

@@ -4,8 +4,8 @@
     python models/scripts/train_strength.py --train news,yu --out models/build/strength-yu/...
 
 The shipped weights learn from our own labels on FakeHealth sentences
-(`models/gold/strength/train.jsonl` and `train2.jsonl`: 1,400 sentences, two annotators each,
-disagreements adjudicated),
+(`models/gold/strength/train*.jsonl`: 2,600 sentences, two annotators each, disagreements
+adjudicated),
 which the corpora README allows. Yu et al.'s PubMed corpus is GPL-3 and marked there for
 evaluation and experiments only, so `--train` with `yu` is an experiment: its output must not
 be assembled into the shipped pipeline. The news evaluation sample (`eval.jsonl`) is never
@@ -36,6 +36,7 @@ PROJECT = Path(__file__).resolve().parents[2]
 
 OUT = PROJECT / "models" / "build" / "strength" / "strength.json.gz"
 C_GRID = (0.1, 0.3, 1.0, 3.0)
+TRAIN_DRAWS = ("train", "train2", "train3")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     labels: list[str] = []
     notes = []
     if "news" in sources:
-        news = news_sentences("train") + news_sentences("train2")
+        news = [s for draw in TRAIN_DRAWS for s in news_sentences(draw)]
         texts += [s.text for s in news]
         labels += [s.strength for s in news]
         notes.append(f"news-train: {len(news)} FakeHealth sentences (models/gold/strength)")

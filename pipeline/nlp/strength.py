@@ -403,3 +403,23 @@ def causal_from_observational(
     if designs == {"research"}:
         designs = set(article_designs)
     return OBSERVATIONAL in designs and not designs & EXPERIMENTAL
+
+
+def fit_weights(features: list[list[str]], labels: list[str], c: float = 1.0) -> LinearModel:
+    """Multinomial logistic regression over string features (classes weighted to balance),
+    as a sparse `LinearModel`. Needs scikit-learn (the `train` extra); the pipeline does not."""
+    from sklearn.feature_extraction import DictVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    vectorizer = DictVectorizer()
+    matrix = vectorizer.fit_transform([dict.fromkeys(f, 1) for f in features])
+    model = LogisticRegression(C=c, max_iter=3000, class_weight="balanced")
+    model.fit(matrix, labels)
+    names = vectorizer.get_feature_names_out()
+    classes = [str(k) for k in model.classes_]
+    weights = {}
+    for j, name in enumerate(names):
+        row = [round(float(model.coef_[k][j]), 4) for k in range(len(classes))]
+        if max(abs(v) for v in row) >= 1e-4:
+            weights[str(name)] = row
+    return LinearModel(classes, weights, [float(b) for b in model.intercept_])
