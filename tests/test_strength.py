@@ -105,11 +105,13 @@ def test_the_news_gold_is_labels_offsets_and_short_quotes_from_disjoint_articles
         if (PROJECT_DIR.parent / "shared" / "heldout-docs.txt").exists()
         else set()
     )
-    draws = {draw: _gold(draw) for draw in ("eval", "train", "train2")}
-    assert [len(rows) for rows in draws.values()] == [100, 600, 800]
+    draws = {draw: _gold(draw) for draw in ("eval", "train", "train2", "train3")}
+    assert [len(rows) for rows in draws.values()] == [100, 600, 800, 1200]
     docs = {draw: {r["doc"] for r in rows} for draw, rows in draws.items()}
-    assert not docs["eval"] & (docs["train"] | docs["train2"])  # never trained on
-    assert not docs["train"] & docs["train2"]
+    assert not docs["eval"] & (docs["train"] | docs["train2"] | docs["train3"])  # never trained on
+    assert not docs["train"] & docs["train2"] and not docs["train3"] & (
+        docs["train"] | docs["train2"]
+    )
     for rows in draws.values():
         for row in rows:
             assert set(row) == {
