@@ -265,8 +265,13 @@ def test_a_hedged_claim_in_a_direct_sentence_is_conditional():
     from pipeline.nlp.strength import claim_strength, word_sets
 
     words = word_sets(default_words())
-    claim = SimpleNamespace(mechanism="relieves", hedged=True)
+    may = [SimpleNamespace(text="may")]
+    claim = SimpleNamespace(mechanism="relieves", hedged=True, hedge_cues=may)
     assert claim_strength(claim, "direct_causal", words) == "conditional_causal"
+    # "can" of a known effect and "suggests" hedge for the detector, not in Yu's scheme
+    can = [SimpleNamespace(text="can"), SimpleNamespace(text="suggests")]
+    claim = SimpleNamespace(mechanism="relieves", hedged=True, hedge_cues=can)
+    assert claim_strength(claim, "direct_causal", words) == "direct_causal"
     claim = SimpleNamespace(mechanism="relieves", hedged=False)
     assert claim_strength(claim, "direct_causal", words) == "direct_causal"
     claim = SimpleNamespace(mechanism="linked", hedged=False)
@@ -376,3 +381,26 @@ def test_format_report_without_shipped_weights():
     }
     text = format_report(figures)
     assert "shipped weights: none" in text and "0.880" in text
+
+
+# How news describes an observational study without naming its design (issue 21 review).
+OBSERVATIONAL_VARIANTS = [
+    "Researchers looked at data from over 86,000 women.",
+    "The team followed 10,000 adults for 12 years.",
+    "The Nurses' Health Study has tracked nurses since 1976.",
+    "They analysed medical records of 5,000 patients.",
+    "Participants filled in a questionnaire about their diet.",
+]
+
+
+@pytest.mark.parametrize("text", OBSERVATIONAL_VARIANTS)
+def test_observational_designs_news_describes(shipped, text):
+    finder = shipped.get_pipe("claims_evidence").finder
+    doc = shipped(text)
+    assert "observational" in study_designs(finder.evidence_in(doc[:]))
+
+
+def test_a_known_effect_with_can_stays_direct_causal(shipped):
+    doc = shipped("Aspirin can help patients who have had a heart attack. It is cheap.")
+    claims = [c for c in doc._.claims if c.effect is not None]
+    assert claims and all(c.strength == "direct_causal" for c in claims)

@@ -69,7 +69,9 @@ def yu_sentences(corpora: Path | None = None) -> list[Labelled]:
     folder = (corpora or corpora_dir()) / YU_DIR
     main, other = folder / YU_FILE, folder / YU_OTHER
     if not main.exists():
-        raise FileNotFoundError(f"claim strength corpus not found: {main}")
+        raise FileNotFoundError(
+            f"claim strength corpus not found: {main} (set $CLAIMS_CORPORA or pass --corpora)"
+        )
     rows = _csv(main)
     if other.exists():
         second = _csv(other)

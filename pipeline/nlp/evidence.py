@@ -251,14 +251,6 @@ def _first_words(pattern: list[dict], attr: str) -> set[str]:
     return set(value["IN"]) if isinstance(value, dict) else {value}
 
 
-def _first_words(pattern: list[dict], attr: str) -> set[str]:
-    """The values the first token of a pattern must have for `attr` (empty if unconstrained)."""
-    value = pattern[0].get(attr)
-    if value is None:
-        return set()
-    return set(value["IN"]) if isinstance(value, dict) else {value}
-
-
 def _matchers(vocab: Vocab, rules: EvidenceRules) -> tuple[tuple[_KeyMatcher, ...], PhraseMatcher]:
     """The evidence matchers (one per key) and the regulator-name matcher.
 

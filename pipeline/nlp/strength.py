@@ -19,13 +19,14 @@ groups, and research aims. Its word lists and weights are data (`strength.json.g
 `to_disk`); `models/scripts/train_strength.py` learns the weights.
 
 A claim's strength is its sentence's, made conditional when the sentence is direct causal but
-the claim itself is hedged ("X reduces pain and may improve sleep": the sleep claim is
-conditional), and correlational when the claim's own predicate is an association ("X was
-linked to Y"). The flag `causal_from_observational` marks a direct causal claim whose evidence
-is observational only: the study designs cited by its sentence or paragraph (by its article,
-`doc._.study_designs`, when those cite research of no named design) include an
-observational design and no experiment (trial, animal, in vitro). Claims whose sentence and
-paragraph cite no research are background, never flagged.
+the claim itself is hedged by a word of doubt ("X reduces pain and may improve sleep": the
+sleep claim is conditional; "can" and "suggests" hedge for the hedge detector, not here), and
+correlational when the claim's own predicate is an association ("X was linked to Y"). The flag
+`causal_from_observational` marks a direct causal claim whose evidence is observational only:
+the study designs cited by its sentence or paragraph (by its article, `doc._.study_designs`,
+when those cite research of no named design) include an observational design and no experiment
+(trial, animal, in vitro). Claims whose sentence and paragraph cite no research are background,
+never flagged.
 
 Raises ValueError from `initialize` or `from_disk` when the weights name unknown labels.
 """
@@ -381,9 +382,16 @@ def claim_strength(claim, sentence_strength: str, words: Mapping[str, frozenset[
         and not any(w in words["causal"] for w in mechanism)
     ):
         return CORRELATIONAL if sentence_strength != NONE else NONE
-    if sentence_strength == DIRECT and claim.hedged:
+    if sentence_strength == DIRECT and claim.hedged and _doubt_cue(claim, words):
         return CONDITIONAL
     return sentence_strength
+
+
+def _doubt_cue(claim, words: Mapping[str, frozenset[str]]) -> bool:
+    """A hedge cue of the claim says doubt ("may", "could", "possibly"): "can" of a known
+    effect and reporting verbs ("suggests") hedge in the detector's scheme, not in Yu's."""
+    cues = getattr(claim, "hedge_cues", None) or []
+    return any(word.lower() in words["doubt"] for cue in cues for word in cue.text.split())
 
 
 def causal_from_observational(

@@ -352,7 +352,8 @@ CLAIMS = _schema(
         "correlational ('was linked to'), conditional_causal ('may reduce') or "
         "direct_causal ('reduces'; 'did not reduce' too: negation is `negated`). The "
         "sentence's strength (`Span._.claim_strength`), made conditional_causal for a "
-        "hedged claim in a direct causal sentence and correlational for a claim whose "
+        "claim hedged by a word of doubt (may, could, possibly) in a direct causal sentence "
+        "and correlational for a claim whose "
         "predicate is an association. Null for rows written before schema version 10.",
         True,
     ),
