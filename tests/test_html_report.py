@@ -298,6 +298,7 @@ def test_no_contested_claims_is_said(tmp_path):
     html = write_report(out).read_text()
     contested = html[html.index('id="contested"') : html.index('id="evidence"')]
     assert "No claim is contested" in contested and "<table" not in contested
+    assert "stated by two or more articles at all" in contested
     assert 'id="flagged-count">1</strong> of 2 claims' in html
 
 

@@ -178,6 +178,8 @@ def _collect(
                (select count(*) from claim_summary where {CLAIM_LEVEL}) as distinct_claims,
                (select count(*) from claims where causal_from_observational) as flagged,
                (select count(*) from claim_summary where {CONTESTED_ROWS}) as contested,
+               (select count(*) from claim_summary
+                where level in ('effect', 'target') and n_articles >= 2) as shared_rows,
                (select count(*) from cues where kind = 'hedge') as hedge_cues,
                (select count(*) from cues where kind = 'negation') as negation_cues,
                (select count(*) from errors) as errors,
