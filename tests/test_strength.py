@@ -404,3 +404,27 @@ def test_a_known_effect_with_can_stays_direct_causal(shipped):
     doc = shipped("Aspirin can help patients who have had a heart attack. It is cheap.")
     claims = [c for c in doc._.claims if c.effect is not None]
     assert claims and all(c.strength == "direct_causal" for c in claims)
+
+
+TRIAL_VARIANTS = [
+    "Volunteers were randomly assigned to take the pill or a placebo.",
+    "Half the patients were given a placebo.",
+    "The researchers randomized 300 adults to two diets.",
+]
+
+
+@pytest.mark.parametrize("text", TRIAL_VARIANTS)
+def test_trials_news_describes_without_the_word(shipped, text):
+    finder = shipped.get_pipe("claims_evidence").finder
+    assert "trial" in study_designs(finder.evidence_in(shipped(text)[:]))
+
+
+def test_a_disclaimer_or_a_hedge_is_never_flagged(shipped):
+    doc = shipped(
+        "Health news\n\nThe cohort study followed 10,000 adults for 12 years. "
+        "The study does not prove that coffee prevents heart disease. "
+        "Coffee may prevent strokes, the authors said. Coffee prevents liver disease, they said.\n"
+    )
+    flagged = {c.effect.span.text: c.causal_from_observational for c in doc._.claims if c.effect}
+    assert any("liver" in effect and flag for effect, flag in flagged.items())
+    assert not any(("heart" in e or "stroke" in e) and flag for e, flag in flagged.items())

@@ -25,8 +25,9 @@ correlational when the claim's own predicate is an association ("X was linked to
 `causal_from_observational` marks a direct causal claim whose evidence is observational only:
 the study designs cited by its sentence or paragraph (by its article, `doc._.study_designs`,
 when those cite research of no named design) include an observational design and no experiment
-(trial, animal, in vitro). Claims whose sentence and paragraph cite no research are background,
-never flagged.
+(trial, animal, in vitro), and the claim is asserted (neither hedged nor negated: "the study
+does not prove that X prevents Y" is a disclaimer). Claims whose sentence and paragraph cite no
+research are background, never flagged.
 
 Raises ValueError from `initialize` or `from_disk` when the weights name unknown labels.
 """
@@ -358,8 +359,10 @@ class StrengthClassifier:
             if base is None:
                 base, _ = self.predict(claim.sentence)
             claim.strength = claim_strength(claim, base, self.words)
-            claim.causal_from_observational = causal_from_observational(
-                claim.strength, claim.study_design, article_designs or []
+            # only an asserted claim states causation: "may reduce" has its own strength,
+            # and "the study does not prove that X prevents Y" is a disclaimer, not a claim
+            claim.causal_from_observational = claim.certainty == "asserted" and (
+                causal_from_observational(claim.strength, claim.study_design, article_designs or [])
             )
         return doc
 

@@ -360,7 +360,8 @@ CLAIMS = _schema(
     _field(
         "causal_from_observational",
         pa.bool_(),
-        "True when `strength` is direct_causal and the evidence is observational only: the "
+        "True when `strength` is direct_causal, `certainty` asserted (a negation such as 'does "
+        "not prove that X prevents Y' is a disclaimer) and the evidence is observational only: the "
         "designs cited by the sentence or paragraph (by the whole article when those cite "
         "research of no named design, 'the study found') include observational and no "
         "trial, animal or in vitro study. A claim whose sentence and paragraph cite no "
