@@ -384,10 +384,11 @@ def test_format_report_without_shipped_weights():
 
 
 # How news describes an observational study without naming its design (issue 21 review).
+# Named studies are not among them: the Nurses' Health Study is a cohort, the Women's Health
+# Study a randomized trial.
 OBSERVATIONAL_VARIANTS = [
     "Researchers looked at data from over 86,000 women.",
     "The team followed 10,000 adults for 12 years.",
-    "The Nurses' Health Study has tracked nurses since 1976.",
     "They analysed medical records of 5,000 patients.",
     "Participants filled in a questionnaire about their diet.",
 ]
