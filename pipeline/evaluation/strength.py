@@ -24,9 +24,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.nlp.strength import STRENGTHS
 from pipeline.paths import PROJECT_DIR, corpora_dir
 
-STRENGTHS: tuple[str, ...] = ("none", "correlational", "conditional_causal", "direct_causal")
 GOLD_DIR = PROJECT_DIR / "models" / "gold" / "strength"
 YU_DIR = "claim_strength_yu"
 YU_FILE = "pubmed_causal_language_use_EMNLP2019_labels.csv"
