@@ -58,6 +58,16 @@ WORD_LISTS = ("causal", "correlational", "doubt", "comparison", "aims", "finding
 # Designs that support causal language (experiments) and those that do not.
 OBSERVATIONAL = "observational"
 EXPERIMENTAL = frozenset({"trial", "animal", "in vitro"})
+# What the flag means, in the words the report and the review app show.
+FLAG_EXPLANATION = (
+    "A direct causal claim (“X reduces Y”), asserted (not hedged, not a disclaimer such as "
+    "“does not prove that”), whose evidence is observational only: the study designs its "
+    "sentence or paragraph cites (its article's, when those name no design) include an "
+    "observational study (cohort, case-control, survey, records, case report) and no trial, "
+    "animal or in vitro study. An observational study shows that two things go together, not "
+    "that one causes the other: the most common exaggeration in health news. Claims whose "
+    "sentence and paragraph cite no research are never flagged."
+)
 _ARGUMENT_DEPS = frozenset({"acomp", "attr", "dobj", "xcomp", "oprd", "pobj", "prep", "amod"})
 
 if not Span.has_extension("claim_strength"):

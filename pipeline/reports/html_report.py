@@ -32,9 +32,10 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from pipeline.nlp.evidence import STUDY_DESIGNS
-from pipeline.nlp.strength import STRENGTHS
+from pipeline.nlp.strength import FLAG_EXPLANATION, STRENGTHS
 from pipeline.reports.charts import PALETTE, Category, Flow, bar_chart, sankey, stacked_shares
 from pipeline.storage import tables
+from pipeline.storage.claim_summary import CONTESTED_EXPLANATION
 from pipeline.storage.run_summary import RunSummary
 from pipeline.storage.schemas import SCHEMA_VERSION
 
@@ -68,18 +69,6 @@ STRENGTH_EXAMPLES = {
     "conditional_causal": "“may reduce”",
     "direct_causal": "“reduces”",
 }
-FLAG_EXPLANATION = (
-    "A direct causal claim (“X reduces Y”) whose evidence is observational only: the study "
-    "designs its sentence or paragraph (else its article) cites include an observational study "
-    "(cohort, case-control, survey, case report) and no trial, animal or in vitro study. An "
-    "observational study shows that two things go together, not that one causes the other: "
-    "the most common exaggeration in health news."
-)
-CONTESTED_EXPLANATION = (
-    "Contested: two different articles disagree about it, one asserting a benefit and another "
-    "a harm, or one asserting it and another denying it (“did not reduce”). Hedged statements "
-    "count as neither; one article contradicting itself is no dispute."
-)
 # A claim_summary row that is one claim (rows written before schema version 10 have no level
 # and are all claims).
 CLAIM_LEVEL = "coalesce(level, 'claim') = 'claim'"

@@ -31,6 +31,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from pipeline.nlp.strength import FLAG_EXPLANATION
 from pipeline.review.data import (
     CERTAINTIES,
     FLAG_COLUMNS,
@@ -58,6 +59,7 @@ from pipeline.review.verdicts import (
     clean_reviewer,
     default_db_path,
 )
+from pipeline.storage.claim_summary import CONTESTED_EXPLANATION
 
 HERE = Path(__file__).resolve().parent
 PAGE_SIZE = 50
@@ -66,18 +68,6 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 COOKIE_REVIEWER = "claims_reviewer"
 COOKIE_CSRF = "claims_csrf"
 COOKIE_TOKEN = "claims_token"
-FLAG_EXPLANATION = (
-    "Causal from observational: the claim is stated as direct cause and effect (“X reduces "
-    "Y”), yet the study designs its sentence or paragraph (else its article) cites include an "
-    "observational study (cohort, case-control, survey, case report) and no trial, animal or "
-    "in vitro study. An observational study shows that two things go together, not that one "
-    "causes the other: the most common exaggeration in health news."
-)
-CONTESTED_EXPLANATION = (
-    "Contested: in the claim_summary row of this substance and effect, or of this substance "
-    "and target, two different articles disagree: one asserts a benefit and another a harm, "
-    "or one asserts it and another denies it. Hedged statements count as neither."
-)
 # No inline script or style anywhere: an injected <script> or onerror= cannot run even if
 # escaping were ever missed.
 SECURITY_HEADERS = {

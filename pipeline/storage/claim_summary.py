@@ -29,6 +29,13 @@ from pipeline.nlp.evidence import STUDY_DESIGNS
 from pipeline.storage.schemas import CLAIM_SUMMARY, CLAIMS, DOCUMENTS, columns
 
 MAX_MECHANISMS = 5
+# What `contested` means, in the words the report and the review app show.
+CONTESTED_EXPLANATION = (
+    "Contested: two different articles disagree about it, one asserting a benefit and another "
+    "a harm, or one asserting it and another denying it (“did not reduce”). Hedged statements "
+    "count as neither; one article contradicting itself is no dispute. A claim is contested "
+    "when the row of its substance and effect, or of its substance and target, is."
+)
 LEVELS = ("claim", "effect", "target")
 _DESIGN_RANK_SQL = (
     "case kind "
