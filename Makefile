@@ -6,7 +6,7 @@ CORPUS ?= corpus
 OUT ?= outputs
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 
-.PHONY: install install-test run review notebook report test lint format docs constraints clean model evaluate-model benchmark-model benchmark-throughput evaluate-claims claims-model extraction hedges evaluate-hedges strength evaluate-strength
+.PHONY: install install-test run review notebook report test lint format docs constraints clean model evaluate-model benchmark-model benchmark-throughput benchmark-memory benchmark-dask evaluate-claims claims-model extraction hedges evaluate-hedges strength evaluate-strength
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,18 @@ benchmark-model: install
 # (about an hour on 2 cores); the table goes to outputs/throughput.md.
 benchmark-throughput: install-test
 	$(BIN)/python benchmarks/throughput.py --report $(OUT)/throughput.md
+
+# Memory of `claims run` at 1x and 5x a 300-article FakeHealth slice, 2 workers: the peaks of
+# the process tree, the main process, each worker and the Prefect server, the main process
+# at each commit, and the ratios the targets are about (about 10 minutes; outputs/memory.md).
+# MEMORY_FLAGS="--tracemalloc" adds Python allocation snapshots of the main process (slower).
+benchmark-memory: install-test
+	$(BIN)/python benchmarks/memory.py --report $(OUT)/memory.md $(MEMORY_FLAGS)
+
+# Words/s on a local Dask cluster of 1, 2 and 4 workers reached by --address, 2x the slice
+# (about 15 minutes; outputs/dask-scaling.md).
+benchmark-dask: install-test
+	$(BIN)/python benchmarks/dask_scaling.py --report $(OUT)/dask-scaling.md
 
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test

@@ -289,6 +289,14 @@ def _run_options(command: argparse.ArgumentParser) -> None:
         "local cluster of --workers processes)",
     )
     command.add_argument(
+        "--recycle-after",
+        type=_positive,
+        default=None,
+        metavar="BATCHES",
+        help="replace each local worker process by a fresh one after this many batches, "
+        "bounding what a long run's workers accumulate (default: never)",
+    )
+    command.add_argument(
         "--retries",
         type=int,
         default=2,
@@ -382,7 +390,11 @@ def _run(args: argparse.Namespace) -> int:
     # "database is locked" tracebacks; an ad-hoc run has no use for it.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
-    from flows.extract import EngineUnavailable, extract_corpus  # after logging is set
+    from flows.extract import (  # after logging is set
+        EngineUnavailable,
+        PipelineUnavailable,
+        extract_corpus,
+    )
 
     parameters = _flow_parameters(args)
     if isinstance(parameters, str):
@@ -393,7 +405,9 @@ def _run(args: argparse.Namespace) -> int:
         print(f"claims: no Dask scheduler at {parameters['address']}: {problem}", file=sys.stderr)
         return 2
     show_progress = sys.stderr.isatty() if args.progress is None else args.progress
-    if not _load_pipeline(parameters["model"]):
+    if parameters["engine"] == "dask" or parameters["workers"] > 1:
+        print("the workers load the pipeline ...", file=sys.stderr, flush=True)
+    elif not _load_pipeline(parameters["model"]):  # one worker: this process
         return 1
     with _exit_on_sigterm():
         state = extract_corpus(**parameters, show_progress=show_progress, return_state=True)
@@ -401,6 +415,9 @@ def _run(args: argparse.Namespace) -> int:
     if isinstance(summary, StoreBusy | EngineUnavailable):
         print(f"claims: {summary}", file=sys.stderr)
         return 2
+    if isinstance(summary, PipelineUnavailable):
+        print(f"claims: {summary}", file=sys.stderr)
+        return 1
     if isinstance(summary, BaseException):
         raise summary
     print_summary(summary)
@@ -485,6 +502,7 @@ def _flow_parameters(args: argparse.Namespace) -> dict | str:
         "model": model,
         "max_chars": args.max_chars,
         "commit_interval": args.commit_interval,
+        "recycle_after": args.recycle_after,
         "jsonl_fields": fields or None,
         "exclude": args.exclude,
     }

@@ -97,6 +97,72 @@ def test_dask_engine_gives_the_rows_of_a_threaded_run(prefect_server, seed_corpu
     assert '"batch_size": 1' in runs["parameters"].iloc[0]
 
 
+@pytest.mark.slow
+def test_a_worker_killed_mid_run_loses_and_duplicates_no_article(prefect_server, tmp_path):
+    """SIGKILL one worker process while batches are in flight, with workers recycled every
+    three batches too: every article is in the tables exactly once, none is an error, and the
+    rows are those of a run in one process."""
+    import psutil
+
+    from flows.extract import RecyclingProcessPoolTaskRunner, _map_with
+    from pipeline.runs.runner import RunOptions, run_corpus
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    sentences = [
+        "MDMA stimulates the release of serotonin.",
+        "Kratom may act on opioid receptors.",
+        "Aspirin was linked to a lower risk of breast cancer.",
+        "Caffeine blocks adenosine receptors, which may improve alertness.",
+        "Ketamine did not reduce anxiety in the trial.",
+        "Psilocybin activates serotonin 2A receptors.",
+        "Melatonin might improve sleep in older adults.",
+        "Selective serotonin reuptake inhibitors (SSRIs) may ease anxiety; SSRIs are common.",
+    ]
+    for number, sentence in enumerate(sentences):
+        (corpus / f"a{number}.txt").write_text(f"Article {number}\n\n{sentence} {sentence}\n")
+    options = RunOptions(batch_size=1, commit_interval=0.0)
+    alone = tmp_path / "alone"
+    run_corpus(corpus, alone, options)
+
+    killed: list[int] = []
+    seen: set[int] = set()  # worker processes, over the run
+
+    def workers() -> list[psutil.Process]:
+        children = psutil.Process().children(recursive=True)
+        return [child for child in children if "spawn_main" in " ".join(child.cmdline())]
+
+    def kill_a_worker(map_batches):
+        def wrapped(jobs):
+            for number, result in enumerate(map_batches(jobs)):
+                seen.update(worker.pid for worker in workers())
+                if number == 0:  # batches are in flight on both; none has done 3 tasks yet
+                    victim = workers()[0]
+                    victim.kill()
+                    killed.append(victim.pid)
+                yield result
+
+        return wrapped
+
+    out = tmp_path / "out"
+    runner = RecyclingProcessPoolTaskRunner(2, max_tasks_per_child=3)
+    replaced = []
+    new_executor = runner._new_executor
+    runner._new_executor = lambda old: replaced.append(old) or new_executor(old)
+    with runner:
+        summary = run_corpus(
+            corpus, out, options, map_batches=kill_a_worker(_map_with(runner, 4, extract_batch))
+        )
+    assert killed and len(replaced) >= 2  # the pool of __enter__, then one after the death
+    assert len(seen) >= 4  # two first workers, their successors after the death, recycled ones
+    assert (summary.processed, summary.failed) == (len(sentences), 0)
+    documents = pd.read_parquet(out / "documents")
+    assert documents["doc_id"].is_unique and len(documents) == len(sentences)
+    assert pd.read_parquet(out / "errors").empty
+    assert pd.read_parquet(out / "claims")["claim_id"].is_unique
+    assert_same_rows(alone, out)
+
+
 def test_address_without_dask_is_a_usage_error(tmp_path, capsys):
     code = main(
         [
@@ -115,9 +181,9 @@ def test_address_without_dask_is_a_usage_error(tmp_path, capsys):
 
 
 def _pipelines_loaded() -> int:
-    from pipeline.runs import runner
+    from pipeline.runs import batches
 
-    return len(runner._PIPELINES)
+    return len(batches._PIPELINES)
 
 
 def assert_same_rows(first, second):
@@ -188,7 +254,7 @@ def test_claims_run_exits_non_zero_when_nothing_could_be_processed(prefect_serve
 
 @pytest.mark.slow
 def test_a_failing_batch_is_retried(prefect_server, seed_corpus, tmp_path, monkeypatch):
-    from flows import extract
+    from flows import extract, tasks
 
     calls = []
 
@@ -198,7 +264,7 @@ def test_a_failing_batch_is_retried(prefect_server, seed_corpus, tmp_path, monke
             raise ConnectionError("worker lost")
         return process_batch(job)
 
-    monkeypatch.setattr(extract, "process_batch", fails_once)
+    monkeypatch.setattr(tasks, "process_batch", fails_once)
     summary = extract.extract_corpus(
         str(seed_corpus), str(tmp_path / "out"), retries=1, retry_delay=0.1
     )
@@ -206,7 +272,7 @@ def test_a_failing_batch_is_retried(prefect_server, seed_corpus, tmp_path, monke
     assert (summary["processed"], summary["failed"]) == (2, 0)
 
     calls.clear()
-    monkeypatch.setattr(extract, "process_batch", lambda job: calls.append(1) or 1 / 0)
+    monkeypatch.setattr(tasks, "process_batch", lambda job: calls.append(1) or 1 / 0)
     (seed_corpus / "new.txt").write_text("Kratom is a plant.\n")
     state = extract.extract_corpus(
         str(seed_corpus), str(tmp_path / "out"), retries=2, retry_delay=0.1, return_state=True

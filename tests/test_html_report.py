@@ -107,7 +107,7 @@ def test_a_report_that_fails_does_not_fail_the_run(seed_corpus, tmp_path, monkey
     def broken(*args, **kwargs):
         raise ValueError("report bug")
 
-    monkeypatch.setattr("pipeline.runs.runner.write_report", broken)
+    monkeypatch.setattr("pipeline.reports.html_report.write_report", broken)
     out = tmp_path / "out"
     summary = run_corpus(seed_corpus, out)
     assert summary.report is None and summary.status == "completed"

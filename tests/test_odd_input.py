@@ -17,7 +17,7 @@ import pytest
 from test_ingest import _read
 
 from pipeline.ingest import Document
-from pipeline.runs import runner
+from pipeline.runs import batches
 from pipeline.runs.runner import (
     BatchJob,
     RunOptions,
@@ -127,7 +127,7 @@ def _documents(n: int) -> list[Document]:
 
 def test_a_batch_of_32_with_one_broken_article_keeps_the_other_31(monkeypatch):
     """An article whose rows no writer accepts costs that article only."""
-    original = runner.document_row
+    original = batches.document_row
 
     def broken_for_one(document, *args, **kwargs):
         row = original(document, *args, **kwargs)
@@ -135,7 +135,7 @@ def test_a_batch_of_32_with_one_broken_article_keeps_the_other_31(monkeypatch):
             row["n_words"] = "not a number"  # fails the cast to the documents schema
         return row
 
-    monkeypatch.setattr(runner, "document_row", broken_for_one)
+    monkeypatch.setattr(batches, "document_row", broken_for_one)
     result = process_batch(BatchJob(documents=_documents(32), run_id="r"))
     assert len(result.processed_sources) == 31
     assert [(e.source, e.stage) for e in result.errors] == [("/c/17.txt", "nlp")]
@@ -166,7 +166,7 @@ def test_error_rows_are_always_writable(tmp_path, monkeypatch):
     def explode(job):
         raise ValueError("bad \udc80 byte")
 
-    monkeypatch.setattr(runner, "process_batch", explode)
+    monkeypatch.setattr(batches, "process_batch", explode)
     summary = run_corpus(corpus, tmp_path / "out")
     assert summary.failed == 1
     errors = _table(tmp_path / "out", "errors")
