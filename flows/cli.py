@@ -478,6 +478,12 @@ def _flow_parameters(args: argparse.Namespace) -> dict | str:
     engine = args.engine or ("dask" if args.address else "local")
     if args.address and engine != "dask":
         return "--address is the scheduler of a Dask cluster: it needs --engine dask"
+    if args.recycle_after and (engine == "dask" or args.workers < 2):
+        return (
+            "--recycle-after replaces local worker processes: it needs --workers 2 or more "
+            "(one worker runs in this process; Dask workers recycle with `dask worker "
+            "--lifetime`)"
+        )
     if model is None and engine == "dask":
         from pipeline.nlp.loader import default_model_path
 

@@ -99,9 +99,8 @@ def test_dask_engine_gives_the_rows_of_a_threaded_run(prefect_server, seed_corpu
 
 @pytest.mark.slow
 def test_a_worker_killed_mid_run_loses_and_duplicates_no_article(prefect_server, tmp_path):
-    """SIGKILL one worker process while batches are in flight, with workers recycled every
-    three batches too: every article is in the tables exactly once, none is an error, and the
-    rows are those of a run in one process."""
+    """SIGKILL one worker process while batches are in flight: every article is in the
+    tables exactly once, none is an error, and the rows are those of a run in one process."""
     import psutil
 
     from flows.extract import RecyclingProcessPoolTaskRunner, _map_with
@@ -136,7 +135,7 @@ def test_a_worker_killed_mid_run_loses_and_duplicates_no_article(prefect_server,
         def wrapped(jobs):
             for number, result in enumerate(map_batches(jobs)):
                 seen.update(worker.pid for worker in workers())
-                if number == 0:  # batches are in flight on both; none has done 3 tasks yet
+                if number == 0:  # batches are in flight on both workers
                     victim = workers()[0]
                     victim.kill()
                     killed.append(victim.pid)
@@ -145,7 +144,7 @@ def test_a_worker_killed_mid_run_loses_and_duplicates_no_article(prefect_server,
         return wrapped
 
     out = tmp_path / "out"
-    runner = RecyclingProcessPoolTaskRunner(2, max_tasks_per_child=3)
+    runner = RecyclingProcessPoolTaskRunner(2)
     replaced = []
     new_executor = runner._new_executor
     runner._new_executor = lambda old: replaced.append(old) or new_executor(old)
@@ -154,13 +153,30 @@ def test_a_worker_killed_mid_run_loses_and_duplicates_no_article(prefect_server,
             corpus, out, options, map_batches=kill_a_worker(_map_with(runner, 4, extract_batch))
         )
     assert killed and len(replaced) >= 2  # the pool of __enter__, then one after the death
-    assert len(seen) >= 4  # two first workers, their successors after the death, recycled ones
+    assert len(seen) >= 4  # the two first workers, and the two of the pool after the death
     assert (summary.processed, summary.failed) == (len(sentences), 0)
     documents = pd.read_parquet(out / "documents")
     assert documents["doc_id"].is_unique and len(documents) == len(sentences)
     assert pd.read_parquet(out / "errors").empty
     assert pd.read_parquet(out / "claims")["claim_id"].is_unique
     assert_same_rows(alone, out)
+
+
+def test_recycle_after_replaces_local_workers_after_that_many_batches():
+    from flows.extract import make_task_runner
+
+    with make_task_runner(2, recycle_after=3) as runner:
+        assert runner._executor._max_tasks_per_child == 3
+    with make_task_runner(2) as runner:
+        assert runner._executor._max_tasks_per_child is None
+    assert type(make_task_runner(1, recycle_after=3)).__name__ == "ThreadPoolTaskRunner"
+
+
+def test_recycle_after_without_worker_processes_is_a_usage_error(tmp_path, capsys):
+    for extra in ([], ["--engine", "dask", "--workers", "2"]):
+        args = ["run", str(SAMPLE_CORPUS), "--out", str(tmp_path), "--recycle-after", "5"]
+        assert main([*args, *extra]) == 2
+        assert "needs --workers 2 or more" in capsys.readouterr().err
 
 
 def test_address_without_dask_is_a_usage_error(tmp_path, capsys):
