@@ -293,8 +293,10 @@ def _run_options(command: argparse.ArgumentParser) -> None:
         type=_positive,
         default=None,
         metavar="BATCHES",
-        help="replace each local worker process by a fresh one after this many batches, "
-        "bounding what a long run's workers accumulate (default: never)",
+        help="replace each local worker process (--workers 2 or more) by a fresh one after "
+        "this many batches, bounding the memory a long run's workers accumulate; each "
+        "replacement loads the pipeline again (seconds). Dask workers: `dask worker "
+        "--lifetime` (default: never)",
     )
     command.add_argument(
         "--retries",

@@ -11,6 +11,8 @@ pure functions of their articles, and only this process writes the tables.
 from __future__ import annotations
 
 import contextlib
+import sys
+import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict
@@ -30,15 +32,8 @@ from tqdm import tqdm
 from flows.tasks import extract_batch, load_pipeline
 from pipeline.ingest import DEFAULT_EXCLUDE, DEFAULT_MAX_CHARS, JsonlFields
 from pipeline.reports.run_report import run_markdown
-from pipeline.runs.runner import (
-    BatchJob,
-    BatchResult,
-    RunOptions,
-    RunSummary,
-    estimate_sources,
-    isolate_failed_batch,
-    run_corpus,
-)
+from pipeline.runs.batches import BatchJob, BatchResult, isolate_failed_batch
+from pipeline.storage.run_summary import RunSummary
 
 ENGINES = ("local", "dask")
 
@@ -234,6 +229,10 @@ def extract_corpus(
     workers, each worker process is replaced by a fresh one after `recycle_after` batches
     (None: never).
     """
+    # Here, not at the top: a worker imports this module with the flow it runs for, and
+    # must not import the store, DuckDB and pandas it never uses (55 MB per worker).
+    from pipeline.runs.runner import RunOptions, estimate_sources, run_corpus
+
     options = RunOptions(
         batch_size=batch_size,
         max_chars=max_chars,
@@ -268,12 +267,15 @@ def extract_corpus(
         version = None  # one local worker is this process: the run loads the pipeline here
         if engine == "dask" or workers > 1:
             # Only workers need the pipeline; asking one for its version loads it there.
+            started = time.monotonic()
             try:
                 version = runner.submit(load_pipeline, parameters={"model": model}).result()
             except Exception as error:
                 raise PipelineUnavailable(
                     f"the workers cannot load the pipeline from {model or 'the default'}: {error}"
                 ) from error
+            seconds = time.monotonic() - started
+            print(f"pipeline {version} loaded by a worker in {seconds:.1f} s", file=sys.stderr)
         summary = run_corpus(
             corpus,
             out,

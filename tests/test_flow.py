@@ -162,6 +162,19 @@ def test_a_worker_killed_mid_run_loses_and_duplicates_no_article(prefect_server,
     assert_same_rows(alone, out)
 
 
+def test_a_worker_imports_neither_the_store_nor_duckdb_nor_pandas():
+    """A worker imports the tasks and, with the flow it runs for, `flows.extract`: 55 MB
+    of DuckDB and pandas per worker if those pulled in the main process's half."""
+    code = (
+        "import sys, flows.tasks, flows.extract; "
+        "print(sorted(m for m in ('duckdb', 'pandas', 'pipeline.storage.store') "
+        "if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
 def test_recycle_after_replaces_local_workers_after_that_many_batches():
     from flows.extract import make_task_runner
 
