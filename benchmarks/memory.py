@@ -197,6 +197,8 @@ def run_claims(
     command += ["--workers", str(args.workers), "--batch-size", str(args.batch_size)]
     if args.engine != "local":
         command += ["--engine", args.engine]
+    if args.recycle_after:
+        command += ["--recycle-after", str(args.recycle_after)]
     probe = [sys.executable, __file__, "--probe", str(traced), str(int(args.tracemalloc))]
     command = [*probe, "--", *command]
     start = time.perf_counter()
@@ -275,13 +277,15 @@ def probed_main(snapshots: Path, traced: bool, argv: list[str]) -> int:
 
 
 def report(measures: list[Measure], args: argparse.Namespace) -> str:
-    one, big = measures
+    one, big = measures[0], measures[-1]
     lines = [
         f"# Memory of `claims run` at 1x and {args.scale}x ({datetime.now(UTC):%Y-%m-%d})",
         "",
         f"Corpus: the first {one.records:,} FakeHealth records that are not held out; "
         f"{args.scale}x = {big.records:,} records (distinct copies). {args.workers} worker(s), "
-        f"engine {args.engine}, batches of {args.batch_size}, checkpoints every 30 s. "
+        f"engine {args.engine}, batches of {args.batch_size}, checkpoints every 30 s"
+        + (f", workers recycled every {args.recycle_after} batches" if args.recycle_after else "")
+        + ". "
         f"Machine: {os.cpu_count()} cores, {psutil.virtual_memory().total / 1024**3:.0f} GiB, "
         f"Python {platform.python_version()}."
         + (" Main process under tracemalloc (slower)." if args.tracemalloc else ""),
@@ -366,6 +370,9 @@ def main() -> None:
     parser.add_argument("--engine", choices=("local", "dask"), default="local")
     parser.add_argument("--batch-size", type=int, default=32, help="articles per batch")
     parser.add_argument(
+        "--recycle-after", type=int, default=None, help="claims run --recycle-after N"
+    )
+    parser.add_argument(
         "--tracemalloc", action="store_true", help="snapshots of the main process per commit"
     )
     parser.add_argument("--corpus", type=Path, default=None, help="FakeHealth folder")
@@ -391,7 +398,7 @@ def main() -> None:
     (warm / "a.txt").write_text("Kratom may act on opioid receptors.\n")
     run_claims(warm, workdir / "out-warm-up", args, env, workdir / "commits-warm-up.json")
     measures = []
-    for copies in (1, args.scale):
+    for copies in sorted({1, args.scale}):  # --scale 1: the 1x run only
         corpus = workdir / f"corpus-{copies}x"
         count = write_copies(records, corpus, copies)
         out = workdir / f"out-{copies}x"
