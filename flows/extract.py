@@ -268,8 +268,12 @@ def extract_corpus(
         if engine == "dask" or workers > 1:
             # Only workers need the pipeline; asking one for its version loads it there.
             started = time.monotonic()
-            try:
-                version = runner.submit(load_pipeline, parameters={"model": model}).result()
+            try:  # one task per worker slot: the workers load it side by side, not in turn
+                loads = [
+                    runner.submit(load_pipeline, parameters={"model": model})
+                    for _ in range(max(window // 2, 1))
+                ]
+                version = loads[0].result()
             except Exception as error:
                 raise PipelineUnavailable(
                     f"the workers cannot load the pipeline from {model or 'the default'}: {error}"
