@@ -18,16 +18,15 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 import psutil
-from memory import CLAIMS, MB, TreeMemory, read_records, write_copies
+from memory import CLAIMS, MB, TreeMemory, read_records, scratch, warm_up, write_copies
 
-from pipeline.paths import PROJECT_DIR, corpora_dir
+from pipeline.paths import PROJECT_DIR
 
 
 def run_on_cluster(
@@ -107,28 +106,11 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--report", type=Path, default=PROJECT_DIR / "outputs" / "dask-scaling.md")
     args = parser.parse_args()
-    source = corpora_dir() / "fakehealth"
-    if not any(source.glob("*.jsonl")):
-        raise SystemExit(f"no FakeHealth JSON Lines in {source} (set CLAIMS_CORPORA)")
-    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="claims-dask-"))
+    source, workdir, env = scratch(None, args.workdir, "claims-dask-")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")  # the cluster's workers inherit it
-    env = {
-        **os.environ,
-        "PREFECT_HOME": str(workdir / "prefect"),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "DO_NOT_TRACK": "1",
-    }
     corpus = workdir / "corpus"
     records = write_copies(read_records(source, args.limit), corpus, args.copies)
-    warm = workdir / "corpus-warm-up"  # creates Prefect's database, as an earlier run would
-    warm.mkdir(exist_ok=True)
-    (warm / "a.txt").write_text("Kratom may act on opioid receptors.\n")
-    subprocess.run(
-        [str(CLAIMS), "run", str(warm), "--out", str(workdir / "out-warm-up"), "--no-progress"],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
+    warm_up(workdir, env)
     rows = []
     for workers in args.workers:
         row = run_on_cluster(workers, corpus, workdir / f"out-{workers}", env, args.batch_size)

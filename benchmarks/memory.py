@@ -92,6 +92,32 @@ def write_copies(records: list[dict], target: Path, copies: int) -> int:
     return len(records) * copies
 
 
+def scratch(corpus: Path | None, workdir: Path | None, prefix: str) -> tuple[Path, Path, dict]:
+    """FakeHealth's folder, a scratch folder, and the environment for `claims` runs in it:
+    their own Prefect home, no telemetry. Exits with the reason when FakeHealth is missing."""
+    source = corpus or corpora_dir() / "fakehealth"
+    if not any(source.glob("*.jsonl")):
+        raise SystemExit(f"no FakeHealth JSON Lines in {source} (set CLAIMS_CORPORA)")
+    folder = Path(workdir or tempfile.mkdtemp(prefix=prefix))
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(folder / "prefect"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+    }
+    return source, folder, env
+
+
+def warm_up(workdir: Path, env: dict[str, str]) -> None:
+    """A tiny first run creates Prefect's database (migrations take seconds), as any
+    earlier run of an analyst's would have: the measured runs do not pay for it."""
+    warm = workdir / "corpus-warm-up"
+    warm.mkdir(parents=True, exist_ok=True)
+    (warm / "a.txt").write_text("Kratom may act on opioid receptors.\n")
+    command = [str(CLAIMS), "run", str(warm), "--out", str(workdir / "out-warm-up")]
+    subprocess.run([*command, "--no-progress"], env=env, check=True, capture_output=True)
+
+
 def role_of(process: psutil.Process, root_pid: int) -> str:
     """main, worker, prefect server or other, from the process's command line."""
     if process.pid == root_pid:
@@ -381,22 +407,9 @@ def main() -> None:
         "--report", type=Path, default=PROJECT_DIR / "outputs" / "memory.md", help="Markdown"
     )
     args = parser.parse_args()
-    source = args.corpus or corpora_dir() / "fakehealth"
-    if not any(source.glob("*.jsonl")):
-        raise SystemExit(f"no FakeHealth JSON Lines in {source} (set CLAIMS_CORPORA)")
-    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="claims-memory-"))
-    env = {
-        **os.environ,
-        "PREFECT_HOME": str(workdir / "prefect"),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "DO_NOT_TRACK": "1",
-    }
+    source, workdir, env = scratch(args.corpus, args.workdir, "claims-memory-")
     records = read_records(source, args.limit)
-    # Warm-up: the first run creates Prefect's database, as any earlier run would have.
-    warm = workdir / "corpus-warm-up"
-    warm.mkdir(parents=True, exist_ok=True)
-    (warm / "a.txt").write_text("Kratom may act on opioid receptors.\n")
-    run_claims(warm, workdir / "out-warm-up", args, env, workdir / "commits-warm-up.json")
+    warm_up(workdir, env)
     measures = []
     for copies in sorted({1, args.scale}):  # --scale 1: the 1x run only
         corpus = workdir / f"corpus-{copies}x"

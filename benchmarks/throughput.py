@@ -28,16 +28,15 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import psutil
-from memory import TreeMemory, read_records, write_copies
+from memory import TreeMemory, read_records, scratch, warm_up, write_copies
 
-from pipeline.paths import PROJECT_DIR, corpora_dir
+from pipeline.paths import PROJECT_DIR
 
 CLAIMS = Path(sys.executable).with_name("claims")
 TARGET_RATIO_BARE = 0.85
@@ -197,26 +196,12 @@ def main() -> None:
     if args.bare:
         _bare_main(args.bare, args.batch_size)
         return
-    source = args.corpus or corpora_dir() / "fakehealth"
-    if not any(source.glob("*.jsonl")):
-        raise SystemExit(f"no FakeHealth JSON Lines in {source} (set CLAIMS_CORPORA)")
-    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="claims-throughput-"))
-    env = {
-        **os.environ,
-        "PREFECT_HOME": str(workdir / "prefect"),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "DO_NOT_TRACK": "1",
-    }
+    source, workdir, env = scratch(args.corpus, args.workdir, "claims-throughput-")
     chosen = read_records(source, args.limit)  # held-out articles left out
     records = write_copies(chosen, workdir / "corpus-1x", 1)
     write_copies(chosen, workdir / "corpus-big", args.scale)
     one_x, big_x = workdir / "corpus-1x", workdir / "corpus-big"
-    # Warm-up: a first `claims run` creates Prefect's database (migrations take seconds);
-    # an analyst pays that once, not on every run.
-    warm = workdir / "corpus-warm-up"
-    warm.mkdir(exist_ok=True)
-    (warm / "a.txt").write_text("Kratom may act on opioid receptors.\n")
-    run_measured([str(CLAIMS), "run", str(warm), "--out", str(workdir / "out-warm-up")], env)
+    warm_up(workdir, env)
     measures: dict[str, Measure] = {}
     size = args.batch_size
 
