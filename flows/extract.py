@@ -54,11 +54,10 @@ class RecyclingProcessPoolTaskRunner(ProcessPoolTaskRunner):
     tasks (None: never), and a new pool when a worker process dies.
 
     Recycling bounds what a long run's workers can accumulate (allocator fragmentation,
-    caches), at the cost of loading the pipeline again in each new process. It also drops
-    each task's cancel event once the task is done. A worker killed
+    caches), at the cost of loading the pipeline again in each new process. A worker killed
     mid-task (out of memory, a signal) breaks a `ProcessPoolExecutor` for good: every task
     in flight fails, and so would every later one. The pool is then replaced, so the failed
-    batches can be submitted again.
+    batches can be submitted again. Each task's cancel event goes once the task is done.
     """
 
     def __init__(self, max_workers: int, max_tasks_per_child: int | None = None):
@@ -171,19 +170,23 @@ def _map_with(runner: TaskRunner, window: int, batch_task=extract_batch):
 
     def map_batches(jobs: Iterable[BatchJob]) -> Iterator[BatchResult]:
         in_flight: dict[PrefectFuture, BatchJob] = {}
-        resubmitted: set[int] = set()  # id() of jobs sent again after their worker died
+        again: set[PrefectFuture] = set()  # batches sent again after their worker died
 
         def collect_one() -> BatchResult:
             while True:
                 future = next(as_completed(list(in_flight)))
                 job = in_flight.pop(future)
                 try:
-                    return future.result()
+                    result = future.result()
+                    again.discard(future)
+                    return result
                 except Exception as error:  # the batch failed after its retries
-                    if worker_died(error) and id(job) not in resubmitted:
-                        resubmitted.add(id(job))
-                        in_flight[runner.submit(batch_task, parameters={"job": job})] = job
+                    if worker_died(error) and future not in again:
+                        resent = runner.submit(batch_task, parameters={"job": job})
+                        in_flight[resent] = job
+                        again.add(resent)
                         continue
+                    again.discard(future)
                     return isolate_failed_batch(job, error, process_alone)
 
         for job in jobs:
