@@ -373,7 +373,7 @@ def report(measures: list[Measure], args: argparse.Namespace) -> str:
                 "",
             ]
             for filename, grown, held in m.commits[-1]["grew"]:
-                lines.append(f"- `{_short(filename)}`: +{grown:,.2f} MB ({held:,.2f} MB)")
+                lines.append(f"- `{_short(filename)}`: {grown:+,.2f} MB ({held:,.2f} MB)")
     return "\n".join(lines) + "\n"
 
 
