@@ -62,7 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="show a progress bar (default: when stderr is a terminal)",
     )
-    progress.add_argument("--no-progress", dest="progress", action="store_false")
+    progress.add_argument(
+        "--no-progress",
+        dest="progress",
+        action="store_false",
+        help="no progress bar, e.g. in cron jobs and logs (default: when stderr is not a terminal)",
+    )
     run.add_argument("--verbose", action="store_true", help="show Prefect's logs")
 
     schedule = commands.add_parser(
@@ -230,7 +235,13 @@ def build_parser() -> argparse.ArgumentParser:
 def _run_options(command: argparse.ArgumentParser) -> None:
     """What `claims run` and `claims schedule` share: the corpus, the tables, the engine."""
     command.add_argument("corpus", type=Path, help="folder or file to read")
-    command.add_argument("--out", type=Path, default=Path("outputs"), help="output folder")
+    command.add_argument(
+        "--out",
+        type=Path,
+        default=Path("outputs"),
+        metavar="DIR",
+        help="output folder: the tables and report.html (default: outputs)",
+    )
     command.add_argument(
         "--batch-size", type=_positive, default=32, help="articles per task (default 32)"
     )
@@ -315,7 +326,11 @@ def _run_options(command: argparse.ArgumentParser) -> None:
 
 def _tables_option(command: argparse.ArgumentParser) -> None:
     command.add_argument(
-        "--tables", type=Path, default=Path("outputs"), metavar="DIR", help="a run's output folder"
+        "--tables",
+        type=Path,
+        default=Path("outputs"),
+        metavar="DIR",
+        help="a run's output folder (default: outputs)",
     )
 
 
