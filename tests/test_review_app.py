@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import re
 import shutil
-from html import escape
+from html import escape, unescape
 from pathlib import Path
 
 import pandas as pd
@@ -713,3 +713,244 @@ def test_an_unreadable_claim_summary_leaves_the_claims_reviewable(hand_tables, t
     claims = _claims(out)
     view = client.get(f"/claims/{claims.claim_id.iloc[0]}")
     assert view.status_code == 200 and "could not be read" in view.text
+
+
+# What a reviewer sees first: the list and the claim's header -----------------------------
+
+
+def _rows(page: str) -> list[str]:
+    return re.findall(r'<tr data-claim-id="[0-9a-f]{16}">(.*?)</tr>', page, re.S)
+
+
+def test_list_shows_the_snippet_the_source_and_the_document(review_tables, db):
+    client = _client(review_tables, db)
+    claims = _claims(review_tables).set_index("claim_id")
+    documents = pd.read_parquet(review_tables / "documents")
+    titles = dict(
+        zip(documents.doc_id, documents.title.where(documents.title.notna()), strict=True)
+    )
+    page = client.get("/", params={"substance": "mdma"}).text
+    ids = re.findall(r'<tr data-claim-id="([0-9a-f]{16})"', page)
+    assert ids
+    for claim_id, row in zip(ids, _rows(page), strict=True):
+        claim = claims.loc[claim_id]
+        snippet = re.search(r'<td class="snippet">(.*?)</td>', row, re.S).group(1)
+        start, end = claim.sentence_start, claim.sentence_start + len(claim.sentence)
+        if start <= claim.substance_start and claim.substance_end <= end:
+            assert f'<span class="hl hl-substance">{escape(claim.substance)}</span>' in snippet
+        else:  # "+subject": the sentence does not name it
+            assert "hl-substance" not in snippet and "+subject" in claim.rule
+        text = unescape(re.sub(r"<[^>]+>", "", snippet))
+        assert text.strip("…") in claim.sentence
+        doc = re.search(r'<td class="doc">(.*?)</td>', row, re.S).group(1)
+        # the title, else the file relative to the corpus the run read (not the absolute
+        # path); below it the site, else that file, unless the title already is it
+        relative = Path(claim.source).name
+        title = titles.get(claim.doc_id)
+        title = None if pd.isna(title) else title
+        shown = unescape(re.search(r'<span class="doc-title">(.*?)</span>', doc).group(1))
+        site = re.search(r'<small class="site">(.*?)</small>', doc)
+        if title is None:
+            assert shown == relative and site is None
+        else:
+            assert shown == title and unescape(site.group(1)) == relative
+        assert str(review_tables.parent) not in doc
+
+
+def test_snippet_cuts_a_long_sentence_around_the_claim_at_word_boundaries():
+    from pipeline.review.data import snippet
+
+    words = " ".join(f"word{i}" for i in range(100))
+    sentence = f"{words} aspirin lowers the risk of cancer {words}."
+    start = sentence.index("aspirin")
+    claim = {
+        "sentence": sentence,
+        "sentence_start": 1000,
+        "substance_start": 1000 + start,
+        "substance_end": 1000 + start + len("aspirin"),
+        "effect_start": 1000 + sentence.index("the risk"),
+        "effect_end": 1000 + sentence.index(" word", start),
+        "target_start": None,
+        "target_end": None,
+    }
+    before, pieces, after = snippet(claim, width=120)
+    text = "".join(p.text for p in pieces)
+    assert before and after
+    assert "aspirin lowers the risk of cancer" in text
+    assert len(text) <= 120
+    assert text.split()[0].startswith("word") and text.split()[-1].startswith("word")
+    assert sentence[sentence.index(text) - 1] == " "  # starts at a word
+    assert [p.text for p in pieces if p.roles] == ["aspirin", "the risk of cancer"]
+    short = {**claim, "sentence": "aspirin lowers the risk of cancer."}
+    short.update(substance_start=1000, substance_end=1007, effect_start=1015, effect_end=1033)
+    assert snippet(short)[0] is False and snippet(short)[2] is False
+
+
+def test_claim_header_shows_the_substance_as_written_and_resolved(review_tables, db):
+    client = _client(review_tables, db)
+    claims = _claims(review_tables)
+    resolved = claims.loc[claims.substance.str.lower() != claims.substance_norm].iloc[0]
+    page = client.get(f"/claims/{resolved.claim_id}").text
+    header = re.search(r'<h1 class="triple">(.*?)</h1>', page, re.S).group(1)
+    assert f'<span id="substance-written">{escape(resolved.substance)}</span>' in header
+    assert re.search(
+        rf'id="substance-resolved"[^>]*>→ {re.escape(resolved.substance_norm)}<', header
+    )
+    plain = claims.loc[claims.substance.str.lower() == claims.substance_norm].iloc[0]
+    header = re.search(
+        r'<h1 class="triple">(.*?)</h1>', client.get(f"/claims/{plain.claim_id}").text, re.S
+    )
+    assert "substance-resolved" not in header.group(1)  # nothing to resolve, nothing shown
+
+
+def test_the_claim_page_shows_the_source_relative_to_the_corpus(review_tables, db):
+    client = _client(review_tables, db)
+    claims = _claims(review_tables)
+    claim = claims.loc[claims.source.str.endswith("#untrusted-1")].iloc[0]
+    page = client.get(f"/claims/{claim.claim_id}").text
+    shown = re.search(r'<code id="doc-source"[^>]*>(.*?)</code>', page).group(1)
+    assert shown == "untrusted.jsonl#untrusted-1"
+    assert 'id="doc-site"' not in page  # a javascript: URL names no site
+
+
+def test_shown_source_is_relative_to_the_corpus_folder_or_file():
+    from pipeline.review.data import shown_source
+
+    assert shown_source("/data/news/2020/a.html", "/data/news") == "2020/a.html"
+    assert shown_source("/data/news.jsonl#r7", "/data/news.jsonl") == "news.jsonl#r7"
+    assert shown_source("/elsewhere/a.txt", "/data/news") == "/elsewhere/a.txt"
+    # a run of another corpus wrote it: any run's corpus will do
+    assert shown_source("/old/b.txt", "/data/news", ["/data/news", "/old"]) == "b.txt"
+    assert shown_source("/data/newsroom/c.txt", "/data/news") == "/data/newsroom/c.txt"
+
+
+def test_site_of_matches_the_sites_claim_summary_counts():
+    from pipeline.storage.claim_summary import site_of
+
+    assert site_of("https://www.NYTimes.com/2020/01/x.html") == "nytimes.com"
+    assert site_of("http://web.archive.org/web/2019/https://www.statnews.com/x") == "statnews.com"
+    assert site_of("en.wikipedia.org/wiki/MDMA") == "en.wikipedia.org"
+    assert site_of(None) is None and site_of("") is None and site_of(float("nan")) is None
+
+
+def test_cues_that_do_not_govern_the_claim_look_different(review_tables, db):
+    client = _client(review_tables, db)
+    claims = _claims(review_tables)
+    cues = pd.read_parquet(review_tables / "cues")
+    found = 0
+    for claim in claims.itertuples():
+        named = set(claim.hedge_cues) | set(claim.negation_cues)
+        others = cues.loc[(cues.sentence_id == claim.sentence_id) & ~cues.cue.isin(named)]
+        if claim.certainty != "asserted" or others.empty:
+            continue
+        page = client.get(f"/claims/{claim.claim_id}").text
+        sentence = re.search(r'<p class="sentence" id="sentence">(.*?)</p>', page, re.S).group(1)
+        for cue in others.cue:
+            assert re.search(
+                rf'tag-cue-other">[^<]*not this claim[^<]*</span>'
+                rf'<span class="hl hl-cue-other[^"]*">{re.escape(cue)}<',
+                sentence,
+            )
+        assert "hl-hedge" not in sentence and "hl-negation" not in sentence
+        assert "hl-scope" not in sentence  # a cue that does not govern shows no scope
+        found += 1
+    assert found >= 3
+
+
+def test_references_fold_and_the_rest_is_text():
+    from pipeline.review.data import reference_parts
+
+    folded = {
+        "causes seizures.[12] Rare": ["causes seizures.", "[12]", " Rare"],
+        "causes seizures [3, 4][5–7] in rats": ["causes seizures", "[3, 4][5–7]", " in rats"],
+        "is toxic[citation needed].": ["is toxic", "[citation needed]", "."],
+        "a note[a] and [note 2] here": ["a note", "[a]", " and", "[note 2]", " here"],
+        "dead [dead link ] link [SMW]": ["dead", "[dead link ]", " link", "[SMW]"],
+    }
+    for text, pieces in folded.items():
+        parts = reference_parts(text)
+        assert [p for p, _ in parts] == pieces, text
+        assert [ref for _, ref in parts] == [p.startswith("[") for p in pieces], text
+    kept = [
+        "([11C]Cimbi-36) was synthesized",
+        "ions [M+H] and [M+Na]",
+        "Custodio et al. (2019) evaluated",
+        "the 5-HT[2A] receptor",
+        "receptor[s] of the brain",
+        "works [in cloned rat tissues] well",
+    ]
+    for text in kept:
+        assert reference_parts(text) == [(text, False)], text
+
+
+def test_a_long_paragraph_shows_the_sentence_in_context_and_folds_the_rest(tmp_path, db):
+    from pipeline.runs.runner import run_corpus
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    # (The sentence splitter does not split at "drugs.[6] MDMA": references go before the
+    # full stop here.)
+    filler = [f"Sentence number {i} says nothing about drugs [{i}]." for i in range(1, 13)]
+    claim = "MDMA stimulates the release of serotonin in the brain[13][14]."
+    (corpus / "long.txt").write_text(" ".join([*filler[:6], claim, *filler[6:]]) + "\n")
+    run_corpus(corpus, tmp_path / "out")
+    client = _client(tmp_path / "out", db)
+    claims = _claims(tmp_path / "out")
+    row = claims.loc[claims.sentence.str.startswith("MDMA stimulates")].iloc[0]
+    page = client.get(f"/claims/{row.claim_id}").text
+    context = re.search(r'<p class="paragraph" id="context">(.*?)</p>', page, re.S).group(1)
+    text = re.sub(r"<[^>]+>", "", context)
+    assert "Sentence number 6 says" in text and "Sentence number 7 says" in text
+    assert "Sentence number 5" not in text and "Sentence number 8" not in text
+    assert '<sup class="ref" title="[13][14]">[…]</sup>' in context
+    assert "[13]" not in text.replace('title="[13][14]"', "")
+    whole = re.search(
+        r'<details class="whole-paragraph" id="whole-paragraph">(.*?)</details>', page, re.S
+    )
+    assert whole and "(13 sentences)" in whole.group(1)
+    assert "Sentence number 1 says" in whole.group(1)
+
+
+def test_sort_by_confidence_and_the_least_confident_queue(review_tables, db):
+    client = _client(review_tables, db)
+    claims = _claims(review_tables)
+    assert claims.confidence.notna().any()
+    ranked = claims.sort_values(["confidence"], kind="stable", na_position="last")
+    page = client.get("/", params={"sort": "confidence"}).text
+    shown = re.findall(r'<tr data-claim-id="([0-9a-f]{16})"', page)
+    confidences = claims.set_index("claim_id").loc[shown, "confidence"].tolist()
+    assert confidences == sorted(confidences) and shown[0] in set(
+        ranked.loc[ranked.confidence == ranked.confidence.min(), "claim_id"]
+    )
+    descending = re.findall(
+        r'<tr data-claim-id="([0-9a-f]{16})"', client.get("/", params={"sort": "-confidence"}).text
+    )
+    top = claims.set_index("claim_id").loc[descending, "confidence"].tolist()
+    assert top == sorted(top, reverse=True)
+    # The queue: the least confident claim first, and after a verdict the next least.
+    _reviewer(client, "Ada")
+    page = client.get("/").text
+    queue = re.search(r'id="least-confident" href="([^"]+)"', page).group(1)
+    first = client.get(queue.replace("&amp;", "&"), follow_redirects=False)
+    assert first.headers["location"].startswith(f"/claims/{shown[0]}?sort=confidence")
+    csrf = _csrf(client)
+    after = client.post(
+        f"/claims/{shown[0]}/verdict",
+        data={"verdict": "correct", "csrf": csrf, "sort": "confidence"},
+        headers={"origin": BASE},
+        follow_redirects=False,
+    )
+    assert after.headers["location"].startswith(f"/claims/{shown[1]}?sort=confidence")
+    # Next and previous follow the order too.
+    view = client.get(f"/claims/{shown[1]}", params={"sort": "confidence"}).text
+    assert f'id="next" href="/claims/{shown[2]}?sort=confidence"' in view
+    assert f'id="prev" href="/claims/{shown[0]}?sort=confidence"' in view
+    assert "0." in re.search(r'<dd id="confidence">(.*?)</dd>', view).group(1)
+
+
+def test_an_unknown_sort_is_reading_order(review_tables, db):
+    from pipeline.review.data import Filters
+
+    assert Filters.from_query({"sort": "bogus"}).sort == ""
+    client = _client(review_tables, db)
+    assert _rows(client.get("/", params={"sort": "bogus"}).text) == _rows(client.get("/").text)

@@ -154,7 +154,7 @@ def test_untrusted_article_runs_no_script(serve, page, review_tables):
         assert page.locator("img").count() == 0
         title = page.inner_text("#doc-title")
         assert title == "<script>window.__xss = 'title'</script>MDMA & serotonin"
-        shown.append(page.inner_text("#paragraph"))
+        shown.append(page.inner_text("#context"))
     assert any("<img src=x onerror=" in text for text in shown)  # shown as text, not run
     assert page.problems == []
 

@@ -36,6 +36,7 @@ from pipeline.review.data import (
     CERTAINTIES,
     FLAG_COLUMNS,
     FLAG_LABELS,
+    SORTS,
     STATUSES,
     STRENGTH_LABELS,
     Filters,
@@ -47,9 +48,11 @@ from pipeline.review.data import (
     document_titles,
     facet_counts,
     flag_count,
+    in_order,
     neighbours,
     next_todo,
     plain_rows,
+    snippet,
 )
 from pipeline.review.summary import ROLE_DEFINITION, summarise
 from pipeline.review.verdicts import (
@@ -271,18 +274,21 @@ class _Pages:
 
     # Shared state of a request -----------------------------------------------------------
 
-    def _claims_with_status(self, request: Request):
-        """The tables, and the claims with their review status (for this reviewer too)."""
+    def _claims_with_status(self, request: Request, sort: str = ""):
+        """The tables, and the claims with their review status (for this reviewer too),
+        `order` following `sort` (a key of SORTS)."""
         data = self.tables.get()
         latest = self.verdicts.latest_verdicts()
         statuses = claim_statuses(data.claims["claim_id"], latest, reviewer_of(request))
-        return data, data.claims.merge(statuses, on="claim_id", how="left")
+        claims = data.claims.merge(statuses, on="claim_id", how="left")
+        return data, in_order(claims, sort)
 
     # Pages -------------------------------------------------------------------------------
 
     def claims_list(self, request: Request) -> Response:
+        filters = Filters.from_query(request.query_params)
         try:
-            data, claims = self._claims_with_status(request)
+            data, claims = self._claims_with_status(request, filters.sort)
         except TablesUnavailable as error:
             return self.unavailable(request, error)
         if data.empty:
@@ -292,7 +298,6 @@ class _Pages:
                 f"The tables in {self.settings.tables_dir} hold no claims: the run found none, "
                 "or every article failed (see the `errors` table).",
             )
-        filters = Filters.from_query(request.query_params)
         selected = apply_filters(claims, filters).sort_values("order")
         pages = max(1, math.ceil(len(selected) / PAGE_SIZE))
         page = min(max(_int(request.query_params.get("page"), 1), 1), pages)
@@ -320,7 +325,9 @@ class _Pages:
             filters=filters,
             facets=facets,
             labels=FILTER_LABELS,
-            rows=plain_rows(rows),
+            rows=[{**row, "snippet": snippet(row)} for row in plain_rows(rows)],
+            sorts=SORTS,
+            has_confidence=bool(claims["confidence"].notna().any()),
             total=len(claims),
             selected=len(selected),
             mine=int(selected["my_verdict"].notna().sum()),
@@ -340,8 +347,9 @@ class _Pages:
 
     def claim_view(self, request: Request) -> Response:
         claim_id = request.path_params["claim_id"]
+        filters = Filters.from_query(request.query_params)
         try:
-            data, claims = self._claims_with_status(request)
+            data, claims = self._claims_with_status(request, filters.sort)
         except TablesUnavailable as error:
             return self.unavailable(request, error)
         claim = data.claim(claim_id)
@@ -350,10 +358,10 @@ class _Pages:
             return self.render(
                 request, "gone.html", status_code=404, claim_id=claim_id, history=history
             )
-        filters = Filters.from_query(request.query_params)
+        order = _order_of(claims, claim_id)
         selected = apply_filters(claims, filters).sort_values("order")
-        previous_id, next_id = neighbours(selected, claim["order"])
-        position = int((selected["order"] < claim["order"]).sum()) + 1
+        previous_id, next_id = neighbours(selected, order)
+        position = int((selected["order"] < order).sum()) + 1
         in_selection = bool((selected["claim_id"] == claim_id).any())
         reviewer = reviewer_of(request)
         mine = next((v for v in reversed(history) if v.reviewer == reviewer), None)
@@ -416,21 +424,18 @@ class _Pages:
                 503,
             )
         filters = Filters.from_query({k: _first(form, k) for k in form})
-        _, claims = self._claims_with_status(request)
-        return _to_next_todo(claims, filters, claim["order"], saved=claim["claim_id"])
+        _, claims = self._claims_with_status(request, filters.sort)
+        order = _order_of(claims, claim["claim_id"])
+        return _to_next_todo(claims, filters, order, saved=claim["claim_id"])
 
     def next_claim(self, request: Request) -> Response:
+        filters = Filters.from_query(request.query_params)
         try:
-            _, claims = self._claims_with_status(request)
+            _, claims = self._claims_with_status(request, filters.sort)
         except TablesUnavailable as error:
             return self.unavailable(request, error)
-        filters = Filters.from_query(request.query_params)
         after = request.query_params.get("after")
-        order = None
-        if after:
-            rows = claims.loc[claims["claim_id"] == after, "order"]
-            order = int(rows.iloc[0]) if len(rows) else None
-        return _to_next_todo(claims, filters, order)
+        return _to_next_todo(claims, filters, _order_of(claims, after) if after else None)
 
     async def set_reviewer(self, request: Request) -> Response:
         form = await _form(request)
@@ -499,6 +504,12 @@ def _to_next_todo(
     if following is None:
         return RedirectResponse(f"/?{filters.query(done=1)}", status_code=303)
     return RedirectResponse(f"/claims/{following}?{filters.query(saved=saved)}", status_code=303)
+
+
+def _order_of(claims: pd.DataFrame, claim_id: str) -> int | None:
+    """A claim's position in `claims`' current order, None when it is not there."""
+    rows = claims.loc[claims["claim_id"] == claim_id, "order"]
+    return int(rows.iloc[0]) if len(rows) else None
 
 
 def reviewer_of(request: Request) -> str | None:

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 import threading
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from urllib.parse import urlencode, urlsplit
 
 import numpy as np
@@ -27,6 +28,7 @@ import pandas as pd
 
 from pipeline.nlp.strength import STRENGTHS
 from pipeline.storage import tables
+from pipeline.storage.claim_summary import site_of
 from pipeline.storage.schemas import columns
 from pipeline.storage.store import TableStore
 
@@ -71,9 +73,10 @@ _COLUMNS = {
         "strength",
         "causal_from_observational",
         "rule",
+        "confidence",
         "pipeline_version",
     ),
-    "documents": columns("documents", "doc_id", "source", "title", "url", "text"),
+    "documents": columns("documents", "doc_id", "source", "title", "url", "text", "run_id"),
     "sentences": columns(
         "sentences", "sentence_id", "doc_id", "index", "paragraph", "start_char", "end_char"
     ),
@@ -82,6 +85,7 @@ _COLUMNS = {
         *("doc_id", "sentence_id", "kind", "cue", "type", "cue_start", "cue_end"),
         *("scope", "scope_start", "scope_end", "source"),
     ),
+    "runs": columns("runs", "run_id", "corpus"),
 }
 
 # The claim_summary columns the app reads: whether articles agree on a substance's effect or
@@ -168,9 +172,17 @@ def load_tables(tables_dir: Path | str) -> ReviewData:
         return load_tables(tables_dir)
     snapshot = pinned.path
     documents = frames["documents"].set_index("doc_id", drop=False)
+    corpora = dict(zip(frames["runs"]["run_id"], frames["runs"]["corpus"], strict=True))
+    documents["site"] = documents["url"].map(lambda url: site_of(url) if is_web_link(url) else None)
+    documents["where"] = [
+        shown_source(source, corpora.get(run_id) or pinned.corpus, corpora.values())
+        for source, run_id in zip(documents["source"], documents["run_id"], strict=True)
+    ]
     claims = frames["claims"]
     titles = document_titles(documents)
     claims["doc_title"] = claims["doc_id"].map(titles).fillna(claims["source"])
+    claims["doc_site"] = claims["doc_id"].map(documents["site"])
+    claims["doc_where"] = claims["doc_id"].map(documents["where"]).fillna(claims["source"])
     claims = claims.sort_values(
         ["doc_title", "doc_id", "sentence_start", "substance_start", "claim_id"], kind="stable"
     ).reset_index(drop=True)
@@ -269,6 +281,25 @@ def summary_rows(summary: pd.DataFrame, claim: Mapping[str, object]) -> list[dic
     return rows
 
 
+def shown_source(source: str, corpus: str | None, corpora: Iterable[str] = ()) -> str:
+    """`source` as a reviewer reads it: relative to the corpus folder the run read (a
+    corpus that is one file: its name), `#record` kept; as stored when outside every corpus.
+
+    `corpus` is the run's (`runs.corpus`), `corpora` every run's, tried when it misses.
+    """
+    path, hash_, record = source.partition("#")
+    file = PurePosixPath(path)
+    for root in (corpus, *corpora):
+        if not root:
+            continue
+        base = PurePosixPath(root)
+        if file == base:
+            return file.name + hash_ + record
+        if base in file.parents:
+            return file.relative_to(base).as_posix() + hash_ + record
+    return source
+
+
 def document_titles(documents: pd.DataFrame) -> pd.Series:
     """Title per doc_id; the file name (and record id) when the article has no title."""
     names = documents["source"].map(lambda source: Path(source.split("#")[0]).name)
@@ -334,12 +365,15 @@ class Filters:
     rule: str = ""
     status: str = ""
     q: str = ""
+    sort: str = ""  # a key of SORTS; "" is reading order
 
     @classmethod
     def from_query(cls, params: Mapping[str, str]) -> Filters:
         values = {f.name: str(params.get(f.name, "")).strip()[:200] for f in fields(cls)}
         if values["status"] not in STATUSES:
             values["status"] = ""
+        if values["sort"] not in SORTS:
+            values["sort"] = ""
         for name in FLAG_COLUMNS:
             if values[name] not in FLAG_VALUES:
                 values[name] = ""
@@ -355,6 +389,31 @@ class Filters:
 
     def without(self, name: str) -> Filters:
         return replace(self, **{name: ""})
+
+
+# How the list, "next" and "previous" and the review queue order the claims. The learned
+# extractor's `confidence` is its calibrated probability that the claim is one; the rules'
+# claims have none and come last either way.
+SORTS = {
+    "": "reading order (document, sentence)",
+    "confidence": "least confident first",
+    "-confidence": "most confident first",
+}
+
+
+def in_order(claims: pd.DataFrame, sort: str) -> pd.DataFrame:
+    """`claims` with `order` their position under `sort` (a key of SORTS); ties and claims
+    without a confidence keep their reading order (the `order` `load_tables` gives)."""
+    if not sort or "confidence" not in claims.columns:
+        return claims
+    ranked = claims.sort_values(
+        ["confidence", "order"],
+        ascending=[sort == "confidence", True],
+        na_position="last",
+        kind="stable",
+    )
+    order = pd.Series(np.arange(len(ranked)), index=ranked.index)
+    return claims.assign(order=order)
 
 
 def claim_statuses(
@@ -534,6 +593,16 @@ class Mark:
     label: str  # shown beside the words, e.g. "hedge · epistemic"
 
 
+# Reference markers of encyclopedic text, shown collapsed: numbered citations ("[12]",
+# "[3, 4]", "[5–7]"), footnote letters ("[a]"), notes, and wiki maintenance tags.
+REFERENCE = re.compile(
+    r"(?:\s?\[(?:\d+(?:\s*[,–-]\s*\d+)*|[a-h]|(?:note|nb|n) ?\d+|citation needed|"
+    r"dead link ?|clarification needed|better source needed|verification needed|"
+    r"unreliable source\?|according to whom\?|who\?|when\?|SMW)\])+",
+    re.IGNORECASE,
+)
+
+
 @dataclass
 class Segment:
     """A run of sentence text under one set of marks; `opens` are the marks starting here."""
@@ -541,6 +610,25 @@ class Segment:
     text: str
     roles: list[str] = field(default_factory=list)
     opens: list[Mark] = field(default_factory=list)
+
+    @property
+    def parts(self) -> list[tuple[str, bool]]:
+        """The text as (piece, is_reference) pieces: references collapse on the page."""
+        return reference_parts(self.text)
+
+
+def reference_parts(text: str) -> list[tuple[str, bool]]:
+    """`text` cut into (piece, is_reference): runs of REFERENCE markers are one piece."""
+    pieces: list[tuple[str, bool]] = []
+    at = 0
+    for match in REFERENCE.finditer(text):
+        if match.start() > at:
+            pieces.append((text[at : match.start()], False))
+        pieces.append((match.group(0).strip(), True))
+        at = match.end()
+    if at < len(text):
+        pieces.append((text[at:], False))
+    return pieces
 
 
 def segments(text: str, offset: int, marks: Iterable[Mark]) -> list[Segment]:
@@ -584,26 +672,76 @@ class ClaimContext:
 
     claim: dict
     title: str
-    source: str
+    source: str  # relative to the corpus the run read (`shown_source`)
+    site: str | None  # the URL's site, as `claim_summary.n_sites` counts sites
     url: str | None  # only http(s) links; anything else is shown as text
     sentence: list[Segment]
-    paragraph: list[ParagraphPart]
+    paragraph: list[ParagraphPart]  # the whole paragraph
+    nearby: list[ParagraphPart]  # the claim's sentence and CONTEXT_SENTENCES either side
     cues: list[dict]  # hedge and negation cues of the sentence, with `covers_claim`
 
+    @property
+    def paragraph_longer(self) -> bool:
+        """Whether the paragraph holds more than `nearby` (then it is shown folded)."""
+        return len(self.paragraph) > len(self.nearby)
 
-def claim_marks(claim: Mapping[str, object], cues: Iterable[Mapping[str, object]]) -> list[Mark]:
-    """The claim's roles and the sentence's cues, as marks to highlight."""
+
+# Sentences shown before and after a claim's own; the rest of a long paragraph is folded.
+CONTEXT_SENTENCES = 1
+
+
+def role_marks(claim: Mapping[str, object]) -> list[Mark]:
+    """The claim's substance, target and effect, as marks to highlight."""
     marks = [Mark("substance", claim["substance_start"], claim["substance_end"], "substance")]
     for role in ("target", "effect"):
         start, end = claim.get(f"{role}_start"), claim.get(f"{role}_end")
         if start is not None and end is not None:
             marks.append(Mark(role, int(start), int(end), role))
-    for cue in cues:
-        label = "negation" if cue["kind"] == "negation" else f"hedge · {cue['type']}"
-        marks.append(Mark(cue["kind"], int(cue["cue_start"]), int(cue["cue_end"]), label))
-        if cue["covers_claim"]:
-            marks.append(Mark("scope", int(cue["scope_start"]), int(cue["scope_end"]), "scope"))
     return marks
+
+
+def claim_marks(claim: Mapping[str, object], cues: Iterable[Mapping[str, object]]) -> list[Mark]:
+    """The claim's roles and the sentence's cues, as marks to highlight.
+
+    A cue that governs the claim (`covers_claim`: its scope reaches the claim and the claim
+    names it) is marked as a hedge or a negation with its scope; any other cue of the
+    sentence is marked `cue-other`, so a reviewer does not read it as the claim's.
+    """
+    marks = role_marks(claim)
+    for cue in cues:
+        kind = "negation" if cue["kind"] == "negation" else f"hedge · {cue['type']}"
+        start, end = int(cue["cue_start"]), int(cue["cue_end"])
+        if cue["covers_claim"]:
+            marks.append(Mark(cue["kind"], start, end, kind))
+            marks.append(Mark("scope", int(cue["scope_start"]), int(cue["scope_end"]), "scope"))
+        else:
+            marks.append(Mark("cue-other", start, end, f"{kind} · not this claim's"))
+    return marks
+
+
+def snippet(claim: Mapping[str, object], width: int = 200) -> tuple[bool, list[Segment], bool]:
+    """The claim's sentence, cut to about `width` characters around its substance, target
+    and effect (which are marked): (cut before, segments, cut after). Cuts fall between
+    words."""
+    sentence = str(claim["sentence"])
+    base = int(claim["sentence_start"])
+    marks = role_marks(claim)
+    # A substance taken from elsewhere (the article's subject, "+subject") is not in it.
+    inside = [m for m in marks if base <= m.start and m.end <= base + len(sentence)]
+    low = min((m.start - base for m in inside), default=0)
+    high = max((m.end - base for m in inside), default=min(width, len(sentence)))
+    start, end = 0, len(sentence)
+    if len(sentence) > width:
+        room = max(width - (high - low), 0)
+        start = max(0, min(low - room // 2, len(sentence) - width))
+        end = max(high, min(len(sentence), start + width))
+        if start > 0:  # begin at a word
+            space = sentence.find(" ", start, low)
+            start = space + 1 if space != -1 else start
+        if end < len(sentence):
+            space = sentence.rfind(" ", high, end)
+            end = space if space != -1 else end
+    return start > 0, segments(sentence[start:end], base + start, marks), end < len(sentence)
 
 
 def covering_cues(claim: Mapping[str, object], cues: list[dict]) -> list[dict]:
@@ -645,7 +783,7 @@ def claim_context(data: ReviewData, claim: dict) -> ClaimContext:
     marks = claim_marks(claim, cues)
     start, end = claim["sentence_start"], claim["sentence_end"]
     sentence = segments(text[start - base : end - base], start, marks)
-    paragraph = [ParagraphPart(True, sentence)]
+    paragraph = nearby = [ParagraphPart(True, sentence)]
     row = data.sentences.loc[data.sentences["sentence_id"] == claim["sentence_id"]]
     if document is not None and not row.empty:
         same = data.sentences.loc[
@@ -658,15 +796,19 @@ def claim_context(data: ReviewData, claim: dict) -> ClaimContext:
             else ParagraphPart(False, [Segment(text[s["start_char"] : s["end_char"]])])
             for s in same.to_dict("records")
         ]
+        at = next(i for i, part in enumerate(paragraph) if part.is_claim)
+        nearby = paragraph[max(at - CONTEXT_SENTENCES, 0) : at + CONTEXT_SENTENCES + 1]
     title = claim.get("doc_title") or claim["source"]
     url = document["url"] if document is not None else None
     return ClaimContext(
         claim=claim,
         title=str(title),
-        source=str(claim["source"]),
+        source=str(claim.get("doc_where") or claim["source"]),
+        site=claim.get("doc_site"),
         url=url if is_web_link(url) else None,
         sentence=sentence,
         paragraph=paragraph,
+        nearby=nearby,
         cues=cues,
     )
 

@@ -18,6 +18,7 @@ recomputes it from the claims and documents that commit publishes, in the same s
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import datetime
 from pathlib import Path
 
@@ -44,13 +45,23 @@ _DESIGN_RANK_SQL = (
 )
 _DESIGN_NAME_SQL = "[" + ", ".join(f"'{design}'" for design in STUDY_DESIGNS) + "]"
 # The site of an article: its URL's host (inside a web.archive.org address, the archived
-# page's), without "www."; an article without a URL is a site of its own.
+# page's), without "www."; an article without a URL is a site of its own. One pattern for
+# DuckDB here and for Python (`site_of`, the review app).
+SITE_PATTERN = r"^(?:[a-z]+://)?(?:web\.archive\.org/web/[^/]+/)?(?:[a-z]+://)?(?:www\.)?([^/:?#]+)"
+_SITE_RE = re.compile(SITE_PATTERN)
 _SITE_SQL = (
-    "coalesce(nullif(lower(regexp_extract(d.url, "
-    "'^(?:[a-z]+://)?(?:web\\.archive\\.org/web/[^/]+/)?(?:[a-z]+://)?(?:www\\.)?"
-    "([^/:?#]+)', 1)), ''), "
-    "'doc:' || c.doc_id)"
+    f"coalesce(nullif(regexp_extract(lower(d.url), '{SITE_PATTERN}', 1), ''), 'doc:' || c.doc_id)"
 )
+
+
+def site_of(url: str | None) -> str | None:
+    """The site of an article's URL as `claim_summary.n_sites` counts it (lower-case host,
+    without "www.", the archived page's inside web.archive.org); None without a URL."""
+    if not isinstance(url, str) or not url:
+        return None
+    match = _SITE_RE.match(url.lower())
+    return match.group(1) if match and match.group(1) else None
+
 
 # Columns read from the source tables (projection keeps the scan small).
 _CLAIM_COLUMNS = columns(
