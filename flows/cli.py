@@ -822,7 +822,8 @@ def print_summary(summary: dict) -> None:
     rows = [
         ("documents seen", f"{summary['seen']:,}"),
         ("processed", f"{summary['processed']:,}"),
-        ("skipped (unchanged or duplicate)", f"{summary['skipped']:,}"),
+        ("skipped: unchanged", f"{summary['skipped'] - summary.get('duplicates', 0):,}"),
+        ("skipped: duplicate of another source", f"{summary.get('duplicates', 0):,}"),
         ("failed", failed),
         ("sentences", f"{summary['sentences']:,}"),
         ("claims written", f"{summary['claims']:,}"),

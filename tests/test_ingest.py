@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from conftest import KRATOM, MDMA, SAMPLE_CORPUS
 
 from pipeline.ingest import (
@@ -15,6 +16,7 @@ from pipeline.ingest import (
     iter_documents,
     make_doc_id,
     normalise_text,
+    read_text,
 )
 from pipeline.ingest.reader import with_headline
 
@@ -57,6 +59,28 @@ def test_markdown_headings_and_links(tmp_path):
     assert [doc.text[s:e] for s, e in doc.heading_lines] == ["Psilocybin", "Pharmacology"]
     assert "prodrug of psilocin." in doc.text
     assert "https" not in doc.text
+
+
+@pytest.mark.parametrize(
+    ("markdown", "url"),
+    [
+        (
+            "# 2C-B\n*Source: https://psychonautwiki.org/wiki/2C-B*\n\nBody.",
+            "https://psychonautwiki.org/wiki/2C-B",
+        ),
+        ("# T\n\nSource: <https://example.org/a>\n\nBody.", "https://example.org/a"),
+        ("URL: https://example.org/a_b\n\nBody.", "https://example.org/a_b"),
+        ("# T\n_Original URL: http://example.org/x?y=1_\n\nBody.", "http://example.org/x?y=1"),
+        ("# T\n\nBody first. Source: https://example.org/x\n", None),  # not a source line
+        ("# T\n\nBody.\n\nSource: https://example.org/x\n", None),  # not under the title
+        ("# T\n*Source: PsychonautWiki*\n\nBody.", None),  # no address
+        ("# T\n*Source: javascript:alert(1)*\n\nBody.", None),
+    ],
+)
+def test_markdown_source_line_gives_the_url(markdown, url):
+    document = read_text(markdown, kind="md")
+    assert document.url == url
+    assert "Body" in document.text
 
 
 def test_html_article_without_navigation_or_scripts(tmp_path):

@@ -814,7 +814,7 @@ def test_the_claim_page_shows_the_source_relative_to_the_corpus(review_tables, d
 
 
 def test_shown_source_is_relative_to_the_corpus_folder_or_file():
-    from pipeline.review.data import shown_source
+    from pipeline.ingest import shown_source
 
     assert shown_source("/data/news/2020/a.html", "/data/news") == "2020/a.html"
     assert shown_source("/data/news.jsonl#r7", "/data/news.jsonl") == "news.jsonl#r7"
@@ -954,3 +954,31 @@ def test_an_unknown_sort_is_reading_order(review_tables, db):
     assert Filters.from_query({"sort": "bogus"}).sort == ""
     client = _client(review_tables, db)
     assert _rows(client.get("/", params={"sort": "bogus"}).text) == _rows(client.get("/").text)
+
+
+def test_an_empty_value_is_no_option_and_every_filter_defaults_to_all(
+    review_tables, db, monkeypatch
+):
+    """Claims whose effect is an empty string (not null) once made the Effect filter read
+    " (27)": an option with no text, selected because it equalled the empty filter."""
+    import dataclasses
+
+    from pipeline.review import data as review_data
+
+    original = review_data.load_tables
+
+    def with_empty_effects(tables_dir):
+        loaded = original(tables_dir)
+        claims = loaded.claims.copy()
+        claims.loc[claims["effect_norm"].isna(), "effect_norm"] = ""
+        claims.loc[claims["target_norm"].isna(), "target_norm"] = ""
+        return dataclasses.replace(loaded, claims=claims)
+
+    monkeypatch.setattr(review_data, "load_tables", with_empty_effects)
+    page = _client(review_tables, db).get("/").text
+    for name in ("substance", "target", "effect", "polarity", "doc", "rule", "strength"):
+        select = re.search(rf'<select name="{name}"[^>]*>(.*?)</select>', page, re.S).group(1)
+        options = re.findall(r'<option value="([^"]*)" ?(selected)?>([^<]*)</option>', select)
+        assert options[0] == ("", "", "all"), name
+        assert not any(selected for _, selected, _ in options), name
+        assert all(value and not text.startswith(" (") for value, _, text in options[1:]), name

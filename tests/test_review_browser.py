@@ -282,3 +282,97 @@ def test_contested_and_flagged_filters_and_the_flag_on_a_claim(serve, page, hand
     FLAGGED_SCREENSHOT.parent.mkdir(exist_ok=True)
     page.screenshot(path=str(FLAGGED_SCREENSHOT), full_page=True)
     assert page.problems == []
+
+
+def test_the_list_shows_snippets_sources_and_filters_that_default_to_all(
+    serve, page, review_tables
+):
+    base, _ = serve()
+    page.goto(base + "/")
+    page.wait_for_load_state()
+    # Every filter reads "all" until the reviewer picks a value; the order, reading order.
+    shown = page.eval_on_selector_all(
+        "#filters select",
+        "selects => selects.map(s => [s.name, s.options[s.selectedIndex].text])",
+    )
+    assert {name: text for name, text in shown if name != "sort"} == {
+        name: "all" for name, _ in shown if name != "sort"
+    }
+    assert dict(shown)["sort"].startswith("reading order")
+    claims = _claims(review_tables).set_index("claim_id")
+    rows = page.locator("#claims tbody tr")
+    assert rows.count() == min(len(claims), 50)
+    for index in range(rows.count()):
+        row = rows.nth(index)
+        claim = claims.loc[row.get_attribute("data-claim-id")]
+        snippet = row.locator("td.snippet")
+        assert snippet.is_visible()
+        text = snippet.inner_text().strip("…")
+        assert text and text in claim.sentence
+        if "+subject" not in claim.rule:  # the sentence names the substance: marked
+            assert snippet.locator(".hl-substance").first.inner_text() == claim.substance
+        document = row.locator("td.doc").inner_text()
+        assert not document.startswith("/") and "/tmp" not in document
+        assert Path(claim.source).name in document
+    # The source of the untrusted record: its title, then the file and record, relative.
+    untrusted = page.locator("#claims tbody tr", has_text="untrusted.jsonl#untrusted-1")
+    assert untrusted.count() >= 1
+    assert "MDMA & serotonin" in untrusted.first.locator(".doc-title").inner_text()
+    assert page.problems == []
+
+
+def test_the_claim_header_shows_the_resolved_substance_and_idle_cues_look_apart(
+    serve, page, review_tables
+):
+    base, _ = serve()
+    claims = _claims(review_tables)
+    resolved = claims.loc[claims.substance.str.lower() != claims.substance_norm].iloc[0]
+    page.goto(f"{base}/claims/{resolved.claim_id}")
+    header = page.locator("h1.triple")
+    assert header.locator("#substance-written").inner_text() == resolved.substance
+    assert header.locator("#substance-resolved").inner_text() == f"→ {resolved.substance_norm}"
+    assert header.locator("#substance-resolved").is_visible()
+    assert page.locator("#doc-source").inner_text() == Path(resolved.source).name
+
+    # An asserted claim in a sentence with a cue that governs something else.
+    cues = pd.read_parquet(review_tables / "cues")
+    idle = None
+    for claim in claims.loc[claims.certainty == "asserted"].itertuples():
+        named = set(claim.hedge_cues) | set(claim.negation_cues)
+        if (~cues.loc[cues.sentence_id == claim.sentence_id, "cue"].isin(named)).any():
+            idle = claim
+            break
+    assert idle is not None
+    page.goto(f"{base}/claims/{idle.claim_id}")
+    assert page.locator("#sentence .hl-cue-other").count() >= 1
+    assert page.locator("#sentence .hl-hedge, #sentence .hl-negation").count() == 0
+    assert "not this claim" in page.locator("#sentence .tag-cue-other").first.inner_text().lower()
+    looks = page.evaluate(
+        """() => ['.legend .tag-cue-other', '.legend .tag-hedge', '.legend .tag-negation'].map(
+            s => getComputedStyle(document.querySelector(s)).backgroundColor)"""
+    )
+    assert len(set(looks)) == 3
+    assert page.problems == []
+
+
+def test_the_least_confident_queue_in_the_browser(serve, page, review_tables):
+    base, _ = serve()
+    claims = _claims(review_tables)
+    page.goto(base + "/")
+    page.fill("#reviewer-name", "Ada")
+    page.click("form.who button")
+    page.wait_for_selector("#least-confident")
+    page.click("#least-confident")
+    page.wait_for_url("**/claims/**")
+    page.wait_for_load_state()
+    first = page.get_attribute("#claim", "data-claim-id")
+    assert claims.set_index("claim_id").loc[first, "confidence"] == claims.confidence.min()
+    page.keyboard.press("c")
+    page.wait_for_selector("#saved")
+    page.wait_for_load_state()
+    second = page.get_attribute("#claim", "data-claim-id")
+    ranked = claims.sort_values("confidence", kind="stable")
+    later = ranked.loc[ranked.claim_id != first, "confidence"].min()
+    assert claims.set_index("claim_id").loc[second, "confidence"] == later
+    assert "sort=confidence" in page.url
+    assert page.problems == []

@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import SAMPLE_CORPUS, UNTRUSTED_RECORD
+from conftest import MDMA, SAMPLE_CORPUS, UNTRUSTED_RECORD
 
 from flows.cli import main
 from pipeline.review.verdicts import VerdictStore
@@ -32,16 +32,18 @@ DATED_RECORD = {
 
 @pytest.fixture(scope="module")
 def run_tables(tmp_path_factory) -> Path:
-    """A run where every table has rows: seeds, a dated record, an empty file, a verdict."""
+    """A run where every table has rows: seeds, a dated record, an empty file, a copy of a
+    seed (a duplicate), a verdict."""
     root = tmp_path_factory.mktemp("tables")
     corpus = root / "corpus"
     shutil.copytree(SAMPLE_CORPUS, corpus)
     records = [UNTRUSTED_RECORD, DATED_RECORD]
     (corpus / "records.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     (corpus / "empty.txt").write_text("")
+    shutil.copy(SAMPLE_CORPUS / MDMA, corpus / "zz_copy.txt")
     out = root / "out"
     summary = run_corpus(corpus, out)
-    assert (summary.processed, summary.failed) == (4, 1)
+    assert (summary.processed, summary.failed, summary.duplicates) == (4, 1, 1)
     claims = pd.read_parquet(out / "claims").head(1).to_dict("records")
     VerdictStore(out / "reviews.sqlite").record(claims[0], "Ada", "correct")
     assert main(["review", "export", "--tables", str(out)]) == 0

@@ -22,6 +22,7 @@ from pipeline.ingest.reader import (
     parse_date,
     read_file,
     read_text,
+    shown_source,
     strip_markdown,
 )
 
@@ -43,5 +44,6 @@ __all__ = [
     "parse_date",
     "read_file",
     "read_text",
+    "shown_source",
     "strip_markdown",
 ]

@@ -14,10 +14,10 @@ import json
 import os
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from pipeline.ingest.encodings import UndecodableText, decode
 from pipeline.ingest.html import parse_html
@@ -36,6 +36,13 @@ DEFAULT_EXCLUDE = ("README*", "LICENSE*", "LICENCE*", "PROVENANCE*", "CHANGELOG*
 DEFAULT_MAX_CHARS = 1_000_000  # spaCy's own default `nlp.max_length`
 _BYTES_PER_CHAR = 4  # UTF-8 worst case: a file larger than this cannot be under the limit
 _MD_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
+# A Markdown article's own address, as exports of web pages give it on the line under the
+# title (or on the first line): "*Source: https://...*", "URL: <https://...>".
+_MD_SOURCE_LINE = re.compile(
+    r"^\s*[*_]{0,2}\s*(?:source|url|original(?: url)?|retrieved from)\s*:\s*[*_]{0,2}\s*"
+    r"<?(https?://[^\s<>*]+?)>?\s*[*_]{0,2}\s*$",
+    re.IGNORECASE,
+)
 _MD_BLOCK_START = re.compile(r"^\s*([-*+]\s|\d+[.)]\s|>)")
 _MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _MD_EMPHASIS = re.compile(r"(\*\*|__|(?<!\w)[*_](?=\S)|(?<=\S)[*_](?!\w))")
@@ -312,6 +319,7 @@ def _build_document(
     elif kind == "md":
         text, heading_lines = _join_lines(_markdown_lines(raw_text))
         title = next((text[s:e] for s, e in heading_lines), None)
+        url = _markdown_url(raw_text)
     else:
         text = normalise_text(raw_text)
     if not text.strip():
@@ -330,6 +338,16 @@ def _build_document(
         author=make_safe(author, "author", repairs) if author else None,
         repairs=repairs,
     )
+
+
+def _markdown_url(markdown: str) -> str | None:
+    """The article's URL when its first line, or the first line under its first heading,
+    is a source line (`_MD_SOURCE_LINE`); None otherwise."""
+    lines = [line for line in markdown.lstrip("\ufeff").splitlines()[:6] if line.strip()]
+    if lines and _MD_HEADING.match(lines[0]):
+        lines = lines[1:]
+    match = _MD_SOURCE_LINE.match(lines[0]) if lines else None
+    return match.group(1) if match else None
 
 
 def _markdown_lines(markdown: str) -> list[tuple[str, bool]]:
@@ -456,3 +474,22 @@ def parse_date(value: object) -> datetime | None:
     except (ValueError, OverflowError, OSError):
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def shown_source(source: str, corpus: str | None, corpora: Iterable[str] = ()) -> str:
+    """`source` as a person reads it: relative to the corpus folder the run read (a
+    corpus that is one file: its name), `#record` kept; as stored when outside every corpus.
+
+    `corpus` is the run's (`runs.corpus`), `corpora` every run's, tried when it misses.
+    """
+    path, hash_, record = source.partition("#")
+    file = PurePosixPath(path)
+    for root in (corpus, *corpora):
+        if not root:
+            continue
+        base = PurePosixPath(root)
+        if file == base:
+            return file.name + hash_ + record
+        if base in file.parents:
+            return file.relative_to(base).as_posix() + hash_ + record
+    return source

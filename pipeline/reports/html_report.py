@@ -31,6 +31,7 @@ import duckdb as _duckdb
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from pipeline.ingest import shown_source
 from pipeline.nlp.evidence import STUDY_DESIGNS
 from pipeline.nlp.strength import FLAG_EXPLANATION, STRENGTHS
 from pipeline.reports.charts import PALETTE, Category, Flow, bar_chart, sankey, stacked_shares
@@ -47,6 +48,7 @@ TOP_CLAIMS = 15
 MAX_FAILURES = 20
 MAX_FLAGGED = 10
 MAX_CONTESTED = 30
+MAX_DUPLICATES = 50
 
 CERTAINTY = (
     Category("asserted", PALETTE[0]),
@@ -111,6 +113,9 @@ class ReportData:
     top_claims: list[dict]  # claim-level claim_summary rows
     failures_by_type: list[dict]  # error_type, n
     failures: list[dict]  # source, error_type, message
+    # sources the run skipped as exact duplicates (the first MAX_DUPLICATES): source,
+    # kept_source (both as `shown_source` gives them), title; `totals` counts them all
+    duplicates: list[dict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # warnings about the tables
     charts: dict[str, Markup] = field(default_factory=dict)
 
@@ -172,8 +177,11 @@ def _collect(
                (select count(*) from cues where kind = 'hedge') as hedge_cues,
                (select count(*) from cues where kind = 'negation') as negation_cues,
                (select count(*) from errors) as errors,
+               (select count(*) from duplicates) as duplicates,
+               (select count(*) from duplicates where run_id = ?) as run_duplicates,
                (select count(*) from runs) as runs
-        """
+        """,
+        run_row.get("run_id"),
     )[0]
     certainty = {
         row["certainty"]: row["n"]
@@ -280,6 +288,23 @@ def _collect(
         run_id,
         MAX_FAILURES,
     )
+    corpora = [row["corpus"] for row in rows("select corpus from runs order by started_at desc")]
+    duplicates = [
+        {
+            **row,
+            "source": shown_source(row["source"], run_row.get("corpus"), corpora),
+            "kept_source": shown_source(row["kept_source"], run_row.get("corpus"), corpora),
+        }
+        for row in rows(
+            """
+            select d.source, d.kept_source, doc.title
+            from duplicates d left join documents doc on doc.doc_id = d.doc_id
+            where d.run_id = ? order by d.source limit ?
+            """,
+            run_id,
+            MAX_DUPLICATES,
+        )
+    ]
     data = ReportData(
         out_dir=out_dir,
         generated_at=datetime.now(UTC),
@@ -300,6 +325,7 @@ def _collect(
         top_claims=top_claims,
         failures_by_type=failures_by_type,
         failures=failures,
+        duplicates=duplicates,
         notes=notes,
     )
     data.charts = _charts(data)

@@ -52,7 +52,8 @@ def run_markdown(summary: RunSummary, top_substances: int = 20) -> str:
     counts = [
         ("documents seen", f"{summary.seen:,}"),
         ("processed (new or changed)", f"{summary.processed:,}"),
-        ("skipped (unchanged or duplicate)", f"{summary.skipped:,}"),
+        ("skipped: unchanged", f"{summary.skipped - summary.duplicates:,}"),
+        ("skipped: duplicate of another source (`duplicates` table)", f"{summary.duplicates:,}"),
         ("failed", f"{summary.failed:,}"),
         ("sentences", f"{summary.sentences:,}"),
         ("claims written", f"{summary.claims:,}"),

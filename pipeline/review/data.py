@@ -20,12 +20,13 @@ import threading
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 import numpy as np
 import pandas as pd
 
+from pipeline.ingest import shown_source
 from pipeline.nlp.strength import STRENGTHS
 from pipeline.storage import tables
 from pipeline.storage.claim_summary import site_of
@@ -279,25 +280,6 @@ def summary_rows(summary: pd.DataFrame, claim: Mapping[str, object]) -> list[dic
             row["contested"] = bool(row.get("contested"))
             rows.append(row)
     return rows
-
-
-def shown_source(source: str, corpus: str | None, corpora: Iterable[str] = ()) -> str:
-    """`source` as a reviewer reads it: relative to the corpus folder the run read (a
-    corpus that is one file: its name), `#record` kept; as stored when outside every corpus.
-
-    `corpus` is the run's (`runs.corpus`), `corpora` every run's, tried when it misses.
-    """
-    path, hash_, record = source.partition("#")
-    file = PurePosixPath(path)
-    for root in (corpus, *corpora):
-        if not root:
-            continue
-        base = PurePosixPath(root)
-        if file == base:
-            return file.name + hash_ + record
-        if base in file.parents:
-            return file.relative_to(base).as_posix() + hash_ + record
-    return source
 
 
 def document_titles(documents: pd.DataFrame) -> pd.Series:

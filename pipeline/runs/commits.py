@@ -42,13 +42,21 @@ class Commits:
         stale: set[str],
         retried: set[str],
         errors: list[IngestError],
+        duplicates: list[tuple[str, str, str]] = (),
         run_row: dict,
     ) -> None:
-        """The last commit: remaining batches, the run's errors, its row, clean-up."""
+        """The last commit: remaining batches, the run's errors and duplicates (source,
+        doc_id, kept source), its row, clean-up."""
         added = dict(tables)
+        now = datetime.now(UTC)
         if errors:
-            now = datetime.now(UTC)
             added["errors"] = [to_table("errors", [error_row(e, self.run_id, now) for e in errors])]
+        if duplicates:
+            rows = [
+                {"source": s, "doc_id": d, "kept_source": k, "run_id": self.run_id, "seen_at": now}
+                for s, d, k in duplicates
+            ]
+            added["duplicates"] = [to_table("duplicates", rows)]
         added["runs"] = [to_table("runs", [run_row])]
         self.store.commit(
             added, drop_doc_ids=replaced | stale, drop_sources=retried, derive=self._derived()

@@ -31,6 +31,7 @@ class KnownTables:
     versions: dict[str, str]  # doc_id -> the pipeline version that processed it
     errors: set[tuple[str, str]]  # (source, error type) of every stored error
     claims: set[str]  # claim ids of the articles this version may process again
+    duplicates: set[str] = frozenset()  # sources of every stored `duplicates` row
 
     @classmethod
     def read(cls, store: TableStore, pipeline_version: str) -> KnownTables:
@@ -51,6 +52,7 @@ class KnownTables:
             versions=versions,
             errors=errors,
             claims=_claims_of(store, outdated),
+            duplicates=set(store.read("duplicates", columns=["source"]).column(0).to_pylist()),
         )
 
 
@@ -78,6 +80,10 @@ class Plan:
         self.kept: set[str] = set()  # up-to-date doc_ids seen in this run
         self.planned: set[str] = set()  # doc_ids sent for processing in this run
         self.seen_files: set[str] = set()
+        # doc_id -> the source holding it: stored, or the first read in this run
+        self.holders = {doc_id: source for source, doc_id in reversed(known.articles)}
+        # (source, doc_id, kept source) of each source skipped as an exact duplicate
+        self.duplicates: list[tuple[str, str, str]] = []
 
     def batches(self, items: Iterable[Document | IngestError], on_item) -> Iterator[list[Document]]:
         """Batches of the articles to process; `on_item(item, skipped)` hears of each item
@@ -90,8 +96,12 @@ class Plan:
                 if item.doc_id in self.up_to_date or item.doc_id in self.planned:
                     self.kept.add(item.doc_id)  # unchanged, or a duplicate text
                     skipped = True
+                    holder = self.holders.get(item.doc_id, item.source)
+                    if holder != item.source:
+                        self.duplicates.append((item.source, item.doc_id, holder))
                 else:
                     self.planned.add(item.doc_id)
+                    self.holders[item.doc_id] = item.source
                     batch.append(item)
             on_item(item, skipped)
             if len(batch) >= self.batch_size:
@@ -115,5 +125,7 @@ class Plan:
         }
 
     def retried(self) -> set[str]:
-        """Sources with a stored error whose file was read again (the new outcome counts)."""
-        return {source for source, _ in self.known.errors if file_of(source) in self.seen_files}
+        """Sources with a stored error or duplicate whose file was read again (the new
+        outcome counts)."""
+        stored = {source for source, _ in self.known.errors} | self.known.duplicates
+        return {source for source in stored if file_of(source) in self.seen_files}

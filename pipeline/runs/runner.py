@@ -147,12 +147,14 @@ def run_corpus(
                 pending = []
                 last_commit = time.monotonic()
         summary.seconds = time.monotonic() - clock
+        summary.duplicates = len(plan.duplicates)
         commits.finish(
             tables_of(pending),
             replaced=plan.replaced(_processed_ids(pending)),
             stale=plan.stale(),
             retried=plan.retried(),
             errors=tally.errors,
+            duplicates=plan.duplicates,
             run_row=_run_row(summary, options, started, flow_run_id),
         )
         summary.report = _write_report(out_dir, summary)

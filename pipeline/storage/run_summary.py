@@ -20,6 +20,7 @@ class RunSummary:
     seen: int = 0
     processed: int = 0
     skipped: int = 0
+    duplicates: int = 0  # of `skipped`, exact duplicates of another source (`duplicates`)
     failed: int = 0
     sentences: int = 0
     words: int = 0

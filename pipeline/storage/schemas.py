@@ -12,7 +12,7 @@ import sys
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "10"
+SCHEMA_VERSION = "11"
 
 
 def _field(name: str, type_: pa.DataType, description: str, nullable: bool = False) -> pa.Field:
@@ -677,6 +677,28 @@ ERRORS = _schema(
     _field("occurred_at", _TIMESTAMP, "When (UTC)."),
 )
 
+DUPLICATES = _schema(
+    "One row per source that was not processed because its text is already in the tables "
+    "under another source (an exact duplicate: the same `doc_id`), as of the latest run that "
+    "read it. Its claims are those of `kept_source`'s article. A source read again replaces "
+    "its row; one that is no longer a duplicate loses it. Schema version 11 on.",
+    "source",
+    _field("source", pa.string(), "The skipped file or record (as in `documents.source`)."),
+    _field(
+        "doc_id",
+        pa.string(),
+        "The article id it shares (see `documents.doc_id`): a hash of the normalised text.",
+    ),
+    _field(
+        "kept_source",
+        pa.string(),
+        "The source the tables hold the article under (`documents.source`, or the source "
+        "processed earlier in the same run).",
+    ),
+    _field("run_id", pa.string(), "The run that last read it (see `runs`)."),
+    _field("seen_at", _TIMESTAMP, "When that run read it (UTC)."),
+)
+
 REVIEWS = _schema(
     "One row per verdict a reviewer recorded: the whole append-only history, exported by "
     "`claims review export` from the verdict database (`reviews.sqlite`). A reviewer may "
@@ -781,12 +803,15 @@ TABLES: dict[str, pa.Schema] = {
     "cues": CUES,
     "claim_summary": CLAIM_SUMMARY,
     "errors": ERRORS,
+    "duplicates": DUPLICATES,
     "reviews": REVIEWS,
     "runs": RUNS,
 }
 
 # Tables whose rows belong to one article: re-processing an article replaces them.
 DOCUMENT_TABLES = ("documents", "sentences", "abbreviations", "entities", "claims", "cues")
+# Tables whose rows belong to one source: reading the source again replaces them.
+SOURCE_TABLES = ("errors", "duplicates")
 
 
 def pandas_dtype(field_: pa.Field) -> str:

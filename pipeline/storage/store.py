@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipeline.storage.parts import conform, is_leased, read_parts
-from pipeline.storage.schemas import DOCUMENT_TABLES, TABLES
+from pipeline.storage.schemas import DOCUMENT_TABLES, SOURCE_TABLES, TABLES
 
 STORE_DIR = ".claims-store"
 _COMPRESSION = "zstd"
@@ -117,7 +117,8 @@ class TableStore:
         """Publish a new snapshot: current rows, minus replaced ones, plus `added`.
 
         `drop_doc_ids` removes an article's rows from every per-article table;
-        `drop_sources` removes rows of `errors` for sources that were tried again;
+        `drop_sources` removes rows of `errors` and `duplicates` (SOURCE_TABLES) for sources
+        that were read again;
         `replace_tables` start empty (their rows are all in `added`, e.g. `reviews`);
         `derive` rebuilds tables from the others once they are staged, so a derived table
         (`claim_summary`) is published in the same snapshot as the rows it summarises; a
@@ -195,7 +196,7 @@ class TableStore:
         key, drop = None, None
         if table in DOCUMENT_TABLES and drop_doc_ids:
             key, drop = "doc_id", drop_doc_ids
-        elif table == "errors" and drop_sources:
+        elif table in SOURCE_TABLES and drop_sources:
             key, drop = "source", drop_sources
         if key is not None:
             values = pq.read_table(part, columns=[key]).column(key)
