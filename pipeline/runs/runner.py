@@ -164,9 +164,9 @@ def run_corpus(
 def _write_report(out_dir: Path | str, summary: RunSummary) -> str | None:
     """The HTML report of the run; the tables are published already, so a report that
     cannot be built is logged, not a failed run (`claims report` builds it again)."""
-    from pipeline.reports.html_report import write_report  # pandas, charts: not for workers
-
     try:
+        from pipeline.reports.html_report import write_report  # charts: not for workers
+
         return write_report(out_dir, summary).resolve().as_posix()
     except Exception:
         log.exception("the run's tables are published, but its HTML report failed")
