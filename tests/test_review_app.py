@@ -814,7 +814,7 @@ def test_the_claim_page_shows_the_source_relative_to_the_corpus(review_tables, d
 
 
 def test_shown_source_is_relative_to_the_corpus_folder_or_file():
-    from pipeline.ingest import shown_source
+    from pipeline.storage.sources import shown_source
 
     assert shown_source("/data/news/2020/a.html", "/data/news") == "2020/a.html"
     assert shown_source("/data/news.jsonl#r7", "/data/news.jsonl") == "news.jsonl#r7"

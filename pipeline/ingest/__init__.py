@@ -22,7 +22,6 @@ from pipeline.ingest.reader import (
     parse_date,
     read_file,
     read_text,
-    shown_source,
     strip_markdown,
 )
 
@@ -44,6 +43,5 @@ __all__ = [
     "parse_date",
     "read_file",
     "read_text",
-    "shown_source",
     "strip_markdown",
 ]

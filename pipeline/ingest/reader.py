@@ -14,10 +14,10 @@ import json
 import os
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from pipeline.ingest.encodings import UndecodableText, decode
 from pipeline.ingest.html import parse_html
@@ -474,22 +474,3 @@ def parse_date(value: object) -> datetime | None:
     except (ValueError, OverflowError, OSError):
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def shown_source(source: str, corpus: str | None, corpora: Iterable[str] = ()) -> str:
-    """`source` as a person reads it: relative to the corpus folder the run read (a
-    corpus that is one file: its name), `#record` kept; as stored when outside every corpus.
-
-    `corpus` is the run's (`runs.corpus`), `corpora` every run's, tried when it misses.
-    """
-    path, hash_, record = source.partition("#")
-    file = PurePosixPath(path)
-    for root in (corpus, *corpora):
-        if not root:
-            continue
-        base = PurePosixPath(root)
-        if file == base:
-            return file.name + hash_ + record
-        if base in file.parents:
-            return file.relative_to(base).as_posix() + hash_ + record
-    return source

@@ -31,7 +31,6 @@ import duckdb as _duckdb
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from pipeline.ingest import shown_source
 from pipeline.nlp.evidence import STUDY_DESIGNS
 from pipeline.nlp.strength import FLAG_EXPLANATION, STRENGTHS
 from pipeline.reports.charts import PALETTE, Category, Flow, bar_chart, sankey, stacked_shares
@@ -39,6 +38,7 @@ from pipeline.storage import tables
 from pipeline.storage.claim_summary import CONTESTED_EXPLANATION
 from pipeline.storage.run_summary import RunSummary
 from pipeline.storage.schemas import SCHEMA_VERSION
+from pipeline.storage.sources import shown_source
 
 REPORT_NAME = "report.html"
 TOP_SUBSTANCES = 15

@@ -26,11 +26,11 @@ from urllib.parse import urlencode, urlsplit
 import numpy as np
 import pandas as pd
 
-from pipeline.ingest import shown_source
 from pipeline.nlp.strength import STRENGTHS
 from pipeline.storage import tables
 from pipeline.storage.claim_summary import site_of
 from pipeline.storage.schemas import columns
+from pipeline.storage.sources import shown_source
 from pipeline.storage.store import TableStore
 
 # Columns the app reads from each table; a table without them comes from an older schema.
