@@ -3,9 +3,11 @@ escaped, and rendered without errors by a real browser."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import shutil
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -22,6 +24,7 @@ from pipeline.runs.runner import RunOptions, process_batch, run_corpus
 
 SCREENSHOT = PROJECT_DIR / "outputs" / "report_seeds.png"
 HAND_SCREENSHOT = PROJECT_DIR / "outputs" / "report_contested.png"
+DIAGRAM_SCREENSHOT = PROJECT_DIR / "outputs" / "report_diagram.png"
 EMPTY_NAME = "empty <img src=x onerror=\"window.__xss='file'\">.txt"
 
 
@@ -319,9 +322,78 @@ def test_the_report_renders_in_chromium_without_errors(reported_run, browser):
     assert box["width"] > 600 and box["height"] > 300
     assert "mdma" in page.locator("#substances").inner_text()
     assert "Empty" in page.locator("#failures").inner_text()
+    layout = report_layout().check_layout(page)
+    assert layout.problems == [] and layout.labels > 3 and layout.bands >= 2
     SCREENSHOT.parent.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOT), full_page=True)
     assert SCREENSHOT.stat().st_size > 50_000
+    page.close()
+
+
+def report_layout():
+    """benchmarks/report_layout.py, whose `check_layout` measures a report in Chromium."""
+    path = PROJECT_DIR / "benchmarks" / "report_layout.py"
+    spec = importlib.util.spec_from_file_location("report_layout", path)
+    module = sys.modules.setdefault("report_layout", importlib.util.module_from_spec(spec))
+    spec.loader.exec_module(module)
+    return module
+
+
+def _crowded_flows() -> list[dict]:
+    """40 claims of long names and weights from 1 to 400, a third without a target."""
+    long = " with a name far too long to show in full"
+    substances = [f"substance {n}{long[: 6 * n]}" for n in range(10)]
+    substances += ["<script>window.__xss='diagram'</script>", "$x^2$ \\frac{a}{b}"]
+    targets = [f"target {n}" + " receptor" * n for n in range(9)]
+    effects = [f"effect {n}" + " long effect name" * (n % 5) for n in range(13)]
+    rows = []
+    for n in range(40):
+        target = None if n % 3 == 0 else targets[n * 7 % len(targets)]
+        effect = None if n % 11 == 5 and target else effects[n * 5 % len(effects)]
+        rows.append(
+            dict(
+                substance=substances[n * 5 % len(substances)],
+                target=target,
+                effect=effect,
+                n_sentences=400 if n in (1, 4) else 1 + n % 3,
+                n_articles=1,
+                hedged_share=0.5,
+            )
+        )
+    return rows
+
+
+@pytest.mark.slow
+def test_no_label_of_the_diagram_overlaps_in_chromium(hand_tables, browser, tmp_path):
+    data = collect(hand_tables)
+    data.flows = _crowded_flows()
+    data.charts = html_report._charts(data)
+    report = tmp_path / "report.html"
+    report.write_text(html_report.render(data))
+    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    problems: list[str] = []
+    requests: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(report.as_uri())
+    assert problems == [] and requests == [report.as_uri()]
+    assert page.evaluate("window.__xss") is None
+    layout = report_layout().check_layout(page)
+    assert layout.problems == []
+    assert layout.bands == 40  # one per claim
+    labels = page.locator("[id^='sankey-label-'] text")
+    assert layout.labels == labels.count() + 3  # and the three headings
+    texts = labels.all_text_contents()
+    assert any(text.startswith("<script>") for text in texts)  # as text
+    assert any(text.startswith("$x^2$") for text in texts)  # as written
+    assert any("…" in text for text in texts)  # shortened, the full name in the tooltip
+    assert not any("named" in text for text in texts)  # no placeholder node
+    assert page.locator("#sankey-band-0 > title").count() == 1
+    box = page.locator("#diagram svg").bounding_box()
+    assert box["height"] > 40 * 12  # grown with the busiest column
+    DIAGRAM_SCREENSHOT.parent.mkdir(exist_ok=True)
+    page.locator("#diagram").screenshot(path=str(DIAGRAM_SCREENSHOT))
     page.close()
 
 
