@@ -24,7 +24,7 @@ import xml.etree.ElementTree as ET
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import wraps
+from functools import lru_cache, wraps
 from itertools import pairwise
 from typing import ParamSpec
 
@@ -89,6 +89,7 @@ def _fmt(value: float) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
 
 
+@lru_cache(maxsize=4096)
 def _width(text: str) -> float:
     """A label's width in px as matplotlib sets it (a browser with the same font agrees)."""
     return text_to_path.get_text_width_height_descent(text, FONT, ismath=False)[0]
