@@ -124,6 +124,8 @@ def _svg(figure: Figure, label: str, titles: dict[str, str], key: str) -> Markup
         root.remove(child)  # RDF, and a `*{...}` style that would reach the whole page
     for element in root.iter():
         element.attrib.pop("clip-path", None)  # nothing is clipped; its <defs> is gone
+        if element.get("transform", "").startswith("rotate(-0 "):
+            del element.attrib["transform"]  # text turned by 0 degrees
         if element.tail and not element.tail.strip():
             element.tail = None  # matplotlib's indentation
         if element.text and not element.text.strip() and len(element):
