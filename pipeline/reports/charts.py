@@ -40,9 +40,10 @@ from matplotlib.patches import PathPatch, Rectangle
 from matplotlib.path import Path
 from matplotlib.textpath import text_to_path
 
-# Tableau 10, Tableau's 2016 colours (matplotlib's tab10 is the 2007 set, in another order):
-# distinguishable, and readable by most colour-blind readers. The report's colours keep
-# their meaning (PALETTE[9] is grey for "none").
+# Tableau 10 as Tableau has it now: distinguishable, and readable by most colour-blind
+# readers. matplotlib's tab10 is Tableau's older set (the same first four hues, then purple,
+# brown, pink, grey, olive, cyan): kept as it was, so the report's colours keep their
+# meaning (PALETTE[9] is the grey of "none").
 PALETTE = (
     "#4e79a7",
     "#f28e2b",
