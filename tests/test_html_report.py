@@ -3,9 +3,12 @@ escaped, and rendered without errors by a real browser."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import shutil
+import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pandas as pd
@@ -21,6 +24,7 @@ from pipeline.runs.runner import RunOptions, process_batch, run_corpus
 
 SCREENSHOT = PROJECT_DIR / "outputs" / "report_seeds.png"
 HAND_SCREENSHOT = PROJECT_DIR / "outputs" / "report_contested.png"
+DIAGRAM_SCREENSHOT = PROJECT_DIR / "outputs" / "report_diagram.png"
 EMPTY_NAME = "empty <img src=x onerror=\"window.__xss='file'\">.txt"
 
 
@@ -151,58 +155,145 @@ def test_reports_of_a_failed_run_and_of_unfinished_checkpoints(tmp_path):
     assert "kratom" in html[html.index('id="substances"') :]
 
 
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def _box(svg: str, ident: str) -> tuple[float, float, float, float]:
+    """x0, y0, x1, y1 of the points of the paths under the element `ident`."""
+    found = ET.fromstring(str(svg)).find(f".//*[@id='{ident}']")
+    numbers = [float(n) for path in found.iter(f"{SVG}path") for n in NUMBER.findall(path.get("d"))]
+    xs, ys = numbers[0::2], numbers[1::2]
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def _ends(svg: str, ident: str) -> tuple[tuple[float, float], tuple[float, float]]:
+    """The band `ident`'s (x, thickness) where it starts and where it ends."""
+    found = ET.fromstring(str(svg)).find(f".//*[@id='{ident}']")
+    numbers = [float(n) for path in found.iter(f"{SVG}path") for n in NUMBER.findall(path.get("d"))]
+    points = list(zip(numbers[0::2], numbers[1::2], strict=True))
+    ends = []
+    for x in (min(p[0] for p in points), max(p[0] for p in points)):
+        ys = [y for px, y in points if px == x]
+        ends.append((x, max(ys) - min(ys)))
+    return ends[0], ends[1]
+
+
+def _texts(svg: str, prefix: str) -> dict[str, str]:
+    """id -> text of the labels whose id starts with `prefix`."""
+    root = ET.fromstring(str(svg))
+    return {
+        group.get("id"): "".join(group.find(f"{SVG}text").itertext())
+        for group in root.iter()
+        if (group.get("id") or "").startswith(prefix)
+    }
+
+
+NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+
+
 def test_bar_chart_escapes_and_shortens_labels():
-    svg = bar_chart([("<b>x</b>" + "y" * 40, 3, "tip <i>"), ("z", 1, "t")], label="L")
-    assert "<b>" not in svg and "&lt;b&gt;" in svg and "&lt;i&gt;" in svg
-    assert "…" in svg
-    widths = [float(w) for w in re.findall(r'<rect [^>]*width="([\d.]+)"', svg)]
+    svg = bar_chart([("<b>x</b>" + "y" * 40, 3, "tip <i>"), ("$x$", 1, "t")], label="L", key="k")
+    assert "<b>" not in svg and "&lt;b&gt;" in svg and "<title>tip &lt;i&gt;</title>" in svg
+    labels = _texts(svg, "k-label-")
+    assert labels["k-label-0"].endswith("…") and labels["k-label-0"].startswith("<b>x</b>yy")
+    assert labels["k-label-1"] == "$x$"  # as written, not mathtext
+    widths = [_box(svg, f"k-bar-{i}")[2] - _box(svg, f"k-bar-{i}")[0] for i in (0, 1)]
     assert widths[0] == pytest.approx(3 * widths[1])
+    # Inline markup: no prolog, no script, no clipping or style that could reach the page.
+    assert svg.startswith("<svg ") and 'role="img"' in svg and 'aria-label="L"' in svg
+    for absent in ("<?xml", "<!DOCTYPE", "<script", "<style", "url(", "<metadata"):
+        assert absent not in svg
+    assert str(bar_chart([("a", 1, "t")], label="L")) == str(bar_chart([("a", 1, "t")], label="L"))
     assert bar_chart([], label="L") == ""
 
 
 def test_stacked_shares_add_up_to_the_whole_bar():
-    svg = stacked_shares([("kratom", [2, 1, 1])], CERTAINTY, label="L", width=620)
-    rects = re.findall(r'<rect x="([\d.]+)" y="26" width="([\d.]+)"', svg)
-    widths = [float(w) for _, w in rects]
-    assert widths[0] == pytest.approx(2 * widths[1]) and sum(widths) == pytest.approx(
-        widths[0] * 2, rel=0.01
-    )
-    assert "50%" in svg and "kratom: hedged 1 of 4 (25%)" in svg
+    svg = stacked_shares([("kratom", [2, 1, 1])], CERTAINTY, label="L", key="s")
+    boxes = [_box(svg, f"s-0-{column}") for column in range(3)]
+    widths = [x1 - x0 for x0, _, x1, _ in boxes]
+    assert widths[0] == pytest.approx(2 * widths[1]) == pytest.approx(2 * widths[2])
+    assert boxes[0][2] == pytest.approx(boxes[1][0]) and boxes[1][2] == pytest.approx(boxes[2][0])
+    assert "50%" in svg and "<title>kratom: hedged 1 of 4 (25%)</title>" in svg
+    assert all(name in svg for name in ("asserted", "hedged", "negated"))  # the legend
     marked = stacked_shares([("<b>x</b>", [1, 0, 0])], CERTAINTY, label="L")
     assert "<b>" not in marked and "&lt;b&gt;x&lt;/b&gt;" in marked
+
+
+def _sankey_nodes(svg: str) -> dict[str, tuple[float, float, float, float]]:
+    """label text -> the box of its node."""
+    return {
+        text: _box(svg, ident.replace("-label-", "-node-"))
+        for ident, text in _texts(svg, "sankey-label-").items()
+    }
 
 
 def test_sankey_bands_keep_their_weight_through_all_three_columns():
     flows = [
         Flow("mdma", "serotonin", "mood", 4),
-        Flow("mdma", None, "depression", 2),
-        Flow("kratom", "opioid receptors", None, 2),
+        Flow("mdma", "serotonin", "sleep", 2),
+        Flow("kratom", "opioid receptors", "pain", 2),
     ]
-    svg = str(sankey(flows, label="L", height=400))
-    nodes = dict(
-        (name, float(height))
-        for height, name in re.findall(
-            r'height="([\d.]+)" fill="[^"]+"/><text[^>]*>([^<]+) \(\d+\)</text>', svg
-        )
-    )
+    svg = str(sankey(flows, label="L"))
+    nodes = {text: y1 - y0 for text, (_, y0, _, y1) in _sankey_nodes(svg).items()}
     assert set(nodes) == {
-        "mdma",
-        "kratom",
-        "serotonin",
-        "opioid receptors",
-        "(no target named)",
-        "mood",
-        "depression",
-        "(no effect named)",
+        *("mdma (6)", "kratom (2)", "serotonin (6)", "opioid receptors (2)"),
+        *("mood (4)", "sleep (2)", "pain (2)"),
     }
-    assert nodes["mdma"] == pytest.approx(3 * nodes["kratom"])
-    assert nodes["serotonin"] == pytest.approx(2 * nodes["(no target named)"])
-    assert nodes["mood"] == pytest.approx(nodes["mdma"] * 4 / 6)
-    assert svg.count("<path") == 2 * len(flows)  # one band per flow and hop
+    assert nodes["mdma (6)"] == pytest.approx(3 * nodes["kratom (2)"])
+    assert nodes["serotonin (6)"] == pytest.approx(nodes["mdma (6)"])
+    assert nodes["mood (4)"] == pytest.approx(2 * nodes["sleep (2)"])
+    for i, flow in enumerate(flows):  # one band per flow, as thick at both ends
+        (_, start), (_, end) = _ends(svg, f"sankey-band-{i}")
+        assert start == pytest.approx(end) == pytest.approx(nodes["kratom (2)"] * flow.weight / 2)
+    assert set(_texts(svg, "sankey-heading-").values()) == {"substance", "target", "effect"}
     assert sankey([], label="L") == ""
-    marked = str(sankey([Flow("<b>k</b>", "<i>t</i>", None, 1)], label="<L>"))
+    marked = str(sankey([Flow("<b>k</b>", "<i>t</i>", "$x$", 1)], label="<L>"))
     assert "<b>" not in marked and "<i>" not in marked and "&lt;b&gt;k&lt;/b&gt;" in marked
-    assert 'aria-label="&lt;L&gt;"' in marked
+    assert 'aria-label="&lt;L&gt;"' in marked and ">$x$ (1)</text>" in marked
+    assert "<title>&lt;b&gt;k&lt;/b&gt; → &lt;i&gt;t&lt;/i&gt; → $x$: 1</title>" in marked
+
+
+def test_sankey_flows_without_a_target_go_from_substance_to_effect():
+    flows = [
+        Flow("mdma", "serotonin", "mood", 4),
+        Flow("mdma", None, "depression", 2),  # no target: substance -> effect
+        Flow("kratom", "opioid receptors", None, 2),  # no effect: ends at the target
+    ]
+    svg = str(sankey(flows, label="L"))
+    assert "named" not in svg  # no "(no target named)" node, nor "(no effect named)"
+    boxes = _sankey_nodes(svg)
+    assert set(boxes) == {
+        *("mdma (6)", "kratom (2)", "serotonin (4)", "opioid receptors (2)"),
+        *("mood (4)", "depression (2)"),
+    }
+    tall = {text: y1 - y0 for text, (_, y0, _, y1) in boxes.items()}
+    assert tall["mdma (6)"] == pytest.approx(3 * tall["kratom (2)"])
+    assert tall["mood (4)"] == pytest.approx(2 * tall["depression (2)"])
+    # The band runs from the substance's node to the effect's, one shape, its weight kept.
+    (x0, start), (x1, end) = _ends(svg, "sankey-band-1")
+    assert x0 == pytest.approx(boxes["mdma (6)"][2]) and x1 == pytest.approx(
+        boxes["depression (2)"][0]
+    )
+    assert start == pytest.approx(end) == pytest.approx(tall["depression (2)"])
+    band = ET.fromstring(svg).find(".//*[@id='sankey-band-1']")
+    assert "".join(p.get("d") for p in band.iter(f"{SVG}path")).count("M") == 1
+    # It passes the target column below the targets' nodes.
+    target_x = boxes["serotonin (4)"][0]
+    d = "".join(p.get("d") for p in band.iter(f"{SVG}path"))
+    numbers = [float(n) for n in NUMBER.findall(d)]
+    through = [y for x, y in zip(numbers[0::2], numbers[1::2], strict=True) if x == target_x]
+    assert through and min(through) > max(
+        boxes[t][3] for t in ("serotonin (4)", "opioid receptors (2)")
+    )
+    # The flow without an effect ends at its target.
+    (_, _), (x1, end) = _ends(svg, "sankey-band-2")
+    assert x1 == pytest.approx(boxes["opioid receptors (2)"][0]) and end == pytest.approx(
+        tall["opioid receptors (2)"]
+    )
+    # No target at all: two columns, no heading for targets.
+    direct = str(sankey([Flow("mdma", None, "mood", 1), Flow("lsd", None, "mood", 2)], label="L"))
+    assert set(_texts(direct, "sankey-heading-").values()) == {"substance", "effect"}
+    assert "sankey-node-1-" not in direct
 
 
 @pytest.mark.slow
@@ -225,15 +316,84 @@ def test_the_report_renders_in_chromium_without_errors(reported_run, browser):
     assert page.evaluate("window.__xss") is None
     assert summary.run_id in page.locator("h1").inner_text()
     # Charts drew: bars with a width, a diagram with bands.
-    assert page.locator("#substances svg rect").count() > 5
+    assert page.locator("#substances svg path").count() > 5
     assert page.locator("#diagram svg path").count() >= 4
     box = page.locator("#diagram svg").bounding_box()
     assert box["width"] > 600 and box["height"] > 300
     assert "mdma" in page.locator("#substances").inner_text()
     assert "Empty" in page.locator("#failures").inner_text()
+    layout = report_layout().check_layout(page)
+    assert layout.problems == [] and layout.labels > 3 and layout.bands >= 2
     SCREENSHOT.parent.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOT), full_page=True)
     assert SCREENSHOT.stat().st_size > 50_000
+    page.close()
+
+
+def report_layout():
+    """benchmarks/report_layout.py, whose `check_layout` measures a report in Chromium."""
+    path = PROJECT_DIR / "benchmarks" / "report_layout.py"
+    spec = importlib.util.spec_from_file_location("report_layout", path)
+    module = sys.modules.setdefault("report_layout", importlib.util.module_from_spec(spec))
+    spec.loader.exec_module(module)
+    return module
+
+
+def _crowded_flows() -> list[dict]:
+    """40 claims of long names and weights from 1 to 400, a third without a target."""
+    long = " with a name far too long to show in full"
+    substances = [f"substance {n}{long[: 6 * n]}" for n in range(10)]
+    substances += ["<script>window.__xss='diagram'</script>", "$x^2$ \\frac{a}{b}"]
+    targets = [f"target {n}" + " receptor" * n for n in range(9)]
+    effects = [f"effect {n}" + " long effect name" * (n % 5) for n in range(13)]
+    rows = []
+    for n in range(40):
+        target = None if n % 3 == 0 else targets[n * 7 % len(targets)]
+        effect = None if n % 11 == 5 and target else effects[n * 5 % len(effects)]
+        rows.append(
+            dict(
+                substance=substances[n * 5 % len(substances)],
+                target=target,
+                effect=effect,
+                n_sentences=400 if n in (1, 4) else 1 + n % 3,
+                n_articles=1,
+                hedged_share=0.5,
+            )
+        )
+    return rows
+
+
+@pytest.mark.slow
+def test_no_label_of_the_diagram_overlaps_in_chromium(hand_tables, browser, tmp_path):
+    data = collect(hand_tables)
+    data.flows = _crowded_flows()
+    data.charts = html_report._charts(data)
+    report = tmp_path / "report.html"
+    report.write_text(html_report.render(data))
+    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    problems: list[str] = []
+    requests: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(report.as_uri())
+    assert problems == [] and requests == [report.as_uri()]
+    assert page.evaluate("window.__xss") is None
+    layout = report_layout().check_layout(page)
+    assert layout.problems == []
+    assert layout.bands == 40  # one per claim
+    labels = page.locator("[id^='sankey-label-'] text")
+    assert layout.labels == labels.count() + 3  # and the three headings
+    texts = labels.all_text_contents()
+    assert any(text.startswith("<script>") for text in texts)  # as text
+    assert any(text.startswith("$x^2$") for text in texts)  # as written
+    assert any("…" in text for text in texts)  # shortened, the full name in the tooltip
+    assert not any("named" in text for text in texts)  # no placeholder node
+    assert page.locator("#sankey-band-0 > title").count() == 1
+    box = page.locator("#diagram svg").bounding_box()
+    assert box["height"] > 40 * 12  # grown with the busiest column
+    DIAGRAM_SCREENSHOT.parent.mkdir(exist_ok=True)
+    page.locator("#diagram").screenshot(path=str(DIAGRAM_SCREENSHOT))
     page.close()
 
 
@@ -321,7 +481,7 @@ def test_the_contested_section_and_strength_render_in_chromium(hand_tables, brow
     assert "two different articles disagree" in page.inner_text("#contested")
     # The strength charts drew, and the flag is explained where it is shown.
     assert page.locator("#strength svg").count() == 2
-    assert page.locator("#strength svg rect").count() >= 4
+    assert page.locator("#strength svg [id^='strength-bar-'] path").count() >= 4
     assert page.inner_text("#flagged-count") == "2"
     assert page.locator("#flagged tbody tr").count() == 2
     assert "observational" in page.get_attribute("#flagged .flag", "title")

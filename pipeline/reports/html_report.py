@@ -13,9 +13,11 @@ every run; `claims report` rebuilds it.
 and an effect, or a substance and a target, across the rest (`level` effect, target): counts
 and lists of claims read the claim rows only (`CLAIM_LEVEL`).
 
-Charts are SVG drawn here (`pipeline.reports.charts`); the page has no script and loads nothing:
-its Content-Security-Policy forbids any fetch, so it reads the same offline, in a mail or
-an archive. Every value from the corpus goes through Jinja's autoescaping.
+Charts are static SVG that matplotlib draws when the report is built, inlined in the page
+(`pipeline.reports.charts`); the page has no script and loads nothing: its
+Content-Security-Policy forbids any fetch, so it reads the same offline, in a mail or an
+archive. Every value from the corpus goes through Jinja's autoescaping, or is escaped in the
+SVG. In the diagram, a claim without a target goes from its substance to its effect.
 """
 
 from __future__ import annotations
@@ -333,7 +335,7 @@ def _collect(
 
 
 def _charts(data: ReportData) -> dict[str, Markup]:
-    def bars(items: list[dict], what: str, colour: str) -> Markup:
+    def bars(items: list[dict], what: str, colour: str, key: str) -> Markup:
         return bar_chart(
             [
                 (
@@ -345,10 +347,11 @@ def _charts(data: ReportData) -> dict[str, Markup]:
             ],
             label=what,
             colour=colour,
+            key=key,
         )
 
     return {
-        "substances": bars(data.substances, "Claims per substance", PALETTE[0]),
+        "substances": bars(data.substances, "Claims per substance", PALETTE[0], "substances"),
         "certainty": stacked_shares(
             [
                 (item["name"], [item["asserted"], item["hedged"], item["negated"]])
@@ -356,9 +359,10 @@ def _charts(data: ReportData) -> dict[str, Markup]:
             ],
             CERTAINTY,
             label="Asserted, hedged and negated share of each substance's claims",
+            key="certainty",
         ),
-        "targets": bars(data.targets, "Most frequent targets", PALETTE[4]),
-        "effects": bars(data.effects, "Most frequent effects", PALETTE[2]),
+        "targets": bars(data.targets, "Most frequent targets", PALETTE[4], "targets"),
+        "effects": bars(data.effects, "Most frequent effects", PALETTE[2], "effects"),
         "evidence": bar_chart(
             [
                 (row["kind"], row["claims"], f"{row['kind']}: {row['claims']:,} claims")
@@ -366,6 +370,7 @@ def _charts(data: ReportData) -> dict[str, Markup]:
             ],
             label="Study designs cited by claims",
             colour=PALETTE[6],
+            key="evidence",
         ),
         "attribution": bar_chart(
             [
@@ -374,6 +379,7 @@ def _charts(data: ReportData) -> dict[str, Markup]:
             ],
             label="Who makes the claims",
             colour=PALETTE[8],
+            key="attribution",
         ),
         "strength": bar_chart(
             [
@@ -387,6 +393,7 @@ def _charts(data: ReportData) -> dict[str, Markup]:
             ],
             label="Claims by strength",
             colour=PALETTE[3],
+            key="strength",
         ),
         "strength_by_substance": stacked_shares(
             [
@@ -401,7 +408,7 @@ def _charts(data: ReportData) -> dict[str, Markup]:
             ],
             strength_categories(data),
             label="Share of each substance's claims by strength",
-            width=760 if data.strength.get(NOT_RECORDED) else 620,  # room for the legend
+            key="strength-shares",
         ),
         "flows": sankey(
             [
