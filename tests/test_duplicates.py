@@ -107,3 +107,29 @@ def test_the_report_of_a_run_that_added_nothing_leads_with_the_tables(runs):
     # The tables' totals are the whole folder's, not this run's zeros.
     totals = report[report.index('id="tables"') : report.index('id="run"')]
     assert re.search(r'"value">2</div><div class="label">articles', totals)
+
+
+@pytest.mark.slow
+def test_the_up_to_date_report_in_chromium(runs, browser, tmp_path):
+    """The report of the run that added nothing, as a browser draws it: the tables' totals
+    first, then the note that the run added nothing, the duplicates listed."""
+    _, _, report = runs["second"]
+    path = tmp_path / "report.html"
+    path.write_text(report)
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.goto(path.as_uri())
+    tables_box = page.locator("#tables").bounding_box()
+    run_box = page.locator("#run").bounding_box()
+    assert tables_box["y"] + tables_box["height"] <= run_box["y"]  # the totals lead
+    first_card = page.locator("#tables .card .value").first.inner_text()
+    assert first_card == "2"  # articles in the tables, not this run's zero
+    note = page.locator("#nothing-new")
+    assert note.is_visible() and note.inner_text().startswith("This run added nothing")
+    rows = page.locator("#duplicates tbody tr")
+    assert rows.count() == 2
+    assert "zz_copy.txt" in page.locator("#duplicates").inner_text()
+    assert problems == []
+    page.close()
