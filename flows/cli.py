@@ -807,6 +807,26 @@ def _count(number: int, noun: str) -> str:
     return f"{number:,} {noun}" + ("" if number == 1 else "s")
 
 
+def _held(out_dir: str) -> str:
+    """What the tables of `out_dir` hold, for a run that added nothing to them."""
+    import warnings
+
+    from pipeline.storage import tables
+
+    try:
+        with warnings.catch_warnings():  # the report names older articles; not this line
+            warnings.simplefilter("ignore")
+            pinned = tables.snapshot(out_dir, ["documents", "claims"])
+        articles = pinned.read("documents", ["doc_id"]).num_rows
+        claims = pinned.read("claims", ["claim_id"]).num_rows
+    except tables.TablesError as error:
+        return f"the tables cannot be read ({error})"
+    return (
+        f"every source read was already in the tables, which hold "
+        f"{_count(articles, 'article')} and {_count(claims, 'claim')} from earlier runs"
+    )
+
+
 def print_summary(summary: dict) -> None:
     """The end-of-run table an analyst reads."""
     from rich.console import Console
@@ -850,6 +870,8 @@ def print_summary(summary: dict) -> None:
         )
     if summary["status"] == "failed":
         console.print("[red]Nothing could be processed.[/]")
+    elif summary["processed"] == 0:
+        console.print(f"Nothing new: {_held(summary['out_dir'])}")
     # Paths on lines of their own, never wrapped or cut by a narrow terminal or a pipe.
     print(f"tables: {summary['out_dir']}")
     if summary["failed"]:

@@ -81,6 +81,18 @@ def test_the_summaries_split_unchanged_from_duplicates(runs, capsys):
     )
     printed = capsys.readouterr().out
     assert re.search(r"skipped: duplicate of another source\s+│\s+2", printed)
+    assert "Nothing new" not in printed
+    second = runs["second"][0]
+    print_summary(
+        {**asdict(second), "status": second.status, "words_per_second": second.words_per_second}
+    )
+    printed = " ".join(capsys.readouterr().out.split())
+    articles = len(tables.frame(runs["out"], "documents", ["doc_id"]))
+    claims = len(tables.frame(runs["out"], "claims", ["claim_id"]))
+    assert (
+        "Nothing new: every source read was already in the tables, which hold "
+        f"{articles} articles and {claims:,} claims from earlier runs" in printed
+    )
 
 
 def test_the_report_lists_the_duplicates_relative_to_the_corpus(runs):
@@ -88,6 +100,7 @@ def test_the_report_lists_the_duplicates_relative_to_the_corpus(runs):
     section = report[report.index('id="duplicates"') :]
     section = section[: section.index("</section>")]
     assert "<code>zz_copy.txt</code></td><td><code>mdma_depression.txt</code>" in section
+    assert "2 sources hold exactly the text of another source, so they were" in section
     assert "<code>records.jsonl#r1</code></td><td><code>kratom_major" in section
     assert "All are in the <code>duplicates</code> table" in section
     cards = report[report.index('id="run"') :]
@@ -99,8 +112,10 @@ def test_the_report_of_a_run_that_added_nothing_leads_with_the_tables(runs):
     assert report.index('id="tables"') < report.index('id="run"')
     note = re.search(r'<p class="explain" id="nothing-new">(.*?)</p>', report, re.S).group(1)
     text = " ".join(re.sub(r"<[^>]+>", "", note).split())
-    assert text.startswith("This run added nothing: of the 4 sources it read, 2 were unchanged")
-    assert "2 duplicate other sources" in text
+    assert text.startswith(
+        "This run added nothing. Of the 4 sources it read: 2 unchanged since an earlier run, "
+        "2 duplicates of other sources (listed below)."
+    )
     first_report = runs["first"][2]
     assert first_report.index('id="run"') < first_report.index('id="tables"')
     assert 'id="nothing-new"' not in first_report

@@ -749,7 +749,7 @@ def test_list_shows_the_snippet_the_source_and_the_document(review_tables, db):
         title = titles.get(claim.doc_id)
         title = None if pd.isna(title) else title
         shown = unescape(re.search(r'<span class="doc-title">(.*?)</span>', doc).group(1))
-        site = re.search(r'<small class="site">(.*?)</small>', doc)
+        site = re.search(r'<small class="site"[^>]*>(.*?)</small>', doc)
         if title is None:
             assert shown == relative and site is None
         else:
@@ -982,3 +982,61 @@ def test_an_empty_value_is_no_option_and_every_filter_defaults_to_all(
         assert options[0] == ("", "", "all"), name
         assert not any(selected for _, selected, _ in options), name
         assert all(value and not text.startswith(" (") for value, _, text in options[1:]), name
+
+
+def test_a_reference_cut_by_a_highlight_folds_once():
+    from pipeline.review.data import Mark, segments, without_references
+
+    sentence = "It raises the heart rate [citation needed] in adults."
+    start = sentence.index("heart")
+    effect = Mark("effect", start, sentence.index("needed") + len("needed"), "effect")
+    pieces = segments(sentence, 0, [effect])
+    shown = "".join("[…]" if ref else text for piece in pieces for text, ref in piece.parts)
+    assert shown == "It raises the heart rate[…] in adults."
+    folded = [piece for piece in pieces if piece.ref]
+    assert len(folded) == 1 and folded[0].ref == "[citation needed]"
+    assert without_references("Increased heart rate [citation needed") == "Increased heart rate"
+    assert without_references("heart rate[4][5]") == "heart rate"
+    assert without_references("the 5-HT2A receptor [") == "the 5-HT2A receptor ["
+    assert without_references("[11C]Cimbi-36") == "[11C]Cimbi-36"
+
+
+def test_the_document_filter_tells_same_titled_articles_apart(review_tables, db):
+    client = _client(review_tables, db)
+    claims = _claims(review_tables)
+    page = client.get("/").text
+    select = re.search(r'<select name="doc"[^>]*>(.*?)</select>', page, re.S).group(1)
+    labels = re.findall(r"<option value=\"[0-9a-f]+\" >([^<]*)</option>", select)
+    labels = [unescape(label) for label in labels]
+    untrusted = int(claims.source.str.endswith("#untrusted-1").sum())
+    # a title, then where the article is from; a file without a title is named once
+    assert any(label.endswith(f" · untrusted.jsonl#untrusted-1 ({untrusted})") for label in labels)
+    assert any(label.startswith("mdma_depression.txt (") for label in labels), labels
+    assert not any("mdma_depression.txt · mdma_depression.txt" in label for label in labels)
+    # A chosen document keeps its own count, even when it is not among the options shown.
+    from pipeline.review import data as review_data
+
+    doc = claims.doc_id.iloc[0]
+    shown = review_data.facet_counts(
+        claims.assign(status="unreviewed", my_verdict=None),
+        review_data.Filters(doc=doc),
+        "doc",
+        limit=0,
+    )
+    assert shown == [(doc, int((claims.doc_id == doc).sum()))]
+
+
+def test_the_claim_page_says_which_order_it_follows(review_tables, db):
+    client = _client(review_tables, db)
+    claim = _claims(review_tables).iloc[0]
+    page = client.get(f"/claims/{claim.claim_id}", params={"sort": "confidence"}).text
+    assert '<strong id="order-shown">least confident first</strong>' in page
+    assert 'id="order-shown"' not in client.get(f"/claims/{claim.claim_id}").text
+
+
+def test_the_precision_page_says_a_picked_sample_is_not_the_corpus(review_tables, db):
+    page = _client(review_tables, db).get("/summary").text
+    caveat = re.search(r'<p class="notice warn" id="sample-caveat">(.*?)</p>', page, re.S)
+    text = " ".join(caveat.group(1).split())
+    assert "only when those claims are a random sample" in text
+    assert "least confident first" in text

@@ -170,12 +170,13 @@ def _rows(
 def bar_chart(
     rows: Sequence[tuple[str, float, str]],
     label: str,
-    colour: str = PALETTE[0],
+    colour: str | Sequence[str] = PALETTE[0],
     width: int = 500,
     label_chars: int = 26,
     key: str = "bar",
 ) -> Markup:
-    """Horizontal bars: (name, value, tooltip) per row, largest expected first.
+    """Horizontal bars: (name, value, tooltip) per row, largest expected first; `colour`
+    one for all bars, or one per row.
 
     Ids: `{key}-bar-N`, `{key}-label-N`. Give each chart of a page its own `key`.
     """

@@ -66,7 +66,7 @@ _STRENGTH_COLOURS = {
     "conditional_causal": PALETTE[1],
     "direct_causal": PALETTE[3],
 }
-STRENGTH = tuple(Category(name, _STRENGTH_COLOURS[name]) for name in STRENGTHS)
+STRENGTH = tuple(Category(name.replace("_", " "), _STRENGTH_COLOURS[name]) for name in STRENGTHS)
 STRENGTH_EXAMPLES = {
     "none": "no relationship stated",
     "correlational": "“was linked to”",
@@ -291,6 +291,8 @@ def _collect(
         MAX_FAILURES,
     )
     corpora = [row["corpus"] for row in rows("select corpus from runs order by started_at desc")]
+    for row in [*flagged, *failures]:  # as the analyst named them: relative to the corpus
+        row["source"] = shown_source(row["source"], run_row.get("corpus"), corpora)
     duplicates = [
         {
             **row,
@@ -341,7 +343,8 @@ def _charts(data: ReportData) -> dict[str, Markup]:
                 (
                     item["name"],
                     item["claims"],
-                    f"{item['name']}: {item['claims']:,} claims in {item['articles']:,} articles",
+                    f"{item['name']}: {count(item['claims'], 'claim')} in "
+                    f"{count(item['articles'], 'article')}",
                 )
                 for item in items
             ],
@@ -384,15 +387,15 @@ def _charts(data: ReportData) -> dict[str, Markup]:
         "strength": bar_chart(
             [
                 (
-                    name,
+                    name.replace("_", " "),
                     data.strength.get(name, 0),
                     f"{name} ({STRENGTH_EXAMPLES.get(name, 'written before schema 10')}): "
-                    f"{data.strength.get(name, 0):,} claims",
+                    f"{count(data.strength.get(name, 0), 'claim')}",
                 )
                 for name in strength_names(data)
             ],
             label="Claims by strength",
-            colour=PALETTE[3],
+            colour=[category.colour for category in strength_categories(data)],  # as beside
             key="strength",
         ),
         "strength_by_substance": stacked_shares(
@@ -429,6 +432,14 @@ def _charts(data: ReportData) -> dict[str, Markup]:
             label="Substance to target to effect, most frequent claims",
         ),
     }
+
+
+def count(number: int, noun: str, plural: str | None = None) -> str:
+    """ "1 claim", "2,031 claims": the number and its noun, singular or plural."""
+    return f"{number:,} {noun if number == 1 else (plural or noun + 's')}"
+
+
+_ENVIRONMENT.filters["count"] = count
 
 
 def strength_names(data: ReportData) -> list[str]:

@@ -53,6 +53,7 @@ from pipeline.review.data import (
     next_todo,
     plain_rows,
     snippet,
+    without_references,
 )
 from pipeline.review.summary import ROLE_DEFINITION, summarise
 from pipeline.review.verdicts import (
@@ -66,6 +67,7 @@ from pipeline.storage.claim_summary import CONTESTED_EXPLANATION
 
 HERE = Path(__file__).resolve().parent
 PAGE_SIZE = 50
+FACET_LIMIT = 300  # options per filter: the most frequent (a list page stays small)
 MAX_FORM_BYTES = 64 * 1024
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 COOKIE_REVIEWER = "claims_reviewer"
@@ -233,6 +235,7 @@ class _Pages:
             lstrip_blocks=True,
         )
         self.templates.filters["percent"] = _percent
+        self.templates.filters["unref"] = without_references  # "rate [citation needed"
 
     # Rendering ---------------------------------------------------------------------------
 
@@ -303,11 +306,14 @@ class _Pages:
         page = min(max(_int(request.query_params.get("page"), 1), 1), pages)
         rows = selected.iloc[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
         titles = document_titles(data.documents)
+        where = data.documents["site"].fillna(data.documents["where"])
         facets = {}
         for name in FILTER_LABELS:
-            options = facet_counts(claims, filters, name)
-            if name == "doc":
-                options = [(v, n, str(titles.get(v, v))) for v, n in options]
+            options = facet_counts(claims, filters, name, limit=FACET_LIMIT)
+            if name == "doc":  # same-titled articles of different sites apart
+                options = [
+                    (v, n, _document_label(titles.get(v, v), where.get(v))) for v, n in options
+                ]
             elif name == "status":
                 options = [(v, n, STATUSES[v]) for v, n in options]
             elif name == "certainty":
@@ -325,6 +331,7 @@ class _Pages:
             filters=filters,
             facets=facets,
             labels=FILTER_LABELS,
+            facet_limit=FACET_LIMIT,
             rows=[{**row, "snippet": snippet(row)} for row in plain_rows(rows)],
             sorts=SORTS,
             has_confidence=bool(claims["confidence"].notna().any()),
@@ -370,6 +377,7 @@ class _Pages:
             request,
             "claim.html",
             context=claim_context(data, claim),
+            sorts=SORTS,
             claim=claim,
             filters=filters,
             previous_id=previous_id,
@@ -504,6 +512,13 @@ def _to_next_todo(
     if following is None:
         return RedirectResponse(f"/?{filters.query(done=1)}", status_code=303)
     return RedirectResponse(f"/claims/{following}?{filters.query(saved=saved)}", status_code=303)
+
+
+def _document_label(title: str, where: str | None) -> str:
+    """A document as the filter lists it: its title (cut), then its site or file."""
+    title = str(title)
+    short = title if len(title) <= 45 else title[:44] + "…"
+    return short if not where or where == title else f"{short} · {where}"
 
 
 def _order_of(claims: pd.DataFrame, claim_id: str) -> int | None:

@@ -532,11 +532,11 @@ def facet_counts(
     if name == "strength":  # weakest first, as the scheme orders them
         rank = {value: i for i, value in enumerate(STRENGTHS)}
         pairs.sort(key=lambda p: (rank.get(p[0], len(rank)), p[0]))
-    pairs = pairs[:limit]
+    top = pairs[:limit]
     selected = getattr(filters, name)
-    if selected and selected not in dict(pairs):
-        pairs.insert(0, (selected, 0))
-    return pairs
+    if selected and selected not in dict(top):  # keep the choice, with its own count
+        top.insert(0, (selected, int(counts.get(selected, 0))))
+    return top
 
 
 def neighbours(ordered: pd.DataFrame, order: int) -> tuple[str | None, str | None]:
@@ -592,11 +592,28 @@ class Segment:
     text: str
     roles: list[str] = field(default_factory=list)
     opens: list[Mark] = field(default_factory=list)
+    # None: text; a marker's text: the piece where a reference marker starts (shown folded);
+    # "": the rest of a marker cut by a mark boundary (shown as nothing)
+    ref: str | None = None
 
     @property
     def parts(self) -> list[tuple[str, bool]]:
         """The text as (piece, is_reference) pieces: references collapse on the page."""
-        return reference_parts(self.text)
+        if self.ref is None:
+            return [(self.text, False)]
+        return [(self.ref, True)] if self.ref else []
+
+
+def without_references(text: str | None) -> str | None:
+    """`text` without its reference markers, and without one cut off at its end (a span
+    that ends inside "[citation needed]")."""
+    if not text:
+        return text
+    text = REFERENCE.sub("", text)
+    at = text.rfind("[")
+    if at != -1 and "]" not in text[at:] and REFERENCE.fullmatch(text[at:] + "]"):
+        text = text[:at]
+    return text.rstrip()
 
 
 def reference_parts(text: str) -> list[tuple[str, bool]]:
@@ -614,7 +631,8 @@ def reference_parts(text: str) -> list[tuple[str, bool]]:
 
 
 def segments(text: str, offset: int, marks: Iterable[Mark]) -> list[Segment]:
-    """Cut `text` (which starts at `offset` in the document) at every mark boundary.
+    """Cut `text` (which starts at `offset` in the document) at every mark boundary and
+    around every reference marker (`Segment.ref`: shown folded, once, wherever marks cut it).
 
     Marks may nest or overlap; each piece lists every role covering it, so the template only
     escapes and wraps text and never builds markup from it.
@@ -624,17 +642,25 @@ def segments(text: str, offset: int, marks: Iterable[Mark]) -> list[Segment]:
         for m in marks
         if m.end > offset and m.start < offset + len(text) and m.end > m.start
     ]
+    references = [
+        (offset + r.start(), offset + r.end(), r.group(0).strip()) for r in REFERENCE.finditer(text)
+    ]
     cuts = sorted(
-        {offset, offset + len(text)} | {m.start for m in inside} | {m.end for m in inside}
+        {offset, offset + len(text)}
+        | {m.start for m in inside}
+        | {m.end for m in inside}
+        | {bound for start, end, _ in references for bound in (start, end)}
     )
     pieces = []
     for start, end in itertools.pairwise(cuts):
         covering = [m for m in inside if m.start <= start and m.end >= end]
+        marker = next(((a, t) for a, b, t in references if a <= start and end <= b), None)
         pieces.append(
             Segment(
                 text=text[start - offset : end - offset],
                 roles=sorted({m.role for m in covering}),
                 opens=[m for m in inside if m.start == start and m.role != "scope"],
+                ref=None if marker is None else (marker[1] if marker[0] == start else ""),
             )
         )
     return [p for p in pieces if p.text]
