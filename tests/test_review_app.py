@@ -858,7 +858,10 @@ def test_cues_that_do_not_govern_the_claim_look_different(review_tables, db):
 
 
 def test_references_fold_and_the_rest_is_text():
-    from pipeline.review.data import reference_parts
+    from pipeline.review.data import segments
+
+    def reference_parts(text: str) -> list[tuple[str, bool]]:
+        return [part for piece in segments(text, 0, []) for part in piece.parts]
 
     folded = {
         "causes seizures.[12] Rare": ["causes seizures.", "[12]", " Rare"],

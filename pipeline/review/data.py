@@ -616,20 +616,6 @@ def without_references(text: str | None) -> str | None:
     return text.rstrip()
 
 
-def reference_parts(text: str) -> list[tuple[str, bool]]:
-    """`text` cut into (piece, is_reference): runs of REFERENCE markers are one piece."""
-    pieces: list[tuple[str, bool]] = []
-    at = 0
-    for match in REFERENCE.finditer(text):
-        if match.start() > at:
-            pieces.append((text[at : match.start()], False))
-        pieces.append((match.group(0).strip(), True))
-        at = match.end()
-    if at < len(text):
-        pieces.append((text[at:], False))
-    return pieces
-
-
 def segments(text: str, offset: int, marks: Iterable[Mark]) -> list[Segment]:
     """Cut `text` (which starts at `offset` in the document) at every mark boundary and
     around every reference marker (`Segment.ref`: shown folded, once, wherever marks cut it).

@@ -9,6 +9,7 @@ it publishes, so any snapshot, a checkpoint too, summarises exactly its `claims`
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import pyarrow as pa
@@ -42,7 +43,7 @@ class Commits:
         stale: set[str],
         retried: set[str],
         errors: list[IngestError],
-        duplicates: list[tuple[str, str, str]] = (),
+        duplicates: Sequence[tuple[str, str, str]] = (),
         run_row: dict,
     ) -> None:
         """The last commit: remaining batches, the run's errors and duplicates (source,

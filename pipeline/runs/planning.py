@@ -31,7 +31,7 @@ class KnownTables:
     versions: dict[str, str]  # doc_id -> the pipeline version that processed it
     errors: set[tuple[str, str]]  # (source, error type) of every stored error
     claims: set[str]  # claim ids of the articles this version may process again
-    duplicates: set[str] = frozenset()  # sources of every stored `duplicates` row
+    duplicates: frozenset[str] = frozenset()  # sources of every stored `duplicates` row
 
     @classmethod
     def read(cls, store: TableStore, pipeline_version: str) -> KnownTables:
@@ -47,12 +47,13 @@ class KnownTables:
             )
         )
         outdated = {doc_id for doc_id, version in versions.items() if version != pipeline_version}
+        duplicates = store.read("duplicates", columns=["source"]).column("source").to_pylist()
         return cls(
             articles=list(zip(documents.column("source").to_pylist(), doc_ids, strict=True)),
             versions=versions,
             errors=errors,
             claims=_claims_of(store, outdated),
-            duplicates=set(store.read("duplicates", columns=["source"]).column(0).to_pylist()),
+            duplicates=frozenset(duplicates),
         )
 
 
