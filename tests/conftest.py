@@ -83,6 +83,24 @@ def browser():
         chromium.close()
 
 
+def open_report(browser, path: Path, width: int = 1200):
+    """A new page showing the HTML file at `path`, with what went wrong recorded from the
+    start: `page.problems` (console errors and warnings, page errors) and `page.requests`
+    (every URL it fetched; a self-contained report fetches only itself)."""
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    page.problems, page.requests = [], []
+    page.on(
+        "console",
+        lambda m: (
+            page.problems.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None
+        ),
+    )
+    page.on("pageerror", lambda e: page.problems.append(f"page error: {e}"))
+    page.on("request", lambda r: page.requests.append(r.url))
+    page.goto(path.as_uri())
+    return page
+
+
 @pytest.fixture(scope="session")
 def prefect_server():
     """One Prefect test server for the whole session (starting one takes seconds)."""

@@ -9,7 +9,7 @@ import shutil
 from dataclasses import asdict
 
 import pytest
-from conftest import KRATOM, MDMA, SAMPLE_CORPUS
+from conftest import KRATOM, MDMA, SAMPLE_CORPUS, open_report
 
 from flows.cli import print_summary
 from pipeline.reports.run_report import run_markdown
@@ -131,11 +131,7 @@ def test_the_up_to_date_report_in_chromium(runs, browser, tmp_path):
     _, _, report = runs["second"]
     path = tmp_path / "report.html"
     path.write_text(report)
-    page = browser.new_page(viewport={"width": 1200, "height": 900})
-    problems: list[str] = []
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: problems.append(str(e)))
-    page.goto(path.as_uri())
+    page = open_report(browser, path)
     tables_box = page.locator("#tables").bounding_box()
     run_box = page.locator("#run").bounding_box()
     assert tables_box["y"] + tables_box["height"] <= run_box["y"]  # the totals lead
@@ -146,5 +142,5 @@ def test_the_up_to_date_report_in_chromium(runs, browser, tmp_path):
     rows = page.locator("#duplicates tbody tr")
     assert rows.count() == 2
     assert "zz_copy.txt" in page.locator("#duplicates").inner_text()
-    assert problems == []
+    assert page.problems == [] and page.requests == [path.as_uri()]
     page.close()

@@ -13,7 +13,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import HAND_ARTICLES, PROJECT_DIR, SAMPLE_CORPUS, UNTRUSTED_RECORD, build_hand_tables
+from conftest import (
+    HAND_ARTICLES,
+    PROJECT_DIR,
+    SAMPLE_CORPUS,
+    UNTRUSTED_RECORD,
+    build_hand_tables,
+    open_report,
+)
 
 from flows.cli import main
 from pipeline.reports import html_report
@@ -299,20 +306,9 @@ def test_sankey_flows_without_a_target_go_from_substance_to_effect():
 @pytest.mark.slow
 def test_the_report_renders_in_chromium_without_errors(reported_run, browser):
     out, summary = reported_run
-    page = browser.new_page(viewport={"width": 1200, "height": 900})
-    problems: list[str] = []
-    requests: list[str] = []
-    page.on(
-        "console",
-        lambda m: (
-            problems.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None
-        ),
-    )
-    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-    page.on("request", lambda r: requests.append(r.url))
-    page.goto((out / "report.html").as_uri())
-    assert problems == []
-    assert requests == [(out / "report.html").as_uri()]  # nothing else is fetched
+    page = open_report(browser, out / "report.html")
+    assert page.problems == []
+    assert page.requests == [(out / "report.html").as_uri()]  # nothing else is fetched
     assert page.evaluate("window.__xss") is None
     assert summary.run_id in page.locator("h1").inner_text()
     # Charts drew: bars with a width, a diagram with bands.
@@ -370,14 +366,8 @@ def test_no_label_of_the_diagram_overlaps_in_chromium(hand_tables, browser, tmp_
     data.charts = html_report._charts(data)
     report = tmp_path / "report.html"
     report.write_text(html_report.render(data))
-    page = browser.new_page(viewport={"width": 1100, "height": 900})
-    problems: list[str] = []
-    requests: list[str] = []
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-    page.on("request", lambda r: requests.append(r.url))
-    page.goto(report.as_uri())
-    assert problems == [] and requests == [report.as_uri()]
+    page = open_report(browser, report, width=1100)
+    assert page.problems == [] and page.requests == [report.as_uri()]
     assert page.evaluate("window.__xss") is None
     layout = report_layout().check_layout(page)
     assert layout.problems == []
@@ -465,14 +455,8 @@ def test_no_contested_claims_is_said(tmp_path):
 @pytest.mark.slow
 def test_the_contested_section_and_strength_render_in_chromium(hand_tables, browser, tmp_path):
     report = write_report(hand_tables, path=tmp_path / "report.html")
-    page = browser.new_page(viewport={"width": 1200, "height": 900})
-    problems: list[str] = []
-    requests: list[str] = []
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-    page.on("request", lambda r: requests.append(r.url))
-    page.goto(report.as_uri())
-    assert problems == [] and requests == [report.as_uri()]
+    page = open_report(browser, report, width=1200)
+    assert page.problems == [] and page.requests == [report.as_uri()]
     rows = page.locator("#contested tbody tr")
     assert rows.count() == len(HAND_CONTESTED)
     cells = rows.first.locator("td").all_inner_texts()
